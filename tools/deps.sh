@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh - install, idempotently, every Debian package hlsd's build, tests
+# and benchmarks need. apt-get update runs only when something is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang-format
+libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
+libcurl4-openssl-dev libinih-dev libcriterion-dev libsqlite3-dev libjansson-dev
+ffmpeg sqlite3 socat jq
+swift swift-proxy swift-object swift-container swift-account python3-swift memcached
+awscli"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+    "install ok installed") ;;
+    *) missing="$missing $p" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+echo "deps: installing:$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"
