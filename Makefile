@@ -45,6 +45,8 @@ TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(BUILD)/tests/hlsd-tests
 ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
 
+.SECONDARY:
+
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
         bench-upload lint format deps clean
 

@@ -34,16 +34,25 @@
 
 #define CACHELINE 64
 
-/* One cache line per writer so that the two sides never false-share. */
+/* pauses between two looks at the peer's counter while spinning (~1 us) */
+#define RING_SPIN_PAUSES 32
+
+/*
+ * Four cache lines before the slots. head and tail each have a line of their
+ * own (written on every push or pop). The waiter flags have lines of their
+ * own too: they are read after every push or pop but written only around a
+ * sleep, so in the busy case those lines stay shared in both caches and the
+ * read costs no transfer; next to a counter they would bounce with it.
+ */
 struct ring_shared {
-    _Alignas(CACHELINE) _Atomic uint64_t head; /* producer writes */
-    _Atomic uint32_t prod_waiting;             /* producer writes */
-    _Alignas(CACHELINE) _Atomic uint64_t tail; /* consumer writes */
-    _Atomic uint32_t cons_waiting;             /* consumer writes */
+    _Alignas(CACHELINE) _Atomic uint64_t head;         /* producer writes */
+    _Alignas(CACHELINE) _Atomic uint64_t tail;         /* consumer writes */
+    _Alignas(CACHELINE) _Atomic uint32_t prod_waiting; /* producer writes */
+    _Alignas(CACHELINE) _Atomic uint32_t cons_waiting; /* consumer writes */
     _Alignas(CACHELINE) unsigned char slots[];
 };
 _Static_assert(offsetof(struct ring_shared, tail) == CACHELINE, "tail on its own line");
-_Static_assert(offsetof(struct ring_shared, slots) == 2 * CACHELINE, "slots after two lines");
+_Static_assert(offsetof(struct ring_shared, slots) == 4 * CACHELINE, "slots after four lines");
 
 struct ring {
     struct ring_shared *sh;
@@ -179,19 +188,26 @@ bad:
     return -1;
 }
 
+/*
+ * publish_head / publish_tail - store our counter and look at the peer's
+ * waiter flag. The store and the load are both seq_cst, which gives the
+ * store-load ordering the sleep protocol needs (on x86 the store is one
+ * locked xchg: cheaper than a plain store followed by mfence). The sleeper
+ * side uses seq_cst for its flag store and counter load, likewise.
+ */
 static void
-wake_consumer(ring_t *r)
+publish_head(ring_t *r)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sh->cons_waiting, memory_order_relaxed))
+    atomic_store_explicit(&r->sh->head, r->local, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->sh->cons_waiting, memory_order_seq_cst))
         futex_wake(low_word(&r->sh->head), 1);
 }
 
 static void
-wake_producer(ring_t *r)
+publish_tail(ring_t *r)
 {
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sh->prod_waiting, memory_order_relaxed))
+    atomic_store_explicit(&r->sh->tail, r->local, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->sh->prod_waiting, memory_order_seq_cst))
         futex_wake(low_word(&r->sh->tail), 1);
 }
 
@@ -218,8 +234,7 @@ ring_push(ring_t *r, const void *rec)
     }
     memcpy(r->sh->slots + (size_t)(r->local & r->mask) * r->recsz, rec, r->recsz);
     r->local++;
-    atomic_store_explicit(&r->sh->head, r->local, memory_order_release);
-    wake_consumer(r);
+    publish_head(r);
     return 0;
 }
 
@@ -261,8 +276,7 @@ ring_push_batch(ring_t *r, const void *recs, size_t n)
     }
     copy_slots(r, r->local, (void *)(uintptr_t)recs, k, 1);
     r->local += k;
-    atomic_store_explicit(&r->sh->head, r->local, memory_order_release);
-    wake_consumer(r);
+    publish_head(r);
     return (ssize_t)k;
 }
 
@@ -289,8 +303,7 @@ ring_pop(ring_t *r, void *rec)
     }
     memcpy(rec, r->sh->slots + (size_t)(r->local & r->mask) * r->recsz, r->recsz);
     r->local++;
-    atomic_store_explicit(&r->sh->tail, r->local, memory_order_release);
-    wake_producer(r);
+    publish_tail(r);
     return 0;
 }
 
@@ -314,8 +327,7 @@ ring_pop_batch(ring_t *r, void *recs, size_t max)
     }
     copy_slots(r, r->local, recs, k, 0);
     r->local += k;
-    atomic_store_explicit(&r->sh->tail, r->local, memory_order_release);
-    wake_producer(r);
+    publish_tail(r);
     return (ssize_t)k;
 }
 
@@ -335,20 +347,27 @@ ring_pending(ring_t *r)
  */
 static int
 wait_on(ring_t *r, _Atomic uint32_t *flag, _Atomic uint64_t *ctr, int (*ready)(ring_t *),
-        int timeout_ms)
+        int (*ready_spin)(ring_t *), int timeout_ms)
 {
     int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 
+    /*
+     * Spin first, pausing before each look: the caller has just found the
+     * ring empty (or full), and re-reading the peer's counter at once would
+     * pull its cache line away from the peer on every record. A few pauses
+     * let the peer publish several records while it owns the line, and we
+     * then take them in one go.
+     */
     for (unsigned i = 0; i < r->spin; i++) {
-        int ok = ready(r);
+        for (int k = 0; k < RING_SPIN_PAUSES; k++)
+            cpu_relax();
+        int ok = ready_spin(r);
         if (ok != 0)
             return ok > 0 ? 0 : -1;
-        cpu_relax();
     }
     for (;;) {
-        atomic_store_explicit(flag, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        uint64_t seen = atomic_load_explicit(ctr, memory_order_acquire);
+        atomic_store_explicit(flag, 1, memory_order_seq_cst);
+        uint64_t seen = atomic_load_explicit(ctr, memory_order_seq_cst);
         int ok = ready(r);
         if (ok < 0 || ok > 0) {
             atomic_store_explicit(flag, 0, memory_order_relaxed);
@@ -394,6 +413,25 @@ has_room(ring_t *r)
     return room(r) > 0;
 }
 
+/*
+ * has_room_spin - while spinning, a producer facing a full ring waits for a
+ * few free slots rather than one: returning at the first free slot makes it
+ * push one record at a time into a ring the consumer is emptying, with the
+ * tail's cache line bouncing on every record. The sleeping path still wakes
+ * at the first slot, so this never delays a producer by more than the spin.
+ */
+static int
+has_room_spin(ring_t *r)
+{
+    size_t want = r->cap / 2 < 16 ? r->cap / 2 : 16;
+
+    if (room(r) >= want)
+        return 1;
+    if (load_peer(r) < 0)
+        return -1;
+    return room(r) >= want;
+}
+
 int
 ring_wait_data(ring_t *r, int timeout_ms)
 {
@@ -401,7 +439,7 @@ ring_wait_data(ring_t *r, int timeout_ms)
         errno = EINVAL;
         return -1;
     }
-    return wait_on(r, &r->sh->cons_waiting, &r->sh->head, has_data, timeout_ms);
+    return wait_on(r, &r->sh->cons_waiting, &r->sh->head, has_data, has_data, timeout_ms);
 }
 
 int
@@ -411,7 +449,7 @@ ring_wait_room(ring_t *r, int timeout_ms)
         errno = EINVAL;
         return -1;
     }
-    return wait_on(r, &r->sh->prod_waiting, &r->sh->tail, has_room, timeout_ms);
+    return wait_on(r, &r->sh->prod_waiting, &r->sh->tail, has_room, has_room_spin, timeout_ms);
 }
 
 int
@@ -441,9 +479,8 @@ ring_sleep_prepare(ring_t *r, const uint32_t **word, uint32_t *expect)
         errno = EINVAL;
         return -1;
     }
-    atomic_store_explicit(&r->sh->cons_waiting, 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    uint64_t seen = atomic_load_explicit(&r->sh->head, memory_order_acquire);
+    atomic_store_explicit(&r->sh->cons_waiting, 1, memory_order_seq_cst);
+    uint64_t seen = atomic_load_explicit(&r->sh->head, memory_order_seq_cst);
     if (seen != r->local) {
         atomic_store_explicit(&r->sh->cons_waiting, 0, memory_order_relaxed);
         return 1; /* data (or a corrupt counter, which the next pop reports) */

@@ -41,7 +41,7 @@ void ring_detach(ring_t *r);
 
 /* ring_set_spin - busy-poll this many rounds before sleeping in a wait
  * (default RING_SPIN_DEFAULT); 0 sleeps at once. */
-#define RING_SPIN_DEFAULT 512
+#define RING_SPIN_DEFAULT 64
 void ring_set_spin(ring_t *r, unsigned rounds);
 
 uint32_t ring_capacity(const ring_t *r);
