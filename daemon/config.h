@@ -1,0 +1,77 @@
+/*
+ * config.h - hlsd's configuration: an INI file read with inih, every key
+ * documented with its default in etc/hlsd.conf. Values are validated at
+ * load; an unknown key or a bad value is an error naming the line.
+ *
+ * The struct is plain data (fixed arrays, no pointers) so that it survives
+ * fork and can be swapped whole on SIGHUP.
+ */
+#ifndef HLSD_DAEMON_CONFIG_H
+#define HLSD_DAEMON_CONFIG_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_STR_MAX  256
+
+#ifndef HLSD_DEFAULT_CONFIG
+#define HLSD_DEFAULT_CONFIG "/etc/hlsd/hlsd.conf"
+#endif
+#ifndef HLSD_DEFAULT_SOCKET
+#define HLSD_DEFAULT_SOCKET "/run/hlsd/hlsd.sock"
+#endif
+
+struct config {
+    struct {
+        char socket[CONFIG_PATH_MAX];
+        unsigned socket_mode; /* octal in the file, e.g. 0660 */
+        char state_dir[CONFIG_PATH_MAX];
+        char spool_dir[CONFIG_PATH_MAX];
+        char pidfile[CONFIG_PATH_MAX];
+        char user[CONFIG_STR_MAX];  /* "" = do not change */
+        char group[CONFIG_STR_MAX]; /* "" = do not change */
+        unsigned max_queued;
+        int64_t shutdown_timeout_ms;
+        uint64_t max_input_bytes; /* largest accepted submission */
+    } daemon;
+    struct {
+        unsigned workers;
+        unsigned threads; /* per conversion; 0 = auto */
+        char ladder[96];  /* "" = default ladder */
+        double segment_seconds;
+        char preset[32];
+        int64_t job_timeout_ms;
+        int64_t stall_timeout_ms;
+        unsigned max_attempts;
+    } convert;
+    struct {
+        unsigned workers;
+        char url[CONFIG_PATH_MAX]; /* file:///dir or s3://bucket/prefix */
+        char endpoint[CONFIG_PATH_MAX];
+        char region[64];
+        int path_style;
+        char access_key_id[CONFIG_STR_MAX];     /* secret: never logged */
+        char secret_access_key[CONFIG_STR_MAX]; /* secret: never logged */
+        char session_token[2048];               /* secret: never logged */
+        char public_url[CONFIG_PATH_MAX];
+        char cache_control[CONFIG_STR_MAX];
+        char acl[64];
+        unsigned max_attempts;
+        int64_t backoff_base_ms;
+        int64_t backoff_max_ms;
+    } upload;
+};
+
+/* config_defaults - the embedded defaults. */
+void config_defaults(struct config *c);
+
+/* config_load - defaults, then the file. On error returns -1 and writes
+ * "FILE:LINE: reason" into err. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* config_parse_duration - "500ms", "30s", "5m", "6h" (a bare number is
+ * seconds) into milliseconds; -1 if malformed. */
+int64_t config_parse_duration(const char *s);
+
+#endif
