@@ -70,6 +70,9 @@ void config_defaults(struct config *c);
  * "FILE:LINE: reason" into err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
+/* config_check_ladder - 0 if v is "", "copy" or HEIGHT:RATE[,...]; else -1 and why. */
+int config_check_ladder(const char *v, char *why, size_t whylen);
+
 /* config_parse_duration - "500ms", "30s", "5m", "6h" (a bare number is
  * seconds) into milliseconds; -1 if malformed. */
 int64_t config_parse_duration(const char *s);

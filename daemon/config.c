@@ -1,0 +1,396 @@
+/*
+ * config.c - load and validate hlsd.conf with inih.
+ *
+ * Every key has a default here and a documented line in etc/hlsd.conf; the
+ * two must agree (a test loads the example file and compares). Unknown
+ * sections or keys are errors: a typo must not silently fall back to a
+ * default. Never logs; errors come back as "FILE:LINE: reason".
+ */
+#include "daemon/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+void
+config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->daemon.socket, sizeof(c->daemon.socket), "%s", HLSD_DEFAULT_SOCKET);
+    c->daemon.socket_mode = 0660;
+    snprintf(c->daemon.state_dir, sizeof(c->daemon.state_dir), "/var/lib/hlsd");
+    snprintf(c->daemon.spool_dir, sizeof(c->daemon.spool_dir), "/var/spool/hlsd");
+    snprintf(c->daemon.pidfile, sizeof(c->daemon.pidfile), "/run/hlsd/hlsd.pid");
+    c->daemon.max_queued = 100;
+    c->daemon.shutdown_timeout_ms = 30000;
+    c->daemon.max_input_bytes = 20ULL << 30;
+
+    c->convert.workers = 1;
+    c->convert.threads = 0;
+    c->convert.segment_seconds = 6.0;
+    snprintf(c->convert.preset, sizeof(c->convert.preset), "veryfast");
+    c->convert.job_timeout_ms = 6 * 3600 * 1000LL;
+    c->convert.stall_timeout_ms = 120 * 1000LL;
+    c->convert.max_attempts = 3;
+
+    c->upload.workers = 2;
+    snprintf(c->upload.url, sizeof(c->upload.url), "file:///var/lib/hlsd/www");
+    c->upload.max_attempts = 8;
+    c->upload.backoff_base_ms = 500;
+    c->upload.backoff_max_ms = 60000;
+    snprintf(c->upload.cache_control, sizeof(c->upload.cache_control), "max-age=31536000");
+}
+
+int64_t
+config_parse_duration(const char *s)
+{
+    char *end;
+    double v;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s == '\0' || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v) || v < 0)
+        return -1;
+    double mult;
+    if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0 || *end == '\0')
+        mult = 1000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60000;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600000;
+    else
+        return -1;
+    if (v * mult > 1e15)
+        return -1;
+    return (int64_t)llround(v * mult);
+}
+
+struct loader {
+    struct config *c;
+    char reason[256];
+    int failed;
+};
+
+static int
+set_str(char *dst, size_t cap, const char *v, struct loader *L)
+{
+    if (strlen(v) >= cap) {
+        snprintf(L->reason, sizeof(L->reason), "value longer than %zu bytes", cap - 1);
+        return 0;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 1;
+}
+
+static int
+set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, struct loader *L)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10);
+    if (errno || end == v || *end != '\0' || *v == '-' || x < lo || x > hi) {
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not an integer in %u..%u", v, lo, hi);
+        return 0;
+    }
+    *dst = (unsigned)x;
+    return 1;
+}
+
+static int
+set_dur(int64_t *dst, const char *v, int64_t lo, struct loader *L)
+{
+    int64_t ms = config_parse_duration(v);
+    if (ms < lo) {
+        snprintf(L->reason, sizeof(L->reason),
+                 "'%s' is not a duration like 500ms, 30s, 5m or 6h%s", v,
+                 lo > 0 ? " (and above zero)" : "");
+        return 0;
+    }
+    *dst = ms;
+    return 1;
+}
+
+static int
+set_bool(int *dst, const char *v, struct loader *L)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *dst = 1;
+    else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+             !strcasecmp(v, "off"))
+        *dst = 0;
+    else {
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not yes or no", v);
+        return 0;
+    }
+    return 1;
+}
+
+static int
+set_size(uint64_t *dst, const char *v, struct loader *L)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    uint64_t mult = 1;
+    if (!strcasecmp(end, "k"))
+        mult = 1ULL << 10;
+    else if (!strcasecmp(end, "m"))
+        mult = 1ULL << 20;
+    else if (!strcasecmp(end, "g"))
+        mult = 1ULL << 30;
+    else if (*end != '\0')
+        x = -1;
+    if (errno || end == v || !(x > 0) || x * (double)mult > 9e18) {
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not a size like 512M or 20G", v);
+        return 0;
+    }
+    *dst = (uint64_t)(x * (double)mult);
+    return 1;
+}
+
+/* ladder: "copy" or a comma list of HEIGHT:RATE(k|M), heights 144..4320 */
+int
+config_check_ladder(const char *v, char *why, size_t whylen)
+{
+    if (*v == '\0' || strcmp(v, "copy") == 0)
+        return 0;
+    const char *p = v;
+    int n = 0;
+    while (*p) {
+        char *end;
+        long h = strtol(p, &end, 10);
+        if (end == p || *end != ':' || h < 144 || h > 4320)
+            goto bad;
+        p = end + 1;
+        double rate = strtod(p, &end);
+        if (end == p || !(rate > 0))
+            goto bad;
+        if (*end == 'k' || *end == 'K' || *end == 'M')
+            end++;
+        if (*end != ',' && *end != '\0')
+            goto bad;
+        p = *end == ',' ? end + 1 : end;
+        if (++n > 8)
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(why, whylen, "'%s' is not a ladder like 720:2800k,480:1400k or copy", v);
+    return -1;
+}
+
+static int
+set_double(double *dst, const char *v, double lo, double hi, struct loader *L)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(x) || x < lo || x > hi) {
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not a number in %g..%g", v, lo, hi);
+        return 0;
+    }
+    *dst = x;
+    return 1;
+}
+
+static int
+handle_one(void *user, const char *section, const char *name, const char *v)
+{
+    struct loader *L = user;
+    struct config *c = L->c;
+
+#define KEY(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
+    if (KEY("daemon", "socket"))
+        return set_str(c->daemon.socket, sizeof(c->daemon.socket), v, L);
+    if (KEY("daemon", "socket_mode")) {
+        char *end;
+        unsigned long m = strtoul(v, &end, 8);
+        if (end == v || *end || m > 0777) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not an octal mode like 0660", v);
+            return 0;
+        }
+        c->daemon.socket_mode = (unsigned)m;
+        return 1;
+    }
+    if (KEY("daemon", "state_dir"))
+        return set_str(c->daemon.state_dir, sizeof(c->daemon.state_dir), v, L);
+    if (KEY("daemon", "spool_dir"))
+        return set_str(c->daemon.spool_dir, sizeof(c->daemon.spool_dir), v, L);
+    if (KEY("daemon", "pidfile"))
+        return set_str(c->daemon.pidfile, sizeof(c->daemon.pidfile), v, L);
+    if (KEY("daemon", "user"))
+        return set_str(c->daemon.user, sizeof(c->daemon.user), v, L);
+    if (KEY("daemon", "group"))
+        return set_str(c->daemon.group, sizeof(c->daemon.group), v, L);
+    if (KEY("daemon", "max_queued"))
+        return set_uint(&c->daemon.max_queued, v, 1, 1000000, L);
+    if (KEY("daemon", "shutdown_timeout"))
+        return set_dur(&c->daemon.shutdown_timeout_ms, v, 0, L);
+    if (KEY("daemon", "max_input_size"))
+        return set_size(&c->daemon.max_input_bytes, v, L);
+
+    if (KEY("convert", "workers"))
+        return set_uint(&c->convert.workers, v, 1, 64, L);
+    if (KEY("convert", "threads"))
+        return set_uint(&c->convert.threads, v, 0, 64, L);
+    if (KEY("convert", "ladder")) {
+        if (config_check_ladder(v, L->reason, sizeof(L->reason)) < 0)
+            return 0;
+        return set_str(c->convert.ladder, sizeof(c->convert.ladder), v, L);
+    }
+    if (KEY("convert", "segment_seconds"))
+        return set_double(&c->convert.segment_seconds, v, 1, 60, L);
+    if (KEY("convert", "preset")) {
+        static const char *ok[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                   "medium",    "slow",      "slower",   "veryslow", NULL};
+        for (int i = 0; ok[i]; i++)
+            if (strcmp(v, ok[i]) == 0)
+                return set_str(c->convert.preset, sizeof(c->convert.preset), v, L);
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not an x264 preset (ultrafast..veryslow)", v);
+        return 0;
+    }
+    if (KEY("convert", "job_timeout"))
+        return set_dur(&c->convert.job_timeout_ms, v, 1, L);
+    if (KEY("convert", "stall_timeout"))
+        return set_dur(&c->convert.stall_timeout_ms, v, 1, L);
+    if (KEY("convert", "max_attempts"))
+        return set_uint(&c->convert.max_attempts, v, 1, 100, L);
+
+    if (KEY("upload", "workers"))
+        return set_uint(&c->upload.workers, v, 1, 64, L);
+    if (KEY("upload", "url")) {
+        if ((strncmp(v, "file:", 5) != 0 || strncmp(v, "file://", 7) == 0) &&
+            strncmp(v, "file:///", 8) != 0 && strncmp(v, "s3://", 5) != 0) {
+            snprintf(L->reason, sizeof(L->reason),
+                     "'%s' is neither file:///absolute/dir, file:relative/dir nor "
+                     "s3://bucket/prefix",
+                     v);
+            return 0;
+        }
+        return set_str(c->upload.url, sizeof(c->upload.url), v, L);
+    }
+    if (KEY("upload", "endpoint"))
+        return set_str(c->upload.endpoint, sizeof(c->upload.endpoint), v, L);
+    if (KEY("upload", "region"))
+        return set_str(c->upload.region, sizeof(c->upload.region), v, L);
+    if (KEY("upload", "path_style"))
+        return set_bool(&c->upload.path_style, v, L);
+    if (KEY("upload", "access_key_id"))
+        return set_str(c->upload.access_key_id, sizeof(c->upload.access_key_id), v, L);
+    if (KEY("upload", "secret_access_key"))
+        return set_str(c->upload.secret_access_key, sizeof(c->upload.secret_access_key), v, L);
+    if (KEY("upload", "session_token"))
+        return set_str(c->upload.session_token, sizeof(c->upload.session_token), v, L);
+    if (KEY("upload", "public_url"))
+        return set_str(c->upload.public_url, sizeof(c->upload.public_url), v, L);
+    if (KEY("upload", "cache_control"))
+        return set_str(c->upload.cache_control, sizeof(c->upload.cache_control), v, L);
+    if (KEY("upload", "acl"))
+        return set_str(c->upload.acl, sizeof(c->upload.acl), v, L);
+    if (KEY("upload", "max_attempts"))
+        return set_uint(&c->upload.max_attempts, v, 1, 100, L);
+    if (KEY("upload", "backoff_base"))
+        return set_dur(&c->upload.backoff_base_ms, v, 1, L);
+    if (KEY("upload", "backoff_max"))
+        return set_dur(&c->upload.backoff_max_ms, v, 1, L);
+#undef KEY
+    if (strcmp(section, "daemon") && strcmp(section, "convert") && strcmp(section, "upload"))
+        snprintf(L->reason, sizeof(L->reason), "unknown section [%s]", section);
+    else
+        snprintf(L->reason, sizeof(L->reason), "unknown key '%s' in [%s]", name, section);
+    return 0;
+}
+
+/* handle - keep the reason of the first failing line: inih goes on parsing
+ * after an error and reports the first error's line number */
+static int
+handle(void *user, const char *section, const char *name, const char *v)
+{
+    struct loader *L = user;
+
+    if (L->failed)
+        return 1;
+    if (handle_one(user, section, name, v))
+        return 1;
+    L->failed = 1;
+    return 0;
+}
+
+/* absolutize - a relative path is relative to the directory hlsd was
+ * started in; resolve it now, before a daemon's chdir("/") changes it */
+static int
+absolutize(char *path, size_t cap)
+{
+    char cwd[CONFIG_PATH_MAX], tmp[2 * CONFIG_PATH_MAX + 2];
+
+    if (path[0] == '/' || path[0] == '\0')
+        return 0;
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return -1;
+    snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+    if (strlen(tmp) >= cap)
+        return -1;
+    memcpy(path, tmp, strlen(tmp) + 1);
+    return 0;
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+    struct loader L = {.c = c};
+
+    config_defaults(c);
+    int rc = ini_parse(path, handle, &L);
+    if (rc == -1) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (rc == -2) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    if (rc > 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, rc, L.reason[0] ? L.reason : "syntax error");
+        return -1;
+    }
+    if (c->upload.backoff_max_ms < c->upload.backoff_base_ms) {
+        snprintf(err, errlen, "%s: [upload] backoff_max is below backoff_base", path);
+        return -1;
+    }
+    /* file:relative/dir is accepted for local set-ups (make run) */
+    if (strncmp(c->upload.url, "file:", 5) == 0 && strncmp(c->upload.url, "file://", 7) != 0) {
+        char dir[CONFIG_PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", c->upload.url + 5);
+        if (absolutize(dir, sizeof(dir) - 8) < 0) {
+            snprintf(err, errlen, "%s: [upload] url: path too long", path);
+            return -1;
+        }
+        if (strlen(dir) + 8 > sizeof(c->upload.url)) {
+            snprintf(err, errlen, "%s: [upload] url: path too long", path);
+            return -1;
+        }
+        memcpy(c->upload.url, "file://", 7);
+        memcpy(c->upload.url + 7, dir, strlen(dir) + 1);
+    }
+    if (absolutize(c->daemon.socket, sizeof(c->daemon.socket)) < 0 ||
+        absolutize(c->daemon.state_dir, sizeof(c->daemon.state_dir)) < 0 ||
+        absolutize(c->daemon.spool_dir, sizeof(c->daemon.spool_dir)) < 0 ||
+        absolutize(c->daemon.pidfile, sizeof(c->daemon.pidfile)) < 0) {
+        snprintf(err, errlen, "%s: a path is too long once made absolute", path);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,393 @@
+/*
+ * store.c - SQLite behind the store API.
+ *
+ * Prepared statements are made once at open. The schema carries a version
+ * in PRAGMA user_version so a later release can migrate. The master is the
+ * only writer; nothing else opens the database.
+ */
+#include "daemon/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+enum {
+    Q_JOB_INSERT,
+    Q_JOB_UPDATE,
+    Q_JOB_GET,
+    Q_JOB_COUNT,
+    Q_OBJ_PUT,
+    Q_OBJ_GET,
+    Q_OBJ_EACH,
+    Q_OBJ_DEL,
+    Q_OBJ_DEL_JOB,
+    Q_N
+};
+
+static const char *const sql[Q_N] = {
+    [Q_JOB_INSERT] = "INSERT INTO jobs(state,input,prefix,ladder,segment,created_at,updated_at,"
+                     "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
+                     "conv_done) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_JOB_UPDATE] = "UPDATE jobs SET state=?,input=?,prefix=?,ladder=?,segment=?,created_at=?,"
+                     "updated_at=?,progress=?,attempts=?,error=?,renditions=?,duration=?,"
+                     "segs_done=?,segs_uploaded=?,conv_done=? WHERE id=?",
+    [Q_JOB_GET] = "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
+                  "attempts,error,renditions,duration,segs_done,segs_uploaded,conv_done "
+                  "FROM jobs WHERE id=?",
+    [Q_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE state=?",
+    [Q_OBJ_PUT] = "INSERT OR REPLACE INTO objects(job,rel,state,etag,size,attempts) "
+                  "VALUES(?,?,?,?,?,?)",
+    [Q_OBJ_GET] = "SELECT job,rel,state,etag,size,attempts FROM objects WHERE job=? AND rel=?",
+    [Q_OBJ_EACH] = "SELECT job,rel,state,etag,size,attempts FROM objects WHERE job=? "
+                   "ORDER BY rowid",
+    [Q_OBJ_DEL] = "DELETE FROM objects WHERE job=? AND rel=?",
+    [Q_OBJ_DEL_JOB] = "DELETE FROM objects WHERE job=?",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_N];
+    char err[256];
+};
+
+static int
+fail(store_t *s, const char *what)
+{
+    snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
+    errno = EIO;
+    return -1;
+}
+
+const char *
+store_errmsg(store_t *s)
+{
+    return s->err;
+}
+
+store_t *
+store_open(const char *path, char *err, size_t errlen)
+{
+    static const char *schema =
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=FULL;"
+        "PRAGMA foreign_keys=ON;"
+        "CREATE TABLE IF NOT EXISTS jobs("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, state INTEGER NOT NULL, input TEXT NOT NULL,"
+        " prefix TEXT NOT NULL, ladder TEXT NOT NULL, segment REAL NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, progress REAL NOT NULL,"
+        " attempts INTEGER NOT NULL, error TEXT NOT NULL, renditions TEXT NOT NULL,"
+        " duration REAL NOT NULL, segs_done INTEGER NOT NULL, segs_uploaded INTEGER NOT NULL,"
+        " conv_done INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"
+        "CREATE TABLE IF NOT EXISTS objects("
+        " job INTEGER NOT NULL REFERENCES jobs(id), rel TEXT NOT NULL, state INTEGER NOT NULL,"
+        " etag TEXT NOT NULL, size INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+        " PRIMARY KEY(job, rel));";
+    store_t *s = calloc(1, sizeof(*s));
+    char *msg = NULL;
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "sqlite3_open %s: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: schema: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        goto fail;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    sqlite3_exec(s->db, pragma, NULL, NULL, NULL);
+    for (int i = 0; i < Q_N; i++) {
+        if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->q[i], NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: prepare: %s", path, sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    store_close(s);
+    return NULL;
+}
+
+void
+store_close(store_t *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < Q_N; i++)
+        sqlite3_finalize(s->q[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static int
+exec(store_t *s, const char *q)
+{
+    if (sqlite3_exec(s->db, q, NULL, NULL, NULL) != SQLITE_OK)
+        return fail(s, q);
+    return 0;
+}
+
+int
+store_begin(store_t *s)
+{
+    return exec(s, "BEGIN IMMEDIATE");
+}
+
+int
+store_commit(store_t *s)
+{
+    return exec(s, "COMMIT");
+}
+
+int
+store_rollback(store_t *s)
+{
+    return exec(s, "ROLLBACK");
+}
+
+static void
+bind_job(sqlite3_stmt *q, const struct store_job *j)
+{
+    sqlite3_bind_int(q, 1, (int)j->state);
+    sqlite3_bind_text(q, 2, j->input, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, j->prefix, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, j->ladder, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(q, 5, j->segment);
+    sqlite3_bind_int64(q, 6, j->created_at);
+    sqlite3_bind_int64(q, 7, j->updated_at);
+    sqlite3_bind_double(q, 8, j->progress);
+    sqlite3_bind_int(q, 9, (int)j->attempts);
+    sqlite3_bind_text(q, 10, j->error, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 11, j->renditions, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(q, 12, j->duration);
+    sqlite3_bind_int(q, 13, (int)j->segs_done);
+    sqlite3_bind_int(q, 14, (int)j->segs_uploaded);
+    sqlite3_bind_int(q, 15, (int)j->conv_done);
+}
+
+static void
+col_text(sqlite3_stmt *q, int i, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(q, i);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void
+read_job(sqlite3_stmt *q, struct store_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->id = sqlite3_column_int64(q, 0);
+    j->state = (enum job_state)sqlite3_column_int(q, 1);
+    col_text(q, 2, j->input, sizeof(j->input));
+    col_text(q, 3, j->prefix, sizeof(j->prefix));
+    col_text(q, 4, j->ladder, sizeof(j->ladder));
+    j->segment = sqlite3_column_double(q, 5);
+    j->created_at = sqlite3_column_int64(q, 6);
+    j->updated_at = sqlite3_column_int64(q, 7);
+    j->progress = sqlite3_column_double(q, 8);
+    j->attempts = (unsigned)sqlite3_column_int(q, 9);
+    col_text(q, 10, j->error, sizeof(j->error));
+    col_text(q, 11, j->renditions, sizeof(j->renditions));
+    j->duration = sqlite3_column_double(q, 12);
+    j->segs_done = (unsigned)sqlite3_column_int(q, 13);
+    j->segs_uploaded = (unsigned)sqlite3_column_int(q, 14);
+    j->conv_done = (unsigned)sqlite3_column_int(q, 15);
+}
+
+static int
+step_done(store_t *s, sqlite3_stmt *q, const char *what)
+{
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE)
+        return fail(s, what);
+    return 0;
+}
+
+int
+store_job_insert(store_t *s, struct store_job *j)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_INSERT];
+
+    bind_job(q, j);
+    if (step_done(s, q, "insert job") < 0)
+        return -1;
+    j->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int
+store_job_update(store_t *s, const struct store_job *j)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_UPDATE];
+
+    bind_job(q, j);
+    sqlite3_bind_int64(q, 16, j->id);
+    return step_done(s, q, "update job");
+}
+
+int
+store_job_get(store_t *s, int64_t id, struct store_job *j)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_GET];
+    int rc;
+
+    sqlite3_bind_int64(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        read_job(q, j);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE) {
+        errno = ENOENT;
+        return -1;
+    }
+    return fail(s, "get job");
+}
+
+int
+store_job_each(store_t *s, int state, int desc, unsigned limit,
+               int (*fn)(void *ud, const struct store_job *j), void *ud)
+{
+    char q[512];
+    sqlite3_stmt *st;
+    struct store_job j;
+    int rc;
+
+    snprintf(q, sizeof(q),
+             "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
+             "attempts,error,renditions,duration,segs_done,segs_uploaded,conv_done FROM jobs "
+             "%s ORDER BY id %s LIMIT %lld",
+             state >= 0 ? "WHERE state=?" : "", desc ? "DESC" : "ASC",
+             limit ? (long long)limit : -1LL);
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "list jobs");
+    if (state >= 0)
+        sqlite3_bind_int(st, 1, state);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_job(st, &j);
+        if (fn(ud, &j))
+            break;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "list jobs");
+    return 0;
+}
+
+int64_t
+store_job_count(store_t *s, enum job_state state)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_COUNT];
+    int64_t n = -1;
+
+    sqlite3_bind_int(q, 1, (int)state);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return n;
+}
+
+int
+store_obj_put(store_t *s, const struct store_obj *o)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_PUT];
+
+    sqlite3_bind_int64(q, 1, o->job);
+    sqlite3_bind_text(q, 2, o->rel, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 3, (int)o->state);
+    sqlite3_bind_text(q, 4, o->etag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 5, o->size);
+    sqlite3_bind_int(q, 6, (int)o->attempts);
+    return step_done(s, q, "put object");
+}
+
+static void
+read_obj(sqlite3_stmt *q, struct store_obj *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->job = sqlite3_column_int64(q, 0);
+    col_text(q, 1, o->rel, sizeof(o->rel));
+    o->state = (enum obj_state)sqlite3_column_int(q, 2);
+    col_text(q, 3, o->etag, sizeof(o->etag));
+    o->size = sqlite3_column_int64(q, 4);
+    o->attempts = (unsigned)sqlite3_column_int(q, 5);
+}
+
+int
+store_obj_get(store_t *s, int64_t job, const char *rel, struct store_obj *o)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_GET];
+    int rc;
+
+    sqlite3_bind_int64(q, 1, job);
+    sqlite3_bind_text(q, 2, rel, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        read_obj(q, o);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE) {
+        errno = ENOENT;
+        return -1;
+    }
+    return fail(s, "get object");
+}
+
+int
+store_obj_each(store_t *s, int64_t job, int (*fn)(void *ud, const struct store_obj *o), void *ud)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_EACH];
+    struct store_obj o;
+    int rc;
+
+    sqlite3_bind_int64(q, 1, job);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_obj(q, &o);
+        if (fn(ud, &o))
+            break;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "list objects");
+    return 0;
+}
+
+int
+store_obj_delete(store_t *s, int64_t job, const char *rel)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_DEL];
+
+    sqlite3_bind_int64(q, 1, job);
+    sqlite3_bind_text(q, 2, rel, -1, SQLITE_TRANSIENT);
+    return step_done(s, q, "delete object");
+}
+
+int
+store_obj_delete_job(store_t *s, int64_t job)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_DEL_JOB];
+
+    sqlite3_bind_int64(q, 1, job);
+    return step_done(s, q, "delete objects");
+}
