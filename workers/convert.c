@@ -329,6 +329,11 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
             return -1;
         }
     }
+    /* Decoders pad the last audio frame past the container's end (AAC
+     * has no end trim in 5.1): the container's duration is the truth. */
+    if (j->in.duration > 0 && j->end > j->in.duration) {
+        j->end = j->in.duration;
+    }
     for (int i = 0; i < j->n; i++) {
         if (convert_mux_finish(j->mux[i], j->end, err, errlen) < 0) {
             return -1;
