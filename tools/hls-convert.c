@@ -1,0 +1,107 @@
+/*
+ * hls-convert - run the conversion engine once from the command line:
+ *
+ *   hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS]
+ *               [--preset P] [--threads N] [--verbose]
+ *
+ * Exit 0 on success; otherwise 1 with a one-line reason on stderr (2 for
+ * bad usage). --verbose prints each segment as it is reported, and the
+ * progress, on stderr. This is how the tests and benchmarks drive the
+ * engine without the daemon.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "workers/convert.h"
+
+static void
+usage(void)
+{
+    fprintf(stderr, "usage: hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS] "
+                    "[--preset P] [--threads N] [--verbose]\n");
+    exit(2);
+}
+
+static void
+on_segment(void *ud, const struct convert_segment *s)
+{
+    (void)ud;
+    fprintf(stderr, "segment %s %u %s %llu %.3f\n", s->rendition, s->index, s->path,
+            (unsigned long long)s->size, s->duration);
+}
+
+static void
+on_progress(void *ud, double f)
+{
+    (void)ud;
+    fprintf(stderr, "progress %.3f\n", f);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct convert_opts o = {0};
+    int verbose = 0;
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int last = i + 1 >= argc;
+        if (strcmp(a, "--ladder") == 0 && !last) {
+            o.ladder = argv[++i];
+        } else if (strcmp(a, "--segment") == 0 && !last) {
+            char *end;
+            o.segment_seconds = strtod(argv[++i], &end);
+            if (*end != '\0' || o.segment_seconds <= 0) {
+                fprintf(stderr, "hls-convert: bad --segment %s\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--preset") == 0 && !last) {
+            o.preset = argv[++i];
+        } else if (strcmp(a, "--threads") == 0 && !last) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || n < 0 || n > 64) {
+                fprintf(stderr, "hls-convert: bad --threads %s\n", argv[i]);
+                return 2;
+            }
+            o.threads = (int)n;
+        } else if (strcmp(a, "--verbose") == 0) {
+            verbose = 1;
+        } else if (a[0] == '-' && a[1] == '-') {
+            usage();
+        } else if (pos == 0) {
+            o.input = a;
+            pos++;
+        } else if (pos == 1) {
+            o.outdir = a;
+            pos++;
+        } else {
+            usage();
+        }
+    }
+    if (pos != 2) {
+        usage();
+    }
+    if (verbose) {
+        o.on_segment = on_segment;
+        o.on_progress = on_progress;
+    }
+    convert_log_quiet();
+
+    struct convert_result res;
+    char err[512];
+    if (convert_run(&o, &res, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hls-convert: %s\n", err);
+        return 1;
+    }
+    if (verbose) {
+        fprintf(stderr, "done %.3f s,", res.duration);
+        for (int i = 0; i < res.n_renditions; i++) {
+            fprintf(stderr, " %s", res.renditions[i]);
+        }
+        fprintf(stderr, "\n");
+    }
+    return 0;
+}

@@ -1,0 +1,430 @@
+/*
+ * convert.c - convert_run(): the pipeline that ties the pieces together.
+ * Demux once; decode each packet once; feed the video frames to the
+ * per-rendition encoders and the audio frames to the shared AAC encoder
+ * (or, for the "copy" ladder, the packets straight to the muxer); finish
+ * the segments, then the media playlists, then master.m3u8.
+ *
+ * Only this loop runs for the whole input, holding one packet and one
+ * frame at a time: memory does not grow with the input's length. It must
+ * never log, print, exit or abort; every failure returns through
+ * convert_err_set().
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "workers/convert_int.h"
+
+#define CONVERT_DEFAULT_LADDER  "1080:5000k,720:2800k,480:1400k,360:800k"
+#define CONVERT_DEFAULT_SEGMENT 6.0
+#define CONVERT_PROGRESS_PERIOD 0.5 /* seconds; the promise is one */
+
+struct convert_job {
+    const struct convert_opts *o;
+    struct convert_input in;
+    int copy;
+    double seg;
+    int n;
+    struct convert_rendition r[CONVERT_MAX_RENDITIONS];
+    struct convert_mux *mux[CONVERT_MAX_RENDITIONS];
+    struct convert_video *video;
+    struct convert_audio *audio;
+    AVPacket *pkt;
+    AVFrame *frame;
+    double end;      /* latest media end seen, seconds from the start */
+    double pos;      /* progress position, seconds */
+    double reported; /* monotonic time of the last progress call */
+    int64_t vcount, acount;
+    int last_decode_error;
+};
+
+static double
+convert_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+convert_progress(struct convert_job *j, int force)
+{
+    if (j->o->on_progress == NULL) {
+        return;
+    }
+    double now = convert_now();
+    if (force || now - j->reported >= CONVERT_PROGRESS_PERIOD) {
+        j->reported = now;
+        j->o->on_progress(j->o->ud, force > 1 ? 1.0 : convert_probe_fraction(&j->in, j->pos));
+    }
+}
+
+static int
+convert_canceled(const struct convert_job *j)
+{
+    return j->o->cancel != NULL && *j->o->cancel != 0;
+}
+
+/* convert_mkdirs - mkdir -p, for an OUTDIR whose parents may not exist. */
+static int
+convert_mkdirs(const char *dir, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf)) {
+        return convert_err_set(err, errlen, AVERROR(ENAMETOOLONG), "%s", dir);
+    }
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+                return convert_err_set(err, errlen, AVERROR(errno), "%s: mkdir", buf);
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: mkdir", buf);
+    }
+    return 0;
+}
+
+/* convert_setup - pick renditions and open encoders and muxers. */
+static int
+convert_setup(struct convert_job *j, char *err, size_t errlen)
+{
+    const struct convert_input *in = &j->in;
+    AVCodecParameters *vpar[CONVERT_MAX_RENDITIONS] = {0};
+    AVCodecParameters *apar = NULL;
+    AVRational vtb = {1, 90000}, atb = {1, 48000};
+    int ret = 0;
+
+    if (in->vst == NULL) {
+        j->n = 1;
+        snprintf(j->r[0].name, sizeof(j->r[0].name), "audio");
+    } else if (j->copy) {
+        j->n = 1;
+        int s = in->disp_w < in->disp_h ? in->disp_w : in->disp_h;
+        snprintf(j->r[0].name, sizeof(j->r[0].name), "%dp", s);
+        j->r[0].width = in->vst->codecpar->width;
+        j->r[0].height = in->vst->codecpar->height;
+    } else {
+        struct convert_rung rungs[CONVERT_MAX_RENDITIONS];
+        const char *spec = j->o->ladder != NULL ? j->o->ladder : CONVERT_DEFAULT_LADDER;
+        int nr = convert_ladder_parse(spec, rungs, CONVERT_MAX_RENDITIONS, err, errlen);
+        if (nr < 0) {
+            return -1;
+        }
+        j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
+        if (convert_video_open(&j->video, in, j->r, j->n, j->o, j->seg, err, errlen) < 0) {
+            return -1;
+        }
+    }
+
+    if (j->copy) {
+        vtb = in->vst != NULL ? in->vst->time_base : vtb;
+        atb = in->ast != NULL ? in->ast->time_base : atb;
+    } else {
+        if (in->ast != NULL && convert_audio_open(&j->audio, in, err, errlen) < 0) {
+            return -1;
+        }
+        if (in->vst != NULL) {
+            vtb = convert_video_encoder(j->video, 0)->time_base;
+        }
+    }
+    for (int i = 0; i < j->n && ret >= 0; i++) {
+        if (in->vst != NULL) {
+            vpar[i] = avcodec_parameters_alloc();
+            if (vpar[i] == NULL) {
+                ret = AVERROR(ENOMEM);
+            } else if (j->copy) {
+                ret = avcodec_parameters_copy(vpar[i], in->vst->codecpar);
+            } else {
+                ret = avcodec_parameters_from_context(vpar[i], convert_video_encoder(j->video, i));
+            }
+        }
+    }
+    if (ret >= 0 && in->ast != NULL) {
+        apar = avcodec_parameters_alloc();
+        if (apar == NULL) {
+            ret = AVERROR(ENOMEM);
+        } else if (j->copy) {
+            ret = avcodec_parameters_copy(apar, in->ast->codecpar);
+        } else {
+            ret = avcodec_parameters_from_context(apar, convert_audio_encoder(j->audio));
+        }
+    }
+    if (ret < 0) {
+        convert_err_set(err, errlen, ret, "%s: stream parameters", in->path);
+    }
+    for (int i = 0; i < j->n && ret >= 0; i++) {
+        if (convert_mux_open(&j->mux[i], j->o, j->r[i].name, vpar[i], vtb, apar, atb, j->seg, err,
+                             errlen) < 0) {
+            ret = -1;
+        }
+    }
+    for (int i = 0; i < j->n; i++) {
+        avcodec_parameters_free(&vpar[i]);
+    }
+    avcodec_parameters_free(&apar);
+    return ret < 0 ? -1 : 0;
+}
+
+/* convert_frame - a decoded frame: shift its time to the input's start, pass it on. */
+static int
+convert_frame(struct convert_job *j, int video, AVFrame *f, char *err, size_t errlen)
+{
+    AVStream *st = video ? j->in.vst : j->in.ast;
+    int64_t start = av_rescale_q(j->in.start, AV_TIME_BASE_Q, st->time_base);
+    f->pts = f->best_effort_timestamp == AV_NOPTS_VALUE ? AV_NOPTS_VALUE
+                                                        : f->best_effort_timestamp - start;
+    if (f->pts != AV_NOPTS_VALUE) {
+        double t = f->pts * av_q2d(st->time_base);
+        if (video) {
+            t += f->pkt_duration > 0 ? f->pkt_duration * av_q2d(st->time_base)
+                                     : 1 / av_q2d(j->in.fps);
+        } else if (f->sample_rate > 0) {
+            t += (double)f->nb_samples / f->sample_rate;
+        }
+        j->end = t > j->end ? t : j->end;
+    }
+    if (video) {
+        j->vcount++;
+        return convert_video_push(j->video, f, j->mux, err, errlen);
+    }
+    j->acount++;
+    return convert_audio_push(j->audio, f, j->mux, j->n, err, errlen);
+}
+
+/* convert_decode - one packet (NULL: drain) through its decoder. */
+static int
+convert_decode(struct convert_job *j, int video, const AVPacket *pkt, char *err, size_t errlen)
+{
+    AVCodecContext *dec = video ? j->in.vdec : j->in.adec;
+    int ret = avcodec_send_packet(dec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        if (ret == AVERROR(ENOMEM)) {
+            return convert_err_set(err, errlen, ret, "%s: decoder", j->in.path);
+        }
+        /* A damaged packet costs a frame, as in the ffmpeg CLI, not the job. */
+        j->last_decode_error = ret;
+        return 0;
+    }
+    for (;;) {
+        ret = avcodec_receive_frame(dec, j->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            if (ret == AVERROR(ENOMEM)) {
+                return convert_err_set(err, errlen, ret, "%s: decoder", j->in.path);
+            }
+            j->last_decode_error = ret;
+            continue;
+        }
+        ret = convert_frame(j, video, j->frame, err, errlen);
+        av_frame_unref(j->frame);
+        if (ret < 0) {
+            return -1;
+        }
+    }
+}
+
+/* convert_copy_packet - the copy ladder: the packet goes to the muxer as it is. */
+static int
+convert_copy_packet(struct convert_job *j, int video, AVPacket *pkt, char *err, size_t errlen)
+{
+    AVStream *st = video ? j->in.vst : j->in.ast;
+    int64_t start = av_rescale_q(j->in.start, AV_TIME_BASE_Q, st->time_base);
+    if (pkt->pts == AV_NOPTS_VALUE && pkt->dts == AV_NOPTS_VALUE) {
+        return 0; /* nowhere to place it on the timeline */
+    }
+    AVPacket *p = av_packet_alloc();
+    if (p == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", j->in.path);
+    }
+    av_packet_move_ref(p, pkt);
+    if (p->pts != AV_NOPTS_VALUE) {
+        p->pts -= start;
+        double t = (p->pts + (p->duration > 0 ? p->duration : 0)) * av_q2d(st->time_base);
+        j->end = t > j->end ? t : j->end;
+    }
+    if (p->dts != AV_NOPTS_VALUE) {
+        p->dts -= start;
+    }
+    if (video) {
+        j->vcount++;
+    } else {
+        j->acount++;
+    }
+    return convert_mux_push(j->mux[0], video, p, err, errlen);
+}
+
+/* convert_loop - read the whole input through the pipeline. */
+static int
+convert_loop(struct convert_job *j, char *err, size_t errlen)
+{
+    for (;;) {
+        if (convert_canceled(j)) {
+            return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s: canceled", j->in.path);
+        }
+        convert_progress(j, 0);
+        int ret = av_read_frame(j->in.fmt, j->pkt);
+        if (ret == AVERROR_EOF || ret == AVERROR_INVALIDDATA) {
+            /* A truncated file ends where its data does, as in the CLI. */
+            break;
+        }
+        if (ret < 0) {
+            if (convert_canceled(j)) {
+                continue;
+            }
+            return convert_err_set(err, errlen, ret, "%s: read", j->in.path);
+        }
+        int video = j->pkt->stream_index == j->in.vidx;
+        if (!video && j->pkt->stream_index != j->in.aidx) {
+            av_packet_unref(j->pkt);
+            continue;
+        }
+        AVStream *st = j->in.fmt->streams[j->pkt->stream_index];
+        int64_t ts = j->pkt->dts != AV_NOPTS_VALUE ? j->pkt->dts : j->pkt->pts;
+        if (ts != AV_NOPTS_VALUE) {
+            double t = ts * av_q2d(st->time_base) - j->in.start / (double)AV_TIME_BASE;
+            j->pos = t > j->pos ? t : j->pos;
+        }
+        if (j->copy) {
+            ret = convert_copy_packet(j, video, j->pkt, err, errlen);
+        } else {
+            ret = convert_decode(j, video, j->pkt, err, errlen);
+        }
+        av_packet_unref(j->pkt);
+        if (ret < 0) {
+            return -1;
+        }
+    }
+    if (!j->copy) {
+        if (j->in.vdec != NULL && convert_decode(j, 1, NULL, err, errlen) < 0) {
+            return -1;
+        }
+        if (j->in.adec != NULL && convert_decode(j, 0, NULL, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    /* A stream that yields nothing would be declared but absent: refuse. */
+    if ((j->in.vst != NULL && j->vcount == 0) || (j->in.ast != NULL && j->acount == 0)) {
+        return convert_err_set(err, errlen, j->last_decode_error,
+                               "%s: no %s could be decoded (truncated or damaged)", j->in.path,
+                               j->in.vst != NULL && j->vcount == 0 ? "video frame" : "audio frame");
+    }
+    if (convert_canceled(j)) {
+        return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s: canceled", j->in.path);
+    }
+    if (!j->copy) {
+        if (j->video != NULL && convert_video_push(j->video, NULL, j->mux, err, errlen) < 0) {
+            return -1;
+        }
+        if (j->audio != NULL && convert_audio_push(j->audio, NULL, j->mux, j->n, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    /* Decoders pad the last audio frame past the container's end (AAC
+     * has no end trim in 5.1): the container's duration is the truth. */
+    if (j->in.duration > 0 && j->end > j->in.duration) {
+        j->end = j->in.duration;
+    }
+    for (int i = 0; i < j->n; i++) {
+        if (convert_mux_finish(j->mux[i], j->end, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* convert_publish - media playlists, then the master, then the result. */
+static int
+convert_publish(struct convert_job *j, struct convert_result *res, char *err, size_t errlen)
+{
+    struct convert_variant v[CONVERT_MAX_RENDITIONS];
+    for (int i = 0; i < j->n; i++) {
+        v[i] = (struct convert_variant){
+            .name = j->r[i].name,
+            .width = j->in.vst != NULL ? j->r[i].width : 0,
+            .height = j->in.vst != NULL ? j->r[i].height : 0,
+            .fps = j->in.vst != NULL ? av_q2d(j->in.fps) : 0,
+            .codecs = convert_mux_codecs(j->mux[i]),
+        };
+        v[i].segs = convert_mux_segments(j->mux[i], &v[i].n_segs);
+        if (convert_playlist_media(j->o->outdir, &v[i], err, errlen) < 0) {
+            return -1;
+        }
+    }
+    if (convert_playlist_master(j->o->outdir, v, j->n, err, errlen) < 0) {
+        return -1;
+    }
+    if (res != NULL) {
+        res->n_renditions = j->n;
+        for (int i = 0; i < j->n; i++) {
+            snprintf(res->renditions[i], sizeof(res->renditions[i]), "%s", j->r[i].name);
+        }
+        res->duration = 0;
+        for (unsigned k = 0; k < v[0].n_segs; k++) {
+            res->duration += v[0].segs[k].duration;
+        }
+    }
+    return 0;
+}
+
+int
+convert_run(const struct convert_opts *o, struct convert_result *res, char *err, size_t errlen)
+{
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (res != NULL) {
+        memset(res, 0, sizeof(*res));
+    }
+    if (o == NULL || o->input == NULL || o->outdir == NULL) {
+        return convert_err_set(err, errlen, 0, "convert: input and output directory are required");
+    }
+    double seg = o->segment_seconds == 0 ? CONVERT_DEFAULT_SEGMENT : o->segment_seconds;
+    if (!isfinite(seg) || seg < 1 || seg > 60) {
+        return convert_err_set(err, errlen, 0, "%s: segment length %g s is not within 1..60",
+                               o->input, o->segment_seconds);
+    }
+    if (o->threads < 0 || o->threads > 64) {
+        return convert_err_set(err, errlen, 0, "%s: thread count %d is not within 0..64", o->input,
+                               o->threads);
+    }
+
+    struct convert_job j = {.o = o, .seg = seg};
+    j.copy = o->ladder != NULL && strcmp(o->ladder, "copy") == 0;
+    j.reported = convert_now();
+    convert_progress(&j, 1);
+    int ret = -1;
+    if (convert_probe_open(&j.in, o->input, o->threads, !j.copy, o->cancel, err, errlen) < 0) {
+        return -1;
+    }
+    j.pkt = av_packet_alloc();
+    j.frame = av_frame_alloc();
+    if (j.pkt == NULL || j.frame == NULL) {
+        convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", o->input);
+    } else if ((!j.copy || convert_copy_check(&j.in, err, errlen) == 0) &&
+               convert_mkdirs(o->outdir, err, errlen) == 0 && convert_setup(&j, err, errlen) == 0 &&
+               convert_loop(&j, err, errlen) == 0 && convert_publish(&j, res, err, errlen) == 0) {
+        ret = 0;
+        convert_progress(&j, 2);
+    }
+    int e = errno;
+    convert_video_free(&j.video);
+    convert_audio_free(&j.audio);
+    for (int i = 0; i < j.n; i++) {
+        convert_mux_free(&j.mux[i]);
+    }
+    av_packet_free(&j.pkt);
+    av_frame_free(&j.frame);
+    convert_probe_close(&j.in);
+    errno = e;
+    return ret;
+}

@@ -1,0 +1,82 @@
+/*
+ * convert.h - the conversion engine: one media file in, an HLS ladder out.
+ *
+ * convert_run() decodes the input once, scales and encodes every rendition
+ * of the ladder (H.264 High + AAC-LC), cuts MPEG-TS segments on keyframes
+ * that are forced at the same times in every rendition, and writes
+ *
+ *     OUTDIR/<rendition>/seg_00000.ts ...   (each reported when closed)
+ *     OUTDIR/<rendition>/index.m3u8         (after its last segment)
+ *     OUTDIR/master.m3u8                    (last of all)
+ *
+ * It is library code: it never logs, prints, exits or aborts on bad input.
+ * It keeps no global state of its own, so it may run in a forked worker.
+ * FFmpeg's own av_log output is process-wide and left to the caller;
+ * convert_log_quiet() silences it and lets error strings carry FFmpeg's
+ * last message.
+ */
+#ifndef HLSD_WORKERS_CONVERT_H
+#define HLSD_WORKERS_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONVERT_MAX_RENDITIONS 8
+#define CONVERT_NAME_MAX       16
+
+/* One finished segment, reported the moment its file is complete on disk. */
+struct convert_segment {
+    const char *rendition; /* "720p", "audio", ... */
+    unsigned index;        /* NNNNN in seg_NNNNN.ts */
+    const char *path;      /* OUTDIR/<rendition>/seg_NNNNN.ts */
+    uint64_t size;         /* bytes */
+    double duration;       /* seconds, as its EXTINF will say */
+};
+
+struct convert_opts {
+    const char *input;  /* media file to convert */
+    const char *outdir; /* created if missing */
+    /*
+     * NULL: the default ladder, 1080:5000k,720:2800k,480:1400k,360:800k,
+     * keeping the rungs not above the source. "copy": remux an H.264 8-bit
+     * 4:2:0 + AAC input without re-encoding. Otherwise a list such as
+     * "720:2800k,480:1400k": the short side of the picture and the bit-rate
+     * cap (k or M suffix).
+     */
+    const char *ladder;
+    double segment_seconds; /* target segment length; 0 = 6 */
+    const char *preset;     /* libx264 preset; NULL = "veryfast" */
+    int threads;            /* per encoder and decoder; 0 = automatic */
+    /* Non-zero: stop within a second, return -1 with errno ECANCELED. */
+    const _Atomic int *cancel;
+    /* Both optional; called on the thread that runs convert_run(). */
+    void (*on_segment)(void *ud, const struct convert_segment *seg);
+    void (*on_progress)(void *ud, double fraction); /* 0..1, >= once a second */
+    void *ud;
+};
+
+struct convert_result {
+    int n_renditions;
+    char renditions[CONVERT_MAX_RENDITIONS][CONVERT_NAME_MAX]; /* "720p", "audio" */
+    double duration; /* seconds of media converted (the sum of EXTINF) */
+};
+
+/*
+ * convert_run - convert o->input into HLS under o->outdir.
+ *
+ * Returns 0, or -1 with errno set and a one-line reason in err naming the
+ * input and FFmpeg's reason: ECANCELED (o->cancel was raised), EINVAL (bad
+ * options, or an input that cannot become HLS), ENOMEM, or the system's
+ * errno for files that cannot be read or written. Segments already
+ * reported stay on disk; the caller owns OUTDIR's cleanup.
+ */
+int convert_run(const struct convert_opts *o, struct convert_result *res, char *err, size_t errlen);
+
+/*
+ * convert_log_quiet - silence FFmpeg's logging for this process and keep
+ * each thread's last error message, which convert_run() then appends to its
+ * error strings. For tools and worker processes; the library never calls it.
+ */
+void convert_log_quiet(void);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * convert_mux.c - one rendition's segmenter: a single MPEG-TS muxer whose
+ * output file is switched at each cut, so continuity counters and
+ * timestamps run on across segments as in the ffmpeg CLI's hls muxer.
+ *
+ * Packets of the two streams arrive in encoder order; a small queue per
+ * stream restores dts order. A segment is cut before a video keyframe (or,
+ * without video, any audio packet) at or after the next multiple of the
+ * segment length. Each file is written as seg_NNNNN.ts.part and renamed
+ * when complete, and only then reported, so that a reader never sees half
+ * a segment under its final name.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavutil/opt.h>
+
+#include "workers/convert_int.h"
+
+/*
+ * Beyond this many queued packets of one stream while the other stays
+ * silent, write anyway: a badly interleaved input must not make memory
+ * grow with its length.
+ */
+#define CONVERT_MUX_QUEUE_MAX 4096
+
+struct convert_mux_queue {
+    AVPacket **p;
+    size_t head, len, cap;
+};
+
+struct convert_mux {
+    const struct convert_opts *o;
+    char name[CONVERT_NAME_MAX];
+    char dir[PATH_MAX];
+    AVFormatContext *oc;
+    int vi, ai; /* stream index in oc, -1: none */
+    AVRational vtb, atb;
+    struct convert_mux_queue vq, aq;
+    double seg_seconds;
+    int open;         /* a segment file is open */
+    unsigned index;   /* of the open segment */
+    double seg_start; /* seconds */
+    int64_t next_cut; /* in the cutting stream's time base */
+    double last_time; /* latest packet end seen, seconds */
+    struct convert_mux_seg *segs;
+    unsigned n_segs, cap_segs;
+    char vcodec[24], acodec[16], codecs[48];
+    int have_sps;
+};
+
+/* convert_mux_sps - "avc1.PPCCLL" from an SPS in Annex B or avcC bytes. */
+static int
+convert_mux_sps(struct convert_mux *m, const uint8_t *d, size_t n)
+{
+    if (n >= 4 && d[0] == 1) { /* avcC: version, profile, compat, level */
+        snprintf(m->vcodec, sizeof(m->vcodec), "avc1.%02x%02x%02x", d[1], d[2], d[3]);
+        return 1;
+    }
+    for (size_t i = 0; i + 6 < n; i++) {
+        if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1 && (d[i + 3] & 0x1f) == 7) {
+            snprintf(m->vcodec, sizeof(m->vcodec), "avc1.%02x%02x%02x", d[i + 4], d[i + 5],
+                     d[i + 6]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+convert_mux_queue_put(struct convert_mux_queue *q, AVPacket *pkt)
+{
+    if (q->len == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        AVPacket **p = malloc(cap * sizeof(*p));
+        if (p == NULL) {
+            return -1;
+        }
+        for (size_t i = 0; i < q->len; i++) {
+            p[i] = q->p[(q->head + i) % q->cap];
+        }
+        free(q->p);
+        q->p = p;
+        q->head = 0;
+        q->cap = cap;
+    }
+    q->p[(q->head + q->len) % q->cap] = pkt;
+    q->len++;
+    return 0;
+}
+
+static AVPacket *
+convert_mux_queue_peek(const struct convert_mux_queue *q)
+{
+    return q->len ? q->p[q->head] : NULL;
+}
+
+static AVPacket *
+convert_mux_queue_take(struct convert_mux_queue *q)
+{
+    AVPacket *pkt = q->p[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return pkt;
+}
+
+static void
+convert_mux_queue_free(struct convert_mux_queue *q)
+{
+    while (q->len) {
+        AVPacket *pkt = convert_mux_queue_take(q);
+        av_packet_free(&pkt);
+    }
+    free(q->p);
+    q->p = NULL;
+    q->cap = 0;
+}
+
+static void
+convert_mux_path(const struct convert_mux *m, unsigned index, int part, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/seg_%05u.ts%s", m->dir, index, part ? ".part" : "");
+}
+
+/* convert_mux_begin - open the next segment file under its .part name. */
+static int
+convert_mux_begin(struct convert_mux *m, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 32];
+    convert_mux_path(m, m->index, 1, path, sizeof(path));
+    int ret = avio_open(&m->oc->pb, path, AVIO_FLAG_WRITE);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: cannot create", path);
+    }
+    /* Every segment must start with PAT/PMT to be decodable alone. */
+    av_opt_set(m->oc->priv_data, "mpegts_flags", "resend_headers", 0);
+    m->open = 1;
+    return 0;
+}
+
+/* convert_mux_end - complete, rename and report the open segment. */
+static int
+convert_mux_end(struct convert_mux *m, double end, int trailer, char *err, size_t errlen)
+{
+    char part[PATH_MAX + 32], path[PATH_MAX + 32];
+    convert_mux_path(m, m->index, 1, part, sizeof(part));
+    convert_mux_path(m, m->index, 0, path, sizeof(path));
+    /* Flush the PES data the TS muxer still holds into this file. */
+    int ret = trailer ? av_write_trailer(m->oc) : av_write_frame(m->oc, NULL);
+    if (ret >= 0) {
+        avio_flush(m->oc->pb);
+        ret = m->oc->pb->error;
+    }
+    int cret = avio_closep(&m->oc->pb);
+    m->open = 0;
+    if (ret < 0 || cret < 0) {
+        return convert_err_set(err, errlen, ret < 0 ? ret : cret, "%s: write", part);
+    }
+    if (rename(part, path) < 0) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: rename", part);
+    }
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: stat", path);
+    }
+    if (m->n_segs == m->cap_segs) {
+        unsigned cap = m->cap_segs ? m->cap_segs * 2 : 64;
+        struct convert_mux_seg *s = realloc(m->segs, cap * sizeof(*s));
+        if (s == NULL) {
+            return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", path);
+        }
+        m->segs = s;
+        m->cap_segs = cap;
+    }
+    double dur = end - m->seg_start;
+    m->segs[m->n_segs++] = (struct convert_mux_seg){.duration = dur, .size = (uint64_t)st.st_size};
+    if (m->o->on_segment != NULL) {
+        struct convert_segment seg = {
+            .rendition = m->name,
+            .index = m->index,
+            .path = path,
+            .size = (uint64_t)st.st_size,
+            .duration = dur,
+        };
+        m->o->on_segment(m->o->ud, &seg);
+    }
+    m->index++;
+    m->seg_start = end;
+    return 0;
+}
+
+/* convert_mux_write - write one packet, cutting a new segment before it if due. */
+static int
+convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, size_t errlen)
+{
+    AVRational tb = video ? m->vtb : m->atb;
+    int cutter = video || m->vi < 0;
+    if (!m->have_sps && video) {
+        m->have_sps = convert_mux_sps(m, pkt->data, (size_t)pkt->size);
+    }
+    if (cutter && pkt->pts != AV_NOPTS_VALUE && pkt->pts >= m->next_cut &&
+        (pkt->flags & AV_PKT_FLAG_KEY)) {
+        if (m->open) {
+            if (convert_mux_end(m, pkt->pts * av_q2d(tb), 0, err, errlen) < 0) {
+                return -1;
+            }
+        }
+        m->next_cut = convert_grid_next(pkt->pts, tb, m->seg_seconds);
+    }
+    if (!m->open && convert_mux_begin(m, err, errlen) < 0) {
+        return -1;
+    }
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        double t = (pkt->pts + (pkt->duration > 0 ? pkt->duration : 0)) * av_q2d(tb);
+        if (t > m->last_time) {
+            m->last_time = t;
+        }
+    }
+    AVStream *st = m->oc->streams[video ? m->vi : m->ai];
+    int64_t off =
+        av_rescale_q(llround(CONVERT_TS_OFFSET * 90000), (AVRational){1, 90000}, st->time_base);
+    av_packet_rescale_ts(pkt, tb, st->time_base);
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        pkt->pts += off;
+    }
+    if (pkt->dts != AV_NOPTS_VALUE) {
+        pkt->dts += off;
+    }
+    pkt->stream_index = st->index;
+    pkt->pos = -1;
+    int ret = av_write_frame(m->oc, pkt);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s/seg_%05u.ts: write", m->dir, m->index);
+    }
+    return 0;
+}
+
+/* convert_mux_drain - write queued packets in dts order while that order is known. */
+static int
+convert_mux_drain(struct convert_mux *m, int eof, char *err, size_t errlen)
+{
+    for (;;) {
+        AVPacket *v = convert_mux_queue_peek(&m->vq);
+        AVPacket *a = convert_mux_queue_peek(&m->aq);
+        int video;
+        if (v != NULL && a != NULL) {
+            video = av_compare_ts(v->dts, m->vtb, a->dts, m->atb) <= 0;
+        } else if (v != NULL && (m->ai < 0 || eof || m->vq.len > CONVERT_MUX_QUEUE_MAX)) {
+            video = 1;
+        } else if (a != NULL && (m->vi < 0 || eof || m->aq.len > CONVERT_MUX_QUEUE_MAX)) {
+            video = 0;
+        } else {
+            return 0;
+        }
+        AVPacket *pkt = convert_mux_queue_take(video ? &m->vq : &m->aq);
+        int ret = convert_mux_write(m, video, pkt, err, errlen);
+        av_packet_free(&pkt);
+        if (ret < 0) {
+            return -1;
+        }
+    }
+}
+
+static int
+convert_mux_add(struct convert_mux *m, const AVCodecParameters *par, AVRational tb, char *err,
+                size_t errlen)
+{
+    AVStream *st = avformat_new_stream(m->oc, NULL);
+    if (st == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: stream", m->dir);
+    }
+    int ret = avcodec_parameters_copy(st->codecpar, par);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: stream", m->dir);
+    }
+    st->codecpar->codec_tag = 0;
+    st->time_base = tb;
+    return st->index;
+}
+
+int
+convert_mux_open(struct convert_mux **out, const struct convert_opts *o, const char *name,
+                 const AVCodecParameters *vpar, AVRational vtb, const AVCodecParameters *apar,
+                 AVRational atb, double seg_seconds, char *err, size_t errlen)
+{
+    struct convert_mux *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", o->outdir);
+    }
+    *out = m;
+    m->o = o;
+    m->vi = m->ai = -1;
+    m->vtb = vtb;
+    m->atb = atb;
+    m->seg_seconds = seg_seconds;
+    snprintf(m->name, sizeof(m->name), "%s", name);
+    if (snprintf(m->dir, sizeof(m->dir), "%s/%s", o->outdir, name) >= (int)sizeof(m->dir)) {
+        return convert_err_set(err, errlen, AVERROR(ENAMETOOLONG), "%s", o->outdir);
+    }
+    if (mkdir(m->dir, 0755) < 0 && errno != EEXIST) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: mkdir", m->dir);
+    }
+    int ret = avformat_alloc_output_context2(&m->oc, NULL, "mpegts", NULL);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: mpegts muxer", m->dir);
+    }
+    if (vpar != NULL && (m->vi = convert_mux_add(m, vpar, vtb, err, errlen)) < 0) {
+        return -1;
+    }
+    if (apar != NULL && (m->ai = convert_mux_add(m, apar, atb, err, errlen)) < 0) {
+        return -1;
+    }
+    if (apar != NULL) {
+        /* The object type a player must support: HE-AAC is 5, v2 is 29. */
+        int aot = apar->profile == FF_PROFILE_AAC_HE      ? 5
+                  : apar->profile == FF_PROFILE_AAC_HE_V2 ? 29
+                                                          : 2;
+        snprintf(m->acodec, sizeof(m->acodec), "mp4a.40.%d", aot);
+    }
+    if (vpar != NULL && vpar->extradata_size > 0) {
+        m->have_sps = convert_mux_sps(m, vpar->extradata, (size_t)vpar->extradata_size);
+    }
+    m->next_cut = convert_grid_next(0, m->vi >= 0 ? vtb : atb, seg_seconds);
+    if (convert_mux_begin(m, err, errlen) < 0) {
+        return -1;
+    }
+    ret = avformat_write_header(m->oc, NULL);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: mpegts header", m->dir);
+    }
+    return 0;
+}
+
+/* convert_mux_push - queue a packet (the mux takes it) and write what is due. */
+int
+convert_mux_push(struct convert_mux *m, int video, AVPacket *pkt, char *err, size_t errlen)
+{
+    if ((video ? m->vi : m->ai) < 0) {
+        av_packet_free(&pkt);
+        return 0;
+    }
+    if (pkt->dts == AV_NOPTS_VALUE) {
+        pkt->dts = pkt->pts;
+    }
+    if (convert_mux_queue_put(video ? &m->vq : &m->aq, pkt) < 0) {
+        av_packet_free(&pkt);
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", m->dir);
+    }
+    return convert_mux_drain(m, 0, err, errlen);
+}
+
+/* convert_mux_finish - write what is queued and close the last segment at end. */
+int
+convert_mux_finish(struct convert_mux *m, double end, char *err, size_t errlen)
+{
+    if (convert_mux_drain(m, 1, err, errlen) < 0) {
+        return -1;
+    }
+    if (end < m->seg_start) {
+        end = m->last_time > m->seg_start ? m->last_time : m->seg_start;
+    }
+    return convert_mux_end(m, end, 1, err, errlen);
+}
+
+void
+convert_mux_free(struct convert_mux **mp)
+{
+    struct convert_mux *m = *mp;
+    if (m == NULL) {
+        return;
+    }
+    convert_mux_queue_free(&m->vq);
+    convert_mux_queue_free(&m->aq);
+    if (m->oc != NULL) {
+        if (m->oc->pb != NULL) {
+            char part[PATH_MAX + 32];
+            avio_closep(&m->oc->pb);
+            convert_mux_path(m, m->index, 1, part, sizeof(part));
+            unlink(part); /* an unfinished segment is never left behind */
+        }
+        avformat_free_context(m->oc);
+    }
+    free(m->segs);
+    free(m);
+    *mp = NULL;
+}
+
+const struct convert_mux_seg *
+convert_mux_segments(const struct convert_mux *m, unsigned *n)
+{
+    *n = m->n_segs;
+    return m->segs;
+}
+
+/* convert_mux_codecs - the RFC 6381 CODECS value for what this mux carries. */
+const char *
+convert_mux_codecs(struct convert_mux *m)
+{
+    snprintf(m->codecs, sizeof(m->codecs), "%s%s%s", m->vcodec,
+             m->vcodec[0] != '\0' && m->acodec[0] != '\0' ? "," : "", m->acodec);
+    return m->codecs;
+}

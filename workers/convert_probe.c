@@ -1,0 +1,197 @@
+/*
+ * convert_probe.c - open the input, choose its audio and video streams and
+ * describe them (display size after rotation, frame rate, duration), or
+ * refuse with the reason what cannot become HLS.
+ *
+ * It never decides the ladder or touches the output; it only reads.
+ */
+#include <errno.h>
+#include <math.h>
+
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+
+#include "workers/convert_int.h"
+
+/* convert_probe_interrupt - let a raised cancel flag break blocking reads. */
+static int
+convert_probe_interrupt(void *opaque)
+{
+    const _Atomic int *cancel = opaque;
+    return cancel != NULL && *cancel != 0;
+}
+
+/* convert_probe_rotation - degrees clockwise, as the ffmpeg CLI computes it. */
+static double
+convert_probe_rotation(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (m == NULL) {
+        return 0;
+    }
+    double theta = -round(av_display_rotation_get((const int32_t *)m));
+    if (isnan(theta)) {
+        return 0;
+    }
+    theta -= 360 * floor(theta / 360 + 0.9 / 360);
+    return theta;
+}
+
+/* convert_probe_decoder - open a decoder for st, or say why not. */
+static int
+convert_probe_decoder(struct convert_input *in, AVStream *st, AVCodecContext **out, int threads,
+                      char *err, size_t errlen)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (codec == NULL) {
+        return convert_err_set(err, errlen, 0, "%s: no decoder for %s stream %d (%s)", in->path,
+                               av_get_media_type_string(st->codecpar->codec_type), st->index,
+                               avcodec_get_name(st->codecpar->codec_id));
+    }
+    AVCodecContext *c = avcodec_alloc_context3(codec);
+    if (c == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: decoder", in->path);
+    }
+    int ret = avcodec_parameters_to_context(c, st->codecpar);
+    if (ret >= 0) {
+        c->pkt_timebase = st->time_base;
+        c->thread_count = threads;
+        ret = avcodec_open2(c, codec, NULL);
+    }
+    if (ret < 0) {
+        avcodec_free_context(&c);
+        return convert_err_set(err, errlen, ret, "%s: cannot open the %s decoder", in->path,
+                               codec->name);
+    }
+    *out = c;
+    return 0;
+}
+
+int
+convert_probe_open(struct convert_input *in, const char *path, int threads, int decoders,
+                   const _Atomic int *cancel, char *err, size_t errlen)
+{
+    *in = (struct convert_input){.path = path, .vidx = -1, .aidx = -1, .size = -1};
+    convert_log_reset();
+
+    AVFormatContext *fmt = avformat_alloc_context();
+    if (fmt == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: open", path);
+    }
+    fmt->interrupt_callback.callback = convert_probe_interrupt;
+    fmt->interrupt_callback.opaque = (void *)cancel;
+    int ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret < 0) {
+        if (cancel != NULL && *cancel) {
+            return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s", path);
+        }
+        /* avformat_open_input frees fmt on failure. */
+        return convert_err_set(err, errlen, ret, "%s: not a readable media file", path);
+    }
+    in->fmt = fmt;
+    ret = avformat_find_stream_info(fmt, NULL);
+    if (ret < 0) {
+        convert_probe_close(in);
+        return convert_err_set(err, errlen, ret, "%s: cannot read stream information", path);
+    }
+
+    /* Cover art is a video stream of one picture: never the video. */
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        if (fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+            fmt->streams[i]->discard = AVDISCARD_ALL;
+        }
+    }
+    int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (v >= 0 && (fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+        v = -1;
+    }
+    int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v >= 0 ? v : -1, NULL, 0);
+    if (v < 0 && a < 0) {
+        a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    }
+    if (v < 0 && a < 0) {
+        convert_probe_close(in);
+        return convert_err_set(err, errlen, 0, "%s: no audio or video stream (format %s)", path,
+                               fmt->iformat->name);
+    }
+    in->vidx = v < 0 ? -1 : v;
+    in->aidx = a < 0 ? -1 : a;
+    in->vst = v >= 0 ? fmt->streams[v] : NULL;
+    in->ast = a >= 0 ? fmt->streams[a] : NULL;
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        if ((int)i != in->vidx && (int)i != in->aidx) {
+            fmt->streams[i]->discard = AVDISCARD_ALL;
+        }
+    }
+
+    if (in->vst != NULL) {
+        AVCodecParameters *par = in->vst->codecpar;
+        if (par->width <= 0 || par->height <= 0) {
+            convert_probe_close(in);
+            return convert_err_set(err, errlen, 0, "%s: video stream %d (%s) has no picture size",
+                                   path, v, avcodec_get_name(par->codec_id));
+        }
+        AVRational sar = av_guess_sample_aspect_ratio(fmt, in->vst, NULL);
+        double w = par->width;
+        if (sar.num > 0 && sar.den > 0) {
+            w = w * sar.num / sar.den;
+        }
+        in->rotation = convert_probe_rotation(in->vst);
+        int quarter = fabs(in->rotation - 90) < 1.0 || fabs(in->rotation - 270) < 1.0;
+        in->disp_w = quarter ? par->height : (int)lround(w);
+        in->disp_h = quarter ? (int)lround(w) : par->height;
+        in->fps = av_guess_frame_rate(fmt, in->vst, NULL);
+        /* Rate control needs a rate; 1000+ fps is a timebase, not a rate. */
+        if (in->fps.num <= 0 || in->fps.den <= 0 || av_q2d(in->fps) > 300) {
+            in->fps = (AVRational){25, 1};
+        }
+    }
+
+    in->start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
+    if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0) {
+        in->duration = fmt->duration / (double)AV_TIME_BASE;
+    }
+    if (fmt->pb != NULL) {
+        in->size = avio_size(fmt->pb);
+    }
+
+    if (decoders) {
+        if (in->vst != NULL &&
+            convert_probe_decoder(in, in->vst, &in->vdec, threads, err, errlen) < 0) {
+            int e = errno;
+            convert_probe_close(in);
+            errno = e;
+            return -1;
+        }
+        if (in->ast != NULL &&
+            convert_probe_decoder(in, in->ast, &in->adec, threads, err, errlen) < 0) {
+            int e = errno;
+            convert_probe_close(in);
+            errno = e;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+convert_probe_close(struct convert_input *in)
+{
+    avcodec_free_context(&in->vdec);
+    avcodec_free_context(&in->adec);
+    avformat_close_input(&in->fmt);
+}
+
+/* convert_probe_fraction - how far pos is into the input, 0..1. */
+double
+convert_probe_fraction(const struct convert_input *in, double pos_seconds)
+{
+    double f = 0;
+    if (in->duration > 0) {
+        f = pos_seconds / in->duration;
+    } else if (in->size > 0 && in->fmt != NULL && in->fmt->pb != NULL) {
+        /* No duration (a raw stream): bytes read is the best measure. */
+        f = (double)avio_tell(in->fmt->pb) / (double)in->size;
+    }
+    return f < 0 ? 0 : f > 1 ? 1 : f;
+}
