@@ -382,6 +382,8 @@ storage_s3_perform(storage_t *s, const char *method, const char *key, struct sto
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200)
+        status = 0; /* a 100 Continue is not an answer */
     r->http_status = status;
     if (x->retry_after[0])
         r->retry_after_ms = storage_classify_retry_after(x->retry_after, time(NULL));
