@@ -16,7 +16,7 @@ BINDIR ?= bin
 SAN    ?=
 
 PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil \
-        libcurl inih sqlite3 jansson
+        libcurl libcrypto inih sqlite3 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

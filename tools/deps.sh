@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang-format
 libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
-libcurl4-openssl-dev libinih-dev libcriterion-dev libsqlite3-dev libjansson-dev
+libcurl4-openssl-dev libssl-dev libinih-dev libcriterion-dev libsqlite3-dev libjansson-dev
 ffmpeg sqlite3 socat jq
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli"

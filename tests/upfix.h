@@ -1,0 +1,68 @@
+/*
+ * upfix.h - fixtures for the storage and upload tests: scratch files, the
+ * S3 test server's settings, running a tool as a child, and a one-shot fake
+ * HTTP server for answers a real server will not give on demand.
+ */
+#ifndef HLSD_TESTS_UPFIX_H
+#define HLSD_TESTS_UPFIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "workers/storage.h"
+
+/* upfix_s3_config - cfg for the run's S3 server (env HLSD_TEST_S3_*), with
+ * url = s3://bucket/<prefix>; url_buf must hold 512 bytes. Returns 0, or -1
+ * when no server is configured (the caller skips). */
+int upfix_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix);
+
+/* upfix_unique - a prefix unique to this test process: "<name>-<pid>-<ns>" */
+void upfix_unique(char *out, size_t outlen, const char *name);
+
+/* upfix_tmpdir - a fresh directory under $HLSD_TEST_TMP (or /tmp) */
+void upfix_tmpdir(char *out, size_t outlen, const char *name);
+
+/* upfix_write - a file of size bytes of a pattern derived from seed;
+ * creates parent directories */
+void upfix_write(const char *path, uint64_t size, uint32_t seed);
+void upfix_write_str(const char *path, const char *text);
+
+/* upfix_same_file - 1 if both files exist with identical bytes */
+int upfix_same_file(const char *a, const char *b);
+
+/* upfix_contains - 1 if the file's bytes contain needle */
+int upfix_file_contains(const char *path, const char *needle);
+
+/* The standard test tree: two renditions of segments (one empty, one over
+ * 1 MiB so that curl sends Expect: 100-continue), their playlists, a master
+ * playlist, and awkward names. Keys are relative to the tree's root. */
+extern const char *const upfix_tree_keys[];
+extern const size_t upfix_tree_count;
+void upfix_make_tree(const char *root);
+
+/* upfix_run - run argv (argv[0] a path) with extra environment entries
+ * ("K=V", NULL-terminated, may be NULL), stdout and stderr to out_path
+ * (may be NULL: /dev/null); returns the exit status (128+sig if killed),
+ * and the child's rusage (ru_maxrss in KiB) if ru is not NULL. */
+int upfix_run(char *const argv[], char *const env[], const char *out_path, struct rusage *ru);
+
+/* A fake HTTP server on 127.0.0.1 that answers one request with a canned
+ * response (or never answers when response is NULL) and records what it
+ * received. */
+struct upfix_fake {
+    int port;
+    int fd;
+    const char *response;
+    char request[16384]; /* head and the start of the body */
+    size_t request_len;
+    unsigned long thread;
+};
+
+int upfix_fake_start(struct upfix_fake *f, const char *response);
+void upfix_fake_stop(struct upfix_fake *f);
+
+/* upfix_dead_port - a loopback port where nothing listens */
+int upfix_dead_port(void);
+
+#endif
