@@ -1,0 +1,125 @@
+/*
+ * master.h - the master's private state, shared by its files: the loop
+ * (master.c), the process table (master_proc.c), the scheduler (sched.c),
+ * control requests (master_ctl.c) and the spool (spool.c).
+ *
+ * The master owns the job store and the lease table; it is the only writer
+ * of job state. It never parses video, never speaks HTTP, never reads a
+ * client socket: a bug in those cannot take it down. Everything it reads
+ * from a child's ring is checked, and a child that breaks the protocol is
+ * killed.
+ */
+#ifndef HLSD_DAEMON_MASTER_H
+#define HLSD_DAEMON_MASTER_H
+
+#include "daemon/config.h"
+#include "daemon/store.h"
+#include "ipc/msg.h"
+#include "ipc/shmseg.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define HLSD_VERSION "0.1.0"
+
+#define MASTER_MAX_CONVERT 32
+#define MASTER_MAX_UPLOAD  64
+#define MASTER_MAX_SLOTS   (1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD)
+#define MASTER_RING_CAP    1024u /* records per ring; ctl gets more */
+#define MASTER_CTL_RING_CAP 8192u
+
+enum slot_role { ROLE_CTL, ROLE_CONVERT, ROLE_UPLOAD, ROLE_N };
+
+/* A slot's lifecycle (one transition function: master_proc_set) */
+enum slot_state {
+    SLOT_EMPTY,    /* nothing running, may be (re)started at next_start */
+    SLOT_STARTING, /* forked, no HELLO yet */
+    SLOT_IDLE,     /* ready for work */
+    SLOT_BUSY,     /* holds a lease */
+    SLOT_STOPPING, /* SIGTERM sent */
+    SLOT_DISABLED, /* exit code 2, or removed by a smaller pool: never restarted */
+    SLOT_NSTATES
+};
+
+struct job;
+struct obj;
+
+struct slot {
+    int idx;
+    enum slot_role role;
+    enum slot_state state;
+    pid_t pid;
+    unsigned generation;
+    int64_t started_ms;   /* monotonic */
+    int64_t started_wall; /* ms since the epoch */
+    unsigned jobs_done;   /* by this incarnation */
+    unsigned restarts;
+    unsigned fast_deaths; /* consecutive deaths before a first finished job */
+    int64_t next_start;   /* monotonic ms: not restarted before */
+    int retire;           /* stop once idle (pool shrink or new config) */
+    int64_t term_sent;    /* monotonic ms SIGTERM was sent, 0 if not */
+    shmseg_t *seg;
+    struct msg_asm in;
+    /* the lease: a conversion (job) or one object (obj of job) */
+    struct job *job;
+    struct obj *obj;
+    int obj_delete; /* the lease is a DELETE, not a PUT */
+    int64_t lease_ms;
+    int64_t last_progress_ms;
+    char reason[160]; /* why we killed it, for the job's error */
+};
+
+struct master {
+    struct config cfg;
+    char config_path[CONFIG_PATH_MAX];
+    store_t *store;
+    int listen_fd;
+    struct slot slots[MASTER_MAX_SLOTS];
+    int nslots;
+    int64_t started_wall;
+    int64_t role_suspended_until[ROLE_N];
+    int stopping;          /* TERM/INT: no new conversions */
+    int64_t stop_deadline; /* monotonic ms */
+    uint64_t rng;
+    /* counters for stats */
+    uint64_t segments_uploaded, bytes_uploaded, upload_failures, conversions_done;
+    uint64_t children_started, children_crashed;
+};
+
+extern struct master M;
+
+int64_t master_now(void);  /* monotonic ms */
+int64_t master_wall(void); /* ms since the epoch */
+/* master_durable - commit what the store holds so far (before acking) */
+int master_durable(void);
+
+/* master_proc.c */
+void master_proc_init(void);
+void master_proc_resize(void); /* after config (re)load: grow or retire slots */
+void master_proc_start_due(void);
+void master_proc_reap(void);
+void master_proc_kill(struct slot *s, const char *why); /* SIGKILL a broken child */
+void master_proc_term(struct slot *s);
+int master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, size_t len);
+void master_proc_on_hello(struct slot *s);
+const char *master_proc_role_name(enum slot_role r);
+const char *master_proc_state_name(enum slot_state st);
+int master_proc_alive_count(void);
+int64_t master_proc_next_timer(void);
+
+/* sched.c */
+int sched_recover(void);
+void sched_dispatch(void);
+void sched_timers(void);
+int64_t sched_next_timer(void);
+void sched_on_message(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len);
+void sched_on_child_exit(struct slot *s, int status, int we_stopped);
+void sched_on_slot_idle(struct slot *s);
+int sched_conversions_running(void);
+void sched_shutdown_release(void);
+
+/* master_ctl.c */
+void master_ctl_request(struct slot *s, const char *json, size_t len);
+
+#endif

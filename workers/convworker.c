@@ -1,0 +1,198 @@
+/*
+ * convworker.c - runs one conversion at a time for the master.
+ *
+ * The main thread runs convert_run (which can take minutes); meanwhile a
+ * watcher thread owns the inbox so that a cancel is seen within a fraction
+ * of a second and a dead master stops the conversion. Only the main thread
+ * writes the outbox (segments, progress, the outcome), so the outbox keeps
+ * a single producer. Input and output live in the job's spool directory:
+ * <spool>/<job>/input and <spool>/<job>/out/.
+ */
+#include "workers/convworker.h"
+
+#include "daemon/log.h"
+#include "ipc/proto.h"
+#include "workers/convert.h"
+#include "workers/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct conv {
+    const struct config *cfg;
+    worker_t *w;
+    _Atomic uint64_t running; /* job id being converted, 0 if none */
+    _Atomic int cancel;       /* raised by the watcher */
+    _Atomic int watch_stop;
+    _Atomic int master_gone;
+    uint64_t job;
+    double last_progress_ms;
+};
+
+static double
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void
+on_segment(void *ud, const struct convert_segment *s)
+{
+    struct conv *c = ud;
+    struct proto_conv_segment m;
+
+    memset(&m, 0, sizeof(m));
+    snprintf(m.rendition, sizeof(m.rendition), "%s", s->rendition);
+    m.index = s->index;
+    m.size = s->size;
+    m.duration = s->duration;
+    if (worker_send(c->w, PROTO_CONV_SEGMENT, c->job, &m, sizeof(m)) < 0)
+        atomic_store(&c->master_gone, 1), atomic_store(&c->cancel, 1);
+}
+
+static void
+on_progress(void *ud, double fraction)
+{
+    struct conv *c = ud;
+    struct proto_conv_progress m = {.fraction = fraction};
+
+    /* the master needs a sign of life, not every callback */
+    if (now_ms() - c->last_progress_ms < 250)
+        return;
+    c->last_progress_ms = now_ms();
+    if (worker_send(c->w, PROTO_CONV_PROGRESS, c->job, &m, sizeof(m)) < 0)
+        atomic_store(&c->master_gone, 1), atomic_store(&c->cancel, 1);
+}
+
+/* the watcher thread: pumps the inbox while a conversion runs */
+static void *
+watch(void *arg)
+{
+    struct conv *c = arg;
+
+    while (!atomic_load(&c->watch_stop)) {
+        if (worker_pump(c->w, 100) < 0 || worker_stopping(c->w)) {
+            atomic_store(&c->master_gone, 1);
+            atomic_store(&c->cancel, 1);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void
+run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
+{
+    char input[CONFIG_PATH_MAX + 64], outdir[CONFIG_PATH_MAX + 64], err[1024];
+    char ladder[sizeof(st->ladder) + 1];
+    struct convert_result res;
+    pthread_t th;
+
+    memcpy(ladder, st->ladder, sizeof(st->ladder));
+    ladder[sizeof(st->ladder)] = '\0';
+    snprintf(input, sizeof(input), "%s/%llu/input", c->cfg->daemon.spool_dir,
+             (unsigned long long)job);
+    snprintf(outdir, sizeof(outdir), "%s/%llu/out", c->cfg->daemon.spool_dir,
+             (unsigned long long)job);
+    c->job = job;
+    c->last_progress_ms = 0;
+    atomic_store(&c->cancel, 0);
+    atomic_store(&c->watch_stop, 0);
+    atomic_store(&c->running, job);
+    int have_watcher = pthread_create(&th, NULL, watch, c) == 0;
+    if (!have_watcher)
+        log_warn("pthread_create: %s: cancel only at the end of the conversion", strerror(errno));
+
+    struct convert_opts o = {
+        .input = input,
+        .outdir = outdir,
+        .ladder = ladder[0] ? ladder : NULL,
+        .segment_seconds = st->segment_seconds,
+        .preset = c->cfg->convert.preset,
+        .threads = (int)st->threads,
+        .cancel = &c->cancel,
+        .on_segment = on_segment,
+        .on_progress = on_progress,
+        .ud = c,
+    };
+    log_info("job %llu: converting (attempt %u)", (unsigned long long)job, st->attempt);
+    int rc = convert_run(&o, &res, err, sizeof(err));
+    int e = errno;
+
+    atomic_store(&c->watch_stop, 1);
+    if (have_watcher)
+        pthread_join(th, NULL);
+    atomic_store(&c->running, 0);
+    if (atomic_load(&c->master_gone))
+        return;
+    if (rc == 0) {
+        char msg[64 + CONVERT_MAX_RENDITIONS * (CONVERT_NAME_MAX + 1)];
+        int n = snprintf(msg, sizeof(msg), "%.3f", res.duration);
+        for (int i = 0; i < res.n_renditions && n < (int)sizeof(msg); i++)
+            n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s", res.renditions[i]);
+        worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
+        log_info("job %llu: converted %.1fs into %d renditions", (unsigned long long)job,
+                 res.duration, res.n_renditions);
+    } else if (e == ECANCELED) {
+        worker_send(c->w, PROTO_CONV_CANCELED, job, NULL, 0);
+        log_info("job %llu: conversion canceled", (unsigned long long)job);
+    } else {
+        worker_send(c->w, PROTO_CONV_FAILED, job, err, strlen(err));
+        log_warn("job %llu: conversion failed: %s", (unsigned long long)job, err);
+    }
+}
+
+static void
+on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body, size_t len)
+{
+    struct conv *c = ctx;
+
+    c->w = w;
+    switch (type) {
+    case PROTO_CONV_START:
+        if (len != sizeof(struct proto_conv_start) || job == 0)
+            return;
+        if (atomic_load(&c->running) != 0) {
+            /* the master leases one job at a time: a second start while one
+             * runs means it lost track; refuse rather than nest */
+            log_warn("job %llu: start while job %llu runs; ignored", (unsigned long long)job,
+                     (unsigned long long)atomic_load(&c->running));
+            return;
+        }
+        {
+            struct proto_conv_start st;
+            memcpy(&st, body, sizeof(st));
+            run_job(c, job, &st);
+        }
+        break;
+    case PROTO_CONV_CANCEL:
+        /* seen by the watcher thread while the job runs */
+        if (job != 0 && atomic_load(&c->running) == job)
+            atomic_store(&c->cancel, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+int
+convworker_main(const struct config *cfg, shmseg_t *seg)
+{
+    struct conv c;
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    convert_log_quiet();
+    struct worker_ops ops = {
+        .rules = proto_rules_to_convert,
+        .on_message = on_message,
+        .ctx = &c,
+    };
+    return worker_run(seg, &ops);
+}

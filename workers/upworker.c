@@ -1,0 +1,125 @@
+/*
+ * upworker.c - publishes one object at a time for the master.
+ *
+ * One storage handle (one kept-alive curl handle for S3) for the life of
+ * the process. Each PUT or DELETE is answered with exactly one result: the
+ * class (ok, retryable, permanent), the HTTP status, Retry-After and the
+ * ETag; the master decides about retries. Error texts come from the
+ * storage library, which never includes a secret.
+ */
+#include "workers/upworker.h"
+
+#include "daemon/log.h"
+#include "ipc/proto.h"
+#include "workers/storage.h"
+#include "workers/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+nz(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
+void
+upworker_storage_config(const struct config *cfg, struct storage_config *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->url = cfg->upload.url;
+    sc->endpoint = nz(cfg->upload.endpoint);
+    sc->region = nz(cfg->upload.region);
+    sc->path_style = cfg->upload.path_style;
+    sc->access_key_id = nz(cfg->upload.access_key_id);
+    sc->secret_access_key = nz(cfg->upload.secret_access_key);
+    sc->session_token = nz(cfg->upload.session_token);
+    sc->cache_control = nz(cfg->upload.cache_control);
+    sc->acl = nz(cfg->upload.acl);
+}
+
+struct up {
+    storage_t *st;
+};
+
+static void
+reply(worker_t *w, uint64_t job, int rc, const struct storage_result *r)
+{
+    struct {
+        struct proto_up_result h;
+        char text[sizeof(r->error)];
+    } m;
+    size_t tlen = rc == 0 ? 0 : strnlen(r->error, sizeof(r->error) - 1);
+
+    memset(&m.h, 0, sizeof(m.h));
+    m.h.cls = rc == 0 ? PROTO_UP_OK
+                      : (r->cls == STORAGE_RETRYABLE ? PROTO_UP_RETRYABLE : PROTO_UP_PERMANENT);
+    m.h.http_status = (int32_t)r->http_status;
+    m.h.retry_after_ms = r->retry_after_ms;
+    snprintf(m.h.etag, sizeof(m.h.etag), "%s", rc == 0 ? r->etag : "");
+    memcpy(m.text, r->error, tlen);
+    worker_send(w, PROTO_UP_RESULT, job, &m, sizeof(m.h) + tlen);
+}
+
+static void
+on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body, size_t len)
+{
+    struct up *u = ctx;
+    struct storage_result r;
+    char buf[4096];
+
+    memset(&r, 0, sizeof(r));
+    if (len >= sizeof(buf)) {
+        snprintf(r.error, sizeof(r.error), "request of %zu bytes is too long", len);
+        r.cls = STORAGE_PERMANENT;
+        reply(w, job, -1, &r);
+        return;
+    }
+    memcpy(buf, body, len);
+    buf[len] = '\0';
+    if (type == PROTO_UP_PUT) {
+        char *nl = strchr(buf, '\n');
+        if (nl == NULL) {
+            snprintf(r.error, sizeof(r.error), "malformed put request");
+            r.cls = STORAGE_PERMANENT;
+            reply(w, job, -1, &r);
+            return;
+        }
+        *nl = '\0';
+        int rc = storage_put(u->st, buf, nl + 1, &r);
+        if (rc < 0)
+            log_warn("job %llu: put %s: %s (%s)", (unsigned long long)job, nl + 1, r.error,
+                     storage_class_name(r.cls));
+        reply(w, job, rc, &r);
+    } else if (type == PROTO_UP_DELETE) {
+        int rc = storage_delete(u->st, buf, &r);
+        if (rc < 0)
+            log_warn("job %llu: delete %s: %s", (unsigned long long)job, buf, r.error);
+        reply(w, job, rc, &r);
+    }
+}
+
+int
+upworker_main(const struct config *cfg, shmseg_t *seg)
+{
+    struct storage_config sc;
+    struct up u;
+    char err[512];
+
+    if (storage_global_init() < 0)
+        log_fatal(EXIT_ENV, "curl_global_init failed");
+    upworker_storage_config(cfg, &sc);
+    if ((u.st = storage_open(&sc, err, sizeof(err))) == NULL) {
+        log_error("storage_open: %s", err);
+        return EXIT_CONFIG;
+    }
+    struct worker_ops ops = {
+        .rules = proto_rules_to_upload,
+        .on_message = on_message,
+        .ctx = &u,
+    };
+    int code = worker_run(seg, &ops);
+    storage_close(u.st);
+    return code;
+}
