@@ -94,6 +94,9 @@ int64_t master_wall(void); /* ms since the epoch */
 /* master_durable - commit what the store holds so far (before acking) */
 int master_durable(void);
 
+/* master_run - the master until SIGTERM; returns the exit code */
+int master_run(const char *config_path, const struct config *cfg);
+
 /* master_proc.c */
 void master_proc_init(void);
 void master_proc_resize(void); /* after config (re)load: grow or retire slots */
@@ -103,6 +106,8 @@ void master_proc_kill(struct slot *s, const char *why); /* SIGKILL a broken chil
 void master_proc_term(struct slot *s);
 int master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, size_t len);
 void master_proc_on_hello(struct slot *s);
+/* master_proc_lease - a lease starts (busy=1) or ends (busy=0) */
+void master_proc_lease(struct slot *s, int busy);
 const char *master_proc_role_name(enum slot_role r);
 const char *master_proc_state_name(enum slot_state st);
 int master_proc_alive_count(void);

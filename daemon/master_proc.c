@@ -1,0 +1,440 @@
+/*
+ * master_proc.c - the master's process table: a fixed array of slots, each
+ * with a role (ctl, convert, upload), a pid, a generation, a state, start
+ * time, jobs done and restarts, and its own shared-memory segment.
+ *
+ * Slots have fixed places (0: ctl, then convert, then upload), so a pool
+ * resize only enables or retires slots. Respawn is throttled: a slot
+ * restarts at most once a second; a child that dies before it finished its
+ * first job suspends its role's respawns for a delay that doubles with each
+ * such death (up to 30 s); exit code 2 (configuration) is never respawned
+ * until a SIGHUP brings a new configuration. Children are reaped with
+ * waitpid(WNOHANG) in a loop, and what a dead child had published is drained
+ * and acted on before its segment is thrown away.
+ */
+#include "daemon/master.h"
+
+#include "daemon/ctl.h"
+#include "daemon/log.h"
+#include "ipc/proto.h"
+#include "ipc/ring.h"
+#include "workers/convworker.h"
+#include "workers/upworker.h"
+#include "workers/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static uint64_t incarnation;
+
+static const char *const role_names[ROLE_N] = {"ctl", "convert", "upload"};
+static const char *const state_names[SLOT_NSTATES] = {"empty", "starting", "idle",
+                                                      "busy",  "stopping", "disabled"};
+
+const char *
+master_proc_role_name(enum slot_role r)
+{
+    return (unsigned)r < ROLE_N ? role_names[r] : "?";
+}
+
+const char *
+master_proc_state_name(enum slot_state st)
+{
+    return (unsigned)st < SLOT_NSTATES ? state_names[st] : "?";
+}
+
+/* slot_set - the one transition function of a slot's lifecycle */
+static void
+slot_set(struct slot *s, enum slot_state to)
+{
+#define B(x) (1u << (x))
+    static const unsigned legal[SLOT_NSTATES] = {
+        [SLOT_EMPTY] = B(SLOT_STARTING) | B(SLOT_DISABLED),
+        [SLOT_STARTING] = B(SLOT_IDLE) | B(SLOT_STOPPING) | B(SLOT_EMPTY) | B(SLOT_DISABLED),
+        [SLOT_IDLE] = B(SLOT_BUSY) | B(SLOT_STOPPING) | B(SLOT_EMPTY) | B(SLOT_DISABLED),
+        [SLOT_BUSY] = B(SLOT_IDLE) | B(SLOT_STOPPING) | B(SLOT_EMPTY) | B(SLOT_DISABLED),
+        [SLOT_STOPPING] = B(SLOT_EMPTY) | B(SLOT_DISABLED),
+        [SLOT_DISABLED] = B(SLOT_EMPTY),
+    };
+#undef B
+    if (s->state == to)
+        return;
+    if (!(legal[s->state] & (1u << to)))
+        log_panic("slot %d (%s): illegal transition %s -> %s", s->idx, role_names[s->role],
+                  state_names[s->state], state_names[to]);
+    s->state = to;
+}
+
+static int
+role_base(enum slot_role r)
+{
+    return r == ROLE_CTL ? 0 : r == ROLE_CONVERT ? 1 : 1 + MASTER_MAX_CONVERT;
+}
+
+static unsigned
+role_wanted(enum slot_role r)
+{
+    return r == ROLE_CTL ? 1 : r == ROLE_CONVERT ? M.cfg.convert.workers : M.cfg.upload.workers;
+}
+
+void
+master_proc_init(void)
+{
+    M.nslots = MASTER_MAX_SLOTS;
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
+        struct slot *s = &M.slots[i];
+        memset(s, 0, sizeof(*s));
+        s->idx = i;
+        s->role = i == 0 ? ROLE_CTL : i <= MASTER_MAX_CONVERT ? ROLE_CONVERT : ROLE_UPLOAD;
+        s->state = SLOT_DISABLED;
+        s->pid = -1;
+        if (msg_asm_init(&s->in, PROTO_MSG_MAX) < 0)
+            log_fatal(EXIT_ENV, "msg_asm_init: %s", strerror(errno));
+    }
+}
+
+static int
+slot_running(const struct slot *s)
+{
+    return s->state == SLOT_STARTING || s->state == SLOT_IDLE || s->state == SLOT_BUSY ||
+           s->state == SLOT_STOPPING;
+}
+
+void
+master_proc_term(struct slot *s)
+{
+    if (!slot_running(s) || s->pid <= 0)
+        return;
+    if (s->state != SLOT_STOPPING)
+        slot_set(s, SLOT_STOPPING);
+    if (s->term_sent == 0) {
+        s->term_sent = master_now();
+        kill(s->pid, SIGTERM);
+    }
+}
+
+void
+master_proc_kill(struct slot *s, const char *why)
+{
+    if (s->pid <= 0)
+        return;
+    log_warn("%s[%d] pid %ld: %s: killing it", role_names[s->role], s->idx, (long)s->pid, why);
+    snprintf(s->reason, sizeof(s->reason), "%s", why);
+    kill(s->pid, SIGKILL);
+    if (slot_running(s) && s->state != SLOT_STOPPING)
+        slot_set(s, SLOT_STOPPING);
+    if (s->term_sent == 0)
+        s->term_sent = master_now();
+}
+
+/*
+ * master_proc_resize - make the table match the configuration: enable the
+ * wanted slots of each role, retire the others (an idle child is stopped
+ * now, a busy one when its lease ends).
+ */
+void
+master_proc_resize(void)
+{
+    for (int r = 0; r < ROLE_N; r++) {
+        int base = role_base((enum slot_role)r);
+        int max = r == ROLE_CTL ? 1 : r == ROLE_CONVERT ? MASTER_MAX_CONVERT : MASTER_MAX_UPLOAD;
+        for (int i = 0; i < max; i++) {
+            struct slot *s = &M.slots[base + i];
+            if ((unsigned)i < role_wanted((enum slot_role)r)) {
+                s->retire = 0;
+                if (s->state == SLOT_DISABLED) {
+                    slot_set(s, SLOT_EMPTY);
+                    s->next_start = 0;
+                    s->fast_deaths = 0;
+                }
+            } else if (slot_running(s)) {
+                s->retire = 1;
+                if (s->state == SLOT_IDLE || s->state == SLOT_STARTING)
+                    master_proc_term(s);
+            } else if (s->state == SLOT_EMPTY) {
+                slot_set(s, SLOT_DISABLED);
+            }
+        }
+    }
+}
+
+static void
+child_main(struct slot *s)
+{
+    char role[32];
+    int code;
+
+    /* only our own segment stays mapped: a child must not reach others' rings */
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++)
+        if (&M.slots[i] != s && M.slots[i].seg) {
+            shmseg_destroy(M.slots[i].seg);
+            M.slots[i].seg = NULL;
+        }
+    if (s->role != ROLE_CTL && M.listen_fd >= 0)
+        close(M.listen_fd);
+    snprintf(role, sizeof(role), "%s[%d]", role_names[s->role], s->idx);
+    log_set_role(role);
+    worker_signals();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (getppid() == 1 || shmseg_child_attach(s->seg) < 0)
+        _exit(EXIT_ORPHAN);
+    switch (s->role) {
+    case ROLE_CTL:
+        code = ctl_main(&M.cfg, s->seg, M.listen_fd);
+        break;
+    case ROLE_CONVERT:
+        code = convworker_main(&M.cfg, s->seg);
+        break;
+    default:
+        code = upworker_main(&M.cfg, s->seg);
+        break;
+    }
+    _exit(code);
+}
+
+static int
+spawn(struct slot *s)
+{
+    uint32_t cap = s->role == ROLE_CTL ? MASTER_CTL_RING_CAP : MASTER_RING_CAP;
+
+    s->seg = shmseg_create(++incarnation, cap, REC_SIZE);
+    if (s->seg == NULL) {
+        log_error("shmseg_create for %s[%d]: %s", role_names[s->role], s->idx, strerror(errno));
+        s->next_start = master_now() + 1000;
+        return -1;
+    }
+    msg_asm_reset(&s->in);
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("fork for %s[%d]: %s", role_names[s->role], s->idx, strerror(errno));
+        shmseg_destroy(s->seg);
+        s->seg = NULL;
+        s->next_start = master_now() + 1000;
+        return -1;
+    }
+    if (pid == 0)
+        child_main(s);
+    if (s->generation > 0)
+        s->restarts++;
+    s->generation++;
+    s->pid = pid;
+    s->started_ms = master_now();
+    s->started_wall = master_wall();
+    s->jobs_done = 0;
+    s->term_sent = 0;
+    s->reason[0] = '\0';
+    s->job = NULL;
+    s->obj = NULL;
+    M.children_started++;
+    slot_set(s, SLOT_STARTING);
+    log_debug("started %s[%d] pid %ld generation %u", role_names[s->role], s->idx, (long)pid,
+              s->generation);
+    return 0;
+}
+
+void
+master_proc_start_due(void)
+{
+    int64_t now = master_now();
+
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
+        struct slot *s = &M.slots[i];
+        if (s->state != SLOT_EMPTY || s->next_start > now)
+            continue;
+        if (M.role_suspended_until[s->role] > now)
+            continue;
+        spawn(s);
+    }
+}
+
+int64_t
+master_proc_next_timer(void)
+{
+    int64_t t = INT64_MAX;
+
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
+        const struct slot *s = &M.slots[i];
+        if (s->state == SLOT_EMPTY) {
+            int64_t due = s->next_start;
+            if (M.role_suspended_until[s->role] > due)
+                due = M.role_suspended_until[s->role];
+            if (due < t)
+                t = due;
+        }
+        /* a child that ignores SIGTERM gets SIGKILL 5 s later */
+        if (s->state == SLOT_STOPPING && s->term_sent && s->term_sent + 5000 < t)
+            t = s->term_sent + 5000;
+    }
+    return t;
+}
+
+int
+master_proc_alive_count(void)
+{
+    int n = 0;
+
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++)
+        if (M.slots[i].pid > 0)
+            n++;
+    return n;
+}
+
+int
+master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, size_t len)
+{
+    if (s->seg == NULL || s->pid <= 0)
+        return -1;
+    /* never block the master on a child: a full inbox means the child is
+     * stuck, and a stuck child is killed */
+    if (msg_send(shmseg_inbox(s->seg), type, job, buf, len, 200) < 0) {
+        master_proc_kill(s, "its inbox stayed full");
+        return -1;
+    }
+    return 0;
+}
+
+void
+master_proc_lease(struct slot *s, int busy)
+{
+    if (busy && s->state == SLOT_IDLE)
+        slot_set(s, SLOT_BUSY);
+    else if (!busy && s->state == SLOT_BUSY)
+        slot_set(s, SLOT_IDLE);
+    else if (busy && s->state != SLOT_BUSY)
+        log_panic("%s[%d]: lease given in state %s", role_names[s->role], s->idx,
+                  state_names[s->state]);
+}
+
+void
+master_proc_on_hello(struct slot *s)
+{
+    if (s->state != SLOT_STARTING) {
+        master_proc_kill(s, "said hello twice");
+        return;
+    }
+    slot_set(s, SLOT_IDLE);
+    if (s->retire) {
+        master_proc_term(s);
+        return;
+    }
+    sched_on_slot_idle(s);
+}
+
+/* records a dead child published before dying still count */
+static void
+drain_one(void *ud, const void *p)
+{
+    struct slot *s = ud;
+    const struct rec *r = p;
+    static const struct rec_rule *rules[ROLE_N] = {proto_rules_ctl, proto_rules_convert,
+                                                   proto_rules_upload};
+
+    if (s->reason[0] && strncmp(s->reason, "protocol", 8) == 0)
+        return; /* a child we killed for garbage: nothing it said is trusted */
+    if (rec_check(r, rules[s->role]) < 0)
+        return;
+    int done = msg_asm_feed(&s->in, r);
+    if (done <= 0)
+        return;
+    if (s->in.type == PROTO_HELLO || s->role == ROLE_CTL)
+        return; /* a dead ctl's request has nobody to answer to */
+    sched_on_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
+}
+
+static void
+on_exit_status(struct slot *s, int status)
+{
+    int we_stopped = s->term_sent != 0 && s->reason[0] == '\0';
+    int64_t now = master_now();
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int crashed = WIFSIGNALED(status) && !(we_stopped && WTERMSIG(status) == SIGTERM);
+    enum slot_state prev = s->state;
+
+    if (s->seg)
+        shmseg_drain(s->seg, drain_one, s);
+    if (WIFSIGNALED(status))
+        log_warn("%s[%d] pid %ld killed by signal %d (%s)%s", role_names[s->role], s->idx,
+                 (long)s->pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
+                 s->reason[0] ? "" : "");
+    else if (code != 0 || !we_stopped)
+        log_warn("%s[%d] pid %ld exited with code %d", role_names[s->role], s->idx,
+                 (long)s->pid, code);
+    if (crashed)
+        M.children_crashed++;
+
+    sched_on_child_exit(s, status, we_stopped);
+
+    shmseg_destroy(s->seg);
+    s->seg = NULL;
+    s->pid = -1;
+    s->job = NULL;
+    s->obj = NULL;
+    s->term_sent = 0;
+    msg_asm_reset(&s->in);
+
+    if (code == EXIT_CONFIG) {
+        log_error("%s[%d] cannot run with this configuration: not restarted until SIGHUP",
+                  role_names[s->role], s->idx);
+        slot_set(s, SLOT_DISABLED);
+        return;
+    }
+    if (s->retire || M.stopping) {
+        slot_set(s, s->retire ? SLOT_DISABLED : SLOT_EMPTY);
+        if (s->retire && role_wanted(s->role) > (unsigned)(s->idx - role_base(s->role))) {
+            /* retired for a new configuration, still wanted: restart */
+            s->retire = 0;
+            slot_set(s, SLOT_EMPTY);
+        }
+        s->next_start = now;
+        return;
+    }
+    slot_set(s, SLOT_EMPTY);
+    /* at most one restart a second per slot */
+    s->next_start = s->started_ms + 1000 > now ? s->started_ms + 1000 : now;
+    if (s->jobs_done == 0 && !we_stopped) {
+        /* died before finishing a first job: back off the whole role */
+        s->fast_deaths++;
+        int64_t delay = 1000LL << (s->fast_deaths > 5 ? 5 : s->fast_deaths - 1);
+        if (delay > 30000)
+            delay = 30000;
+        if (prev == SLOT_STARTING || s->fast_deaths > 1) {
+            M.role_suspended_until[s->role] = now + delay;
+            log_warn("%s children die before finishing a job: respawns suspended for %lld ms",
+                     role_names[s->role], (long long)delay);
+        }
+    } else {
+        s->fast_deaths = 0;
+    }
+}
+
+void
+master_proc_reap(void)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct slot *s = NULL;
+        for (int i = 0; i < MASTER_MAX_SLOTS; i++)
+            if (M.slots[i].pid == pid)
+                s = &M.slots[i];
+        if (s == NULL)
+            continue; /* not ours (e.g. a grandchild reparented to us) */
+        on_exit_status(s, status);
+    }
+    /* SIGKILL children that ignored SIGTERM for 5 s */
+    int64_t now = master_now();
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
+        struct slot *s = &M.slots[i];
+        if (s->state == SLOT_STOPPING && s->pid > 0 && s->term_sent && now - s->term_sent > 5000 &&
+            s->reason[0] == '\0')
+            master_proc_kill(s, "did not stop within 5 s of SIGTERM");
+    }
+}

@@ -1,0 +1,386 @@
+/*
+ * dfix.c - see dfix.h. Every wait here polls a condition with a deadline.
+ */
+#include "tests/dfix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t
+dfix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+nap(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *
+bindir(void)
+{
+    const char *b = getenv("HLSD_BINDIR");
+    return b ? b : "bin";
+}
+
+static const char *
+tmpdir(void)
+{
+    const char *t = getenv("HLSD_TEST_TMP");
+    return t ? t : "/tmp";
+}
+
+int
+dfix_sh(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    size_t n = 0;
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof(buf), p)) > 0) {
+        if (out && n + 1 < cap) {
+            size_t c = k < cap - 1 - n ? k : cap - 1 - n;
+            memcpy(out + n, buf, c);
+            n += c;
+        }
+    }
+    if (out && cap)
+        out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+int
+dfix_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int
+dfix_init(struct dfix *d, const char *name, int s3)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->dir, sizeof(d->dir), "%s/d-%s-%ld", tmpdir(), name, (long)getpid());
+    dfix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", d->dir, d->dir);
+    snprintf(d->conf, sizeof(d->conf), "%s/hlsd.conf", d->dir);
+    snprintf(d->sock, sizeof(d->sock), "%s/s", d->dir);
+    snprintf(d->spool, sizeof(d->spool), "%s/spool", d->dir);
+    snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+    snprintf(d->www, sizeof(d->www), "%s/www", d->dir);
+    snprintf(d->log, sizeof(d->log), "%s/hlsd.log", d->dir);
+    d->pid = -1;
+    if (!s3) {
+        snprintf(d->url, sizeof(d->url), "file://%s", d->www);
+        return 0;
+    }
+    const char *b = getenv("HLSD_TEST_S3_BUCKET");
+    if (b == NULL || getenv("HLSD_TEST_S3_ENDPOINT") == NULL)
+        return -1;
+    snprintf(d->s3_prefix, sizeof(d->s3_prefix), "%s-%ld", name, (long)getpid());
+    snprintf(d->url, sizeof(d->url), "s3://%s/%s", b, d->s3_prefix);
+    return 0;
+}
+
+void
+dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char *cx,
+            const char *ux)
+{
+    FILE *f = fopen(d->conf, "w");
+    if (f == NULL)
+        return;
+    fprintf(f,
+            "[daemon]\nsocket = %s\nstate_dir = %s\nspool_dir = %s\npidfile = %s/hlsd.pid\n"
+            "shutdown_timeout = 5s\n%s\n"
+            "[convert]\nworkers = %u\nthreads = 1\nsegment_seconds = 2\npreset = ultrafast\n%s\n"
+            "[upload]\nworkers = %u\nurl = %s\nbackoff_base = 100ms\nbackoff_max = 1s\n",
+            d->sock, d->state, d->spool, d->dir, dx ? dx : "", cw, cx ? cx : "", uw, d->url);
+    if (strncmp(d->url, "s3://", 5) == 0)
+        fprintf(f, "endpoint = %s\nregion = %s\npath_style = yes\naccess_key_id = %s\n"
+                   "secret_access_key = %s\n",
+                getenv("HLSD_TEST_S3_ENDPOINT"),
+                getenv("HLSD_TEST_S3_REGION") ? getenv("HLSD_TEST_S3_REGION") : "us-east-1",
+                getenv("HLSD_TEST_S3_ACCESS_KEY"), getenv("HLSD_TEST_S3_SECRET_KEY"));
+    fprintf(f, "%s\n", ux ? ux : "");
+    fclose(f);
+}
+
+int
+dfix_start(struct dfix *d)
+{
+    char hlsd[700];
+
+    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", bindir());
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        setpgid(0, 0);
+        execl(hlsd, hlsd, "-f", "-c", d->conf, (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+    int64_t deadline = dfix_ms() + 10000;
+    while (dfix_ms() < deadline) {
+        json_t *r = dfix_req(d, "{\"cmd\":\"ping\"}");
+        if (r) {
+            int ok = json_is_true(json_object_get(r, "ok"));
+            json_decref(r);
+            if (ok)
+                return 0;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            d->pid = -1;
+            return -1;
+        }
+        nap(20);
+    }
+    return -1;
+}
+
+int
+dfix_stop(struct dfix *d, int sig, int timeout_ms)
+{
+    int st;
+
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, sig);
+    int64_t deadline = dfix_ms() + timeout_ms;
+    while (dfix_ms() < deadline) {
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            d->pid = -1;
+            return st;
+        }
+        nap(10);
+    }
+    kill(-d->pid, SIGKILL);
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, &st, 0);
+    d->pid = -1;
+    return -1;
+}
+
+int
+dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    return dfix_sh(out, cap, "'%s/hlsctl' -s '%s' %s", bindir(), d->sock, args);
+}
+
+json_t *
+dfix_req(struct dfix *d, const char *line)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char buf[1 << 16];
+    size_t n = 0;
+
+    if (fd < 0)
+        return NULL;
+    if (strlen(d->sock) >= sizeof(sa.sun_path)) {
+        close(fd);
+        return NULL;
+    }
+    memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return NULL;
+    }
+    size_t len = strlen(line);
+    if (write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+        close(fd);
+        return NULL;
+    }
+    while (n + 1 < sizeof(buf)) {
+        ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        if (memchr(buf, '\n', n))
+            break;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+}
+
+int64_t
+dfix_submit(struct dfix *d, const char *file, const char *args)
+{
+    char out[8192];
+
+    if (dfix_ctl(d, out, sizeof(out), "--json submit '%s' %s", file, args ? args : "") != 0)
+        return -1;
+    json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
+    if (r == NULL)
+        return -1;
+    json_t *job = json_object_get(r, "job");
+    if (job == NULL)
+        job = r;
+    int64_t id = json_is_integer(json_object_get(job, "id"))
+                     ? (int64_t)json_integer_value(json_object_get(job, "id"))
+                     : -1;
+    json_decref(r);
+    return id;
+}
+
+json_t *
+dfix_status(struct dfix *d, int64_t id)
+{
+    char line[128];
+
+    snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"id\":%lld}", (long long)id);
+    json_t *r = dfix_req(d, line);
+    if (r == NULL)
+        return NULL;
+    json_t *job = json_incref(json_object_get(r, "job"));
+    json_decref(r);
+    return job;
+}
+
+json_t *
+dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
+{
+    int64_t deadline = dfix_ms() + timeout_ms;
+
+    while (dfix_ms() < deadline) {
+        json_t *j = dfix_status(d, id);
+        if (j) {
+            const char *st = json_string_value(json_object_get(j, "state"));
+            if (st && state && strcmp(st, state) == 0)
+                return j;
+            if (st && !state &&
+                (!strcmp(st, "done") || !strcmp(st, "failed") || !strcmp(st, "canceled")))
+                return j;
+            json_decref(j);
+        }
+        nap(25);
+    }
+    return NULL;
+}
+
+const char *
+dfix_video(int seconds, int w, int h)
+{
+    static char path[512];
+    char tmp[600];
+
+    snprintf(path, sizeof(path), "%s/clip-%ds-%dx%d.mp4", tmpdir(), seconds, w, h);
+    if (dfix_exists(path))
+        return path;
+    /* build under a private name and rename: parallel tests may race here */
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp.mp4", path, (long)getpid());
+    if (dfix_sh(NULL, 0,
+                "ffmpeg -v error -y -f lavfi -i testsrc2=size=%dx%d:rate=25:duration=%d "
+                "-f lavfi -i sine=frequency=440:duration=%d -c:v libx264 -preset ultrafast "
+                "-pix_fmt yuv420p -c:a aac -shortest '%s' && mv '%s' '%s'",
+                w, h, seconds, seconds, tmp, tmp, path) != 0)
+        return NULL;
+    return path;
+}
+
+int
+dfix_log_contains(struct dfix *d, const char *needle)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' '%s'", needle, d->log);
+    return dfix_sh(NULL, 0, "%s", cmd) == 0;
+}
+
+int
+dfix_aws(char *out, size_t cap, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    /* credentials travel in the environment of the child only */
+    setenv("AWS_ACCESS_KEY_ID", getenv("HLSD_TEST_S3_ACCESS_KEY"), 1);
+    setenv("AWS_SECRET_ACCESS_KEY", getenv("HLSD_TEST_S3_SECRET_KEY"), 1);
+    setenv("AWS_DEFAULT_REGION",
+           getenv("HLSD_TEST_S3_REGION") ? getenv("HLSD_TEST_S3_REGION") : "us-east-1", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-creds", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_PAGER", "", 1);
+    return dfix_sh(out, cap, "aws --endpoint-url '%s' %s 2>/dev/null", getenv("HLSD_TEST_S3_ENDPOINT"),
+                   args);
+}
+
+pid_t
+dfix_worker_pid(struct dfix *d, const char *role, int64_t id)
+{
+    json_t *r = dfix_req(d, "{\"cmd\":\"workers\"}");
+    json_t *w;
+    size_t i;
+    pid_t pid = -1;
+
+    if (r == NULL)
+        return -1;
+    json_array_foreach(json_object_get(r, "workers"), i, w)
+    {
+        const char *ro = json_string_value(json_object_get(w, "role"));
+        json_t *job = json_object_get(w, "job");
+        if (ro == NULL || strcmp(ro, role) != 0)
+            continue;
+        if (id > 0 && !(json_is_integer(job) && json_integer_value(job) == id))
+            continue;
+        if (json_integer_value(json_object_get(w, "pid")) > 0) {
+            pid = (pid_t)json_integer_value(json_object_get(w, "pid"));
+            break;
+        }
+    }
+    json_decref(r);
+    return pid;
+}
+
+int
+dfix_count_files(const char *dir)
+{
+    char out[64];
+    if (dfix_sh(out, sizeof(out), "find '%s' -type f 2>/dev/null | wc -l", dir) != 0)
+        return -1;
+    return atoi(out);
+}

@@ -1,0 +1,84 @@
+/*
+ * dfix.h - fixtures for black-box tests of the whole daemon: a private
+ * configuration, socket, spool and output per test; the real bin/hlsd
+ * started in the foreground; hlsctl and raw socket requests; waiting for a
+ * job to reach a state (polling with a deadline, never a blind sleep).
+ */
+#ifndef HLSD_TESTS_DFIX_H
+#define HLSD_TESTS_DFIX_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct dfix {
+    char dir[512];
+    char conf[600], sock[600], spool[600], state[600], www[600], log[600];
+    char url[700];    /* the [upload] url */
+    char s3_prefix[128]; /* with S3: the key prefix of this test under the bucket */
+    pid_t pid;
+};
+
+/* dfix_init - a fresh directory for test `name`. s3: use the run's Swift
+ * (returns -1 if none is configured); else file:// output under dir/www. */
+int dfix_init(struct dfix *d, const char *name, int s3);
+
+/* dfix_config - write the configuration; extra is appended verbatim per
+ * section ("" or NULL for none). */
+void dfix_config(struct dfix *d, unsigned convert_workers, unsigned upload_workers,
+                 const char *daemon_extra, const char *convert_extra, const char *upload_extra);
+
+/* dfix_start - run bin/hlsd -f -c conf (stderr to log) and wait until it
+ * answers ping (10 s at most). 0 or -1. */
+int dfix_start(struct dfix *d);
+
+/* dfix_stop - send sig, wait for the exit (timeout_ms); the wait status, or
+ * -1 if it did not exit in time (then it is killed). */
+int dfix_stop(struct dfix *d, int sig, int timeout_ms);
+
+/* dfix_ctl - run bin/hlsctl -s SOCK ARGS (a shell word list); its exit code,
+ * stdout in out. */
+int dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* dfix_req - one raw request line on the socket; the parsed reply or NULL */
+json_t *dfix_req(struct dfix *d, const char *line);
+
+/* dfix_submit - hlsctl --json submit FILE [ARGS]; the job id or -1 */
+int64_t dfix_submit(struct dfix *d, const char *file, const char *args);
+
+/* dfix_status - the job object (owned by the caller) or NULL */
+json_t *dfix_status(struct dfix *d, int64_t id);
+
+/* dfix_wait - poll until the job's state is `state` (or any terminal state
+ * when state is NULL), timeout_ms at most; the job object or NULL. */
+json_t *dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms);
+
+/* dfix_video - an H.264/AAC test clip of `seconds` at WxH (cached in the
+ * run's scratch dir under a name made of its parameters) */
+const char *dfix_video(int seconds, int w, int h);
+
+/* dfix_sh - run a shell command; its exit status (output to out if given) */
+int dfix_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* dfix_file_exists - 1 if path exists */
+int dfix_exists(const char *path);
+
+/* dfix_log_contains - 1 if the daemon's log holds needle */
+int dfix_log_contains(struct dfix *d, const char *needle);
+
+int64_t dfix_ms(void);
+
+/* dfix_aws - run awscli against the run's S3 server with its credentials
+ * (from the environment, never on a command line); exit status, stdout */
+int dfix_aws(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* dfix_worker_pid - the pid of the ROLE worker holding job id (0: any
+ * worker of that role), or -1 */
+pid_t dfix_worker_pid(struct dfix *d, const char *role, int64_t id);
+
+/* dfix_count_files - regular files under dir (recursively) */
+int dfix_count_files(const char *dir);
+
+#endif

@@ -1,0 +1,552 @@
+/*
+ * test_daemon.c - the whole daemon, black-box: the real bin/hlsd on a
+ * private socket, spool and output, driven with bin/hlsctl and raw socket
+ * requests, publishing to a directory or to the run's real S3 server.
+ */
+#include "tests/dfix.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static long long
+jint(json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static long long
+jsegs(json_t *job, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), k));
+}
+
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strdup(buf);
+}
+
+/*
+ * check_published - what a player needs under root (a directory holding
+ * master.m3u8): every variant line carries the required attributes, every
+ * rendition playlist is a finished VOD playlist, every segment it names
+ * exists. Returns the number of segments.
+ */
+static int
+check_published(const char *root)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/master.m3u8", root);
+    char *master = slurp(path);
+    cr_assert_not_null(master, "%s is missing", path);
+    cr_assert(strncmp(master, "#EXTM3U", 7) == 0, "master playlist does not start with #EXTM3U");
+    int variants = 0, segments = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(master, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "#EXT-X-STREAM-INF:", 18) != 0)
+            continue;
+        variants++;
+        const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\"avc1.", "RESOLUTION=",
+                              "FRAME-RATE="};
+        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+            cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
+        char *uri = strtok_r(NULL, "\n", &save);
+        cr_assert(uri && uri[0] != '#', "a variant without a URI");
+        snprintf(path, sizeof(path), "%s/%s", root, uri);
+        char *media = slurp(path);
+        cr_assert_not_null(media, "rendition playlist %s is missing", path);
+        cr_assert(strstr(media, "#EXT-X-PLAYLIST-TYPE:VOD"), "%s is not VOD", uri);
+        cr_assert(strstr(media, "#EXT-X-ENDLIST"), "%s is not finished", uri);
+        char dir[512];
+        snprintf(dir, sizeof(dir), "%s", uri);
+        char *slash = strrchr(dir, '/');
+        cr_assert_not_null(slash);
+        *slash = '\0';
+        char *s2 = NULL;
+        for (char *l = strtok_r(media, "\n", &s2); l; l = strtok_r(NULL, "\n", &s2)) {
+            if (l[0] == '#' || l[0] == '\0')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
+            cr_assert(dfix_exists(path), "segment %s is missing", path);
+            segments++;
+        }
+        free(media);
+    }
+    free(master);
+    cr_assert_gt(variants, 0, "no variant in the master playlist");
+    return segments;
+}
+
+Test(daemon, submit_to_done_with_file_output, .timeout = 120)
+{
+    struct dfix d;
+    char out[8192];
+
+    dfix_init(&d, "file", 0);
+    dfix_config(&d, 1, 2, NULL, NULL, NULL);
+    const char *clip = dfix_video(6, 320, 240);
+    cr_assert_not_null(clip);
+    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
+
+    int rc = dfix_ctl(&d, out, sizeof(out), "submit '%s' --wait", clip);
+    cr_assert_eq(rc, 0, "hlsctl submit --wait exited %d: %s", rc, out);
+    cr_assert(strstr(out, "master.m3u8"), "--wait did not say where the playlist is: %s", out);
+
+    json_t *job = dfix_wait(&d, 1, "done", 1000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "input"), strrchr(clip, '/') + 1);
+    cr_assert(json_is_null(json_object_get(job, "error")));
+    cr_assert_gt(jsegs(job, "done"), 0);
+    cr_assert_eq(jsegs(job, "uploaded"), jsegs(job, "done"));
+    cr_assert_eq(json_real_value(json_object_get(job, "progress")), 1.0);
+    const char *url = jstr(job, "playlist_url");
+    char root[1024];
+    snprintf(root, sizeof(root), "%s/1", d.www);
+    char want[1100];
+    snprintf(want, sizeof(want), "%s/master.m3u8", root);
+    cr_assert_str_eq(url, want);
+    int segs = check_published(root);
+    cr_assert_eq(segs, jsegs(job, "uploaded"), "published %d segments, job says %lld", segs,
+                 jsegs(job, "uploaded"));
+    /* nothing is left behind in the spool, no temporary names in the output */
+    char spooljob[700];
+    snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
+    cr_assert(!dfix_exists(spooljob), "the spool still holds job 1");
+    cr_assert_eq(dfix_count_files(d.www), segs + 1 + (int)json_array_size(json_object_get(job, "renditions")),
+                 "stray files in the output");
+    json_decref(job);
+
+    /* status and list, as a person reads them */
+    rc = dfix_ctl(&d, out, sizeof(out), "status 1");
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "done"), "status: %s", out);
+    rc = dfix_ctl(&d, out, sizeof(out), "list --state done");
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, strrchr(clip, '/') + 1), "list: %s", out);
+    rc = dfix_ctl(&d, out, sizeof(out), "status 999");
+    cr_assert_eq(rc, 1, "status of an unknown job should fail (exit %d)", rc);
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+}
+
+Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
+{
+    struct dfix d;
+    char out[16384];
+
+    if (dfix_init(&d, "s3", 1) < 0)
+        cr_skip_test("no S3 test server");
+    dfix_config(&d, 1, 2, NULL, NULL, NULL);
+    const char *clip = dfix_video(6, 320, 240);
+    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    int64_t id = dfix_submit(&d, clip, "--prefix videos");
+    cr_assert_gt(id, 0);
+    json_t *job = dfix_wait(&d, id, NULL, 90000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "done", "job ended %s: %s", jstr(job, "state"),
+                     jstr(job, "error"));
+    json_decref(job);
+
+    const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
+    char base[512];
+    snprintf(base, sizeof(base), "%s/videos/%lld", d.s3_prefix, (long long)id);
+    /* an independent client downloads what was published */
+    char down[700];
+    snprintf(down, sizeof(down), "%s/down", d.dir);
+    int rc = dfix_aws(out, sizeof(out), "s3 cp --recursive --only-show-errors 's3://%s/%s/' '%s'",
+                      bucket, base, down);
+    cr_assert_eq(rc, 0, "aws s3 cp exited %d", rc);
+    int segs = check_published(down);
+    cr_assert_gt(segs, 0);
+    /* the right content types */
+    rc = dfix_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/master.m3u8'",
+                  bucket, base);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "application/vnd.apple.mpegurl"), "master content type: %s", out);
+    char seg[1024];
+    snprintf(seg, sizeof(seg), "find '%s' -name seg_00000.ts | head -1", down);
+    char segpath[700];
+    dfix_sh(segpath, sizeof(segpath), "%s", seg);
+    segpath[strcspn(segpath, "\n")] = '\0';
+    cr_assert(segpath[0], "no first segment downloaded");
+    const char *rel = segpath + strlen(down) + 1;
+    rc = dfix_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%s'", bucket, base,
+                  rel);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "video/mp2t"), "segment content type: %s", out);
+    /* a segment is real MPEG-TS with H.264 in it */
+    rc = dfix_sh(out, sizeof(out),
+                 "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "
+                 "'%s'",
+                 segpath);
+    cr_assert_eq(rc, 0);
+    cr_assert(strstr(out, "h264"), "ffprobe: %s", out);
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+}
+
+/* The first segment is in the bucket before the conversion has written its
+ * last one: uploads run while conversion goes on. */
+Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
+{
+    struct dfix d;
+    char out[8192];
+
+    if (dfix_init(&d, "overlap", 1) < 0)
+        cr_skip_test("no S3 test server");
+    /* a slow preset on a longer clip: many segments, seconds apart */
+    dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    cr_assert_gt(id, 0);
+    const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
+    char outdir[800];
+    snprintf(outdir, sizeof(outdir), "%s/%lld/out", d.spool, (long long)id);
+
+    int seen = 0;
+    int64_t deadline = dfix_ms() + 120000;
+    while (!seen && dfix_ms() < deadline) {
+        char first[900] = "";
+        dfix_sh(first, sizeof(first), "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1",
+                outdir);
+        first[strcspn(first, "\n")] = '\0';
+        if (first[0] == '\0')
+            continue;
+        if (dfix_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%lld/%s'",
+                     bucket, d.s3_prefix, (long long)id, first) != 0)
+            continue;
+        /* in the bucket: is the conversion still short of its last segment? */
+        char last[900];
+        char rend[64];
+        snprintf(rend, sizeof(rend), "%.*s", (int)(strchr(first, '/') - first), first);
+        snprintf(last, sizeof(last), "%s/%s/seg_00019.ts", outdir, rend);
+        json_t *job = dfix_status(&d, id);
+        cr_assert_str_eq(jstr(job, "state"), "converting",
+                         "the first segment reached the bucket only after the conversion");
+        cr_assert(!dfix_exists(last), "the last segment was already written");
+        json_decref(job);
+        seen = 1;
+    }
+    cr_assert(seen, "the first segment never reached the bucket");
+    json_t *job = dfix_wait(&d, id, NULL, 180000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
+    cr_assert_eq(jsegs(job, "uploaded"), 20, "40 s in 2 s segments");
+    json_decref(job);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeout = 180)
+{
+    struct dfix d;
+    char out[8192];
+
+    dfix_init(&d, "cancel", 0);
+    dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    cr_assert_gt(id, 0);
+    /* wait until some of it is published */
+    int64_t deadline = dfix_ms() + 90000;
+    json_t *job = NULL;
+    while (dfix_ms() < deadline) {
+        job = dfix_status(&d, id);
+        if (job && jsegs(job, "uploaded") >= 2)
+            break;
+        json_decref(job);
+        job = NULL;
+    }
+    cr_assert_not_null(job, "nothing was published in time");
+    cr_assert_str_eq(jstr(job, "state"), "converting");
+    json_decref(job);
+    pid_t conv = dfix_worker_pid(&d, "convert", id);
+    cr_assert_gt(conv, 0);
+
+    int64_t t0 = dfix_ms();
+    int rc = dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id);
+    cr_assert_eq(rc, 0, "cancel: %s", out);
+    job = dfix_status(&d, id);
+    cr_assert_str_eq(jstr(job, "state"), "canceled");
+    json_decref(job);
+    /* the worker lets go of the job within a second */
+    while (dfix_worker_pid(&d, "convert", id) > 0 && dfix_ms() - t0 < 3000)
+        ;
+    int64_t stopped = dfix_ms() - t0;
+    cr_assert_lt(stopped, 1000, "the conversion went on for %lld ms after cancel",
+                 (long long)stopped);
+    /* and its published objects come down */
+    char jobdir[700];
+    snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
+    deadline = dfix_ms() + 20000;
+    while (dfix_count_files(jobdir) > 0 && dfix_ms() < deadline)
+        ;
+    cr_assert_eq(dfix_count_files(jobdir), 0, "objects of the canceled job remain");
+    char spooljob[700];
+    snprintf(spooljob, sizeof(spooljob), "%s/%lld", d.spool, (long long)id);
+    deadline = dfix_ms() + 5000;
+    while (dfix_exists(spooljob) && dfix_ms() < deadline)
+        ;
+    cr_assert(!dfix_exists(spooljob), "the spool still holds the canceled job");
+    rc = dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id);
+    cr_assert_eq(rc, 1, "canceling twice should be refused");
+    rc = dfix_ctl(&d, out, sizeof(out), "list --state canceled");
+    cr_assert(strstr(out, strrchr(clip, '/') + 1), "list: %s", out);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+/* A job that failed because of its output can be retried once the output
+ * is fixed; a done job cannot be retried. */
+Test(daemon, retry_of_a_failed_job, .timeout = 120)
+{
+    struct dfix d;
+    char out[8192];
+
+    dfix_init(&d, "retry", 0);
+    dfix_config(&d, 1, 1, NULL, NULL, NULL);
+    const char *clip = dfix_video(4, 320, 240);
+    /* job 1's output directory is blocked by a regular file */
+    dfix_sh(NULL, 0, "mkdir -p '%s' && echo x > '%s/1'", d.www, d.www);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    cr_assert_eq(id, 1);
+    json_t *job = dfix_wait(&d, id, NULL, 60000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "failed");
+    cr_assert(strstr(jstr(job, "error"), "1/"), "the error names no object: %s",
+              jstr(job, "error"));
+    json_decref(job);
+    int rc = dfix_ctl(&d, out, sizeof(out), "status 1");
+    cr_assert_eq(rc, 0);
+
+    dfix_sh(NULL, 0, "rm -f '%s/1'", d.www);
+    rc = dfix_ctl(&d, out, sizeof(out), "retry 1");
+    cr_assert_eq(rc, 0, "retry: %s", out);
+    job = dfix_wait(&d, id, NULL, 60000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "done", "after retry: %s", jstr(job, "error"));
+    cr_assert_eq(jint(job, "attempts"), 1);
+    json_decref(job);
+    char root[700];
+    snprintf(root, sizeof(root), "%s/1", d.www);
+    check_published(root);
+    rc = dfix_ctl(&d, out, sizeof(out), "retry 1");
+    cr_assert_eq(rc, 1, "a done job cannot be retried");
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+Test(daemon, queue_full_refuses_and_keeps_nothing, .timeout = 120)
+{
+    struct dfix d;
+    char out[8192];
+
+    dfix_init(&d, "qfull", 0);
+    dfix_config(&d, 1, 1, "max_queued = 1", "preset = medium", NULL);
+    const char *big = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t a = dfix_submit(&d, big, NULL);
+    cr_assert_gt(a, 0);
+    json_t *ja = dfix_wait(&d, a, "converting", 30000);
+    cr_assert_not_null(ja);
+    json_decref(ja);
+    int64_t b = dfix_submit(&d, big, NULL);
+    cr_assert_gt(b, 0, "one job may wait");
+    int rc = dfix_ctl(&d, out, sizeof(out), "submit '%s' 2>&1", big);
+    cr_assert_eq(rc, 1, "a full queue must refuse (exit %d): %s", rc, out);
+    cr_assert(strstr(out, "queue full"), "the refusal does not say why: %s", out);
+    char incoming[700];
+    snprintf(incoming, sizeof(incoming), "%s/incoming", d.spool);
+    cr_assert_eq(dfix_count_files(incoming), 0, "a refused input was left in the spool");
+    /* both accepted jobs are still there */
+    json_t *jb = dfix_status(&d, b);
+    cr_assert_str_eq(jstr(jb, "state"), "queued");
+    json_decref(jb);
+    dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)a);
+    dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)b);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+Test(daemon, bad_requests_get_errors_and_break_nothing, .timeout = 60)
+{
+    struct dfix d;
+
+    dfix_init(&d, "badreq", 0);
+    dfix_config(&d, 1, 1, NULL, NULL, NULL);
+    cr_assert_eq(dfix_start(&d), 0);
+    pid_t ctl = dfix_worker_pid(&d, "ctl", 0);
+    cr_assert_gt(ctl, 0);
+    struct {
+        const char *line, *code;
+    } t[] = {
+        {"this is not json", "bad_request"},
+        {"[1,2,3]", "bad_request"},
+        {"{}", "bad_request"},
+        {"{\"cmd\":\"explode\"}", "unknown_command"},
+        {"{\"cmd\":\"status\",\"id\":\"seven\"}", "bad_request"},
+        {"{\"cmd\":\"status\",\"id\":-3}", "bad_request"},
+        {"{\"cmd\":\"status\",\"id\":424242}", "not_found"},
+        {"{\"cmd\":\"cancel\",\"id\":424242}", "not_found"},
+        {"{\"cmd\":\"list\",\"state\":\"sideways\"}", "bad_request"},
+        {"{\"cmd\":\"submit\",\"input\":\"x.mp4\"}", "bad_request"},
+        {"{\"cmd\":\"submit\",\"input\":\"x.mp4\",\"size\":4,\"ladder\":\"huge\"}", "bad_request"},
+        {"\x01\x02\xff\xfe", "bad_request"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        json_t *r = dfix_req(&d, t[i].line);
+        cr_assert_not_null(r, "no answer to request %zu", i);
+        cr_expect(json_is_false(json_object_get(r, "ok")), "request %zu was accepted", i);
+        json_t *e = json_object_get(r, "error");
+        cr_expect_str_eq(jstr(e, "code"), t[i].code, "request %zu: %s", i, jstr(e, "message"));
+        cr_expect(strlen(jstr(e, "message")) > 0, "request %zu: no message", i);
+        json_decref(r);
+    }
+    /* a line over the bound */
+    size_t big = 200000;
+    char *huge = malloc(big + 1);
+    memset(huge, 'a', big);
+    memcpy(huge, "{\"cmd\":\"", 8);
+    huge[big] = '\0';
+    json_t *r = dfix_req(&d, huge);
+    free(huge);
+    cr_assert_not_null(r, "no answer to an oversize request");
+    cr_expect_str_eq(jstr(json_object_get(r, "error"), "code"), "too_large");
+    json_decref(r);
+    /* nothing crashed: same ctl, master answers */
+    cr_assert_eq(dfix_worker_pid(&d, "ctl", 0), ctl, "ctl was replaced: it crashed");
+    r = dfix_req(&d, "{\"cmd\":\"ping\"}");
+    cr_assert(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    char out[4096];
+    cr_assert_eq(dfix_ctl(&d, out, sizeof(out), "bogus-command 2>/dev/null"), 2,
+                 "hlsctl usage errors exit 2");
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+    cr_assert_eq(dfix_ctl(&d, out, sizeof(out), "ping 2>/dev/null"), 3,
+                 "an unreachable daemon is exit 3");
+}
+
+static int
+alive(struct dfix *d, const char *role)
+{
+    json_t *r = dfix_req(d, "{\"cmd\":\"stats\"}");
+    int n = (int)jint(json_object_get(json_object_get(r, "stats"), "workers"), role);
+    json_decref(r);
+    return n;
+}
+
+Test(daemon, hup_resizes_the_pools, .timeout = 60)
+{
+    struct dfix d;
+
+    dfix_init(&d, "hup", 0);
+    dfix_config(&d, 1, 2, NULL, NULL, NULL);
+    cr_assert_eq(dfix_start(&d), 0);
+    cr_assert_eq(alive(&d, "convert"), 1);
+    cr_assert_eq(alive(&d, "upload"), 2);
+
+    dfix_config(&d, 3, 4, NULL, NULL, NULL);
+    kill(d.pid, SIGHUP);
+    int64_t deadline = dfix_ms() + 10000;
+    while ((alive(&d, "convert") != 3 || alive(&d, "upload") != 4) && dfix_ms() < deadline)
+        ;
+    cr_assert_eq(alive(&d, "convert"), 3);
+    cr_assert_eq(alive(&d, "upload"), 4);
+
+    dfix_config(&d, 1, 1, NULL, NULL, NULL);
+    kill(d.pid, SIGHUP);
+    deadline = dfix_ms() + 10000;
+    while ((alive(&d, "convert") != 1 || alive(&d, "upload") != 1) && dfix_ms() < deadline)
+        ;
+    cr_assert_eq(alive(&d, "convert"), 1);
+    cr_assert_eq(alive(&d, "upload"), 1);
+    /* and it still works */
+    const char *clip = dfix_video(4, 320, 240);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    json_t *job = dfix_wait(&d, id, NULL, 60000);
+    cr_assert_str_eq(jstr(job, "state"), "done");
+    json_decref(job);
+    /* a broken configuration is refused and the old one kept */
+    FILE *f = fopen(d.conf, "a");
+    fprintf(f, "no_such_key = 1\n");
+    fclose(f);
+    kill(d.pid, SIGHUP);
+    deadline = dfix_ms() + 5000;
+    while (!dfix_log_contains(&d, "keeping the running configuration") && dfix_ms() < deadline)
+        ;
+    cr_assert(dfix_log_contains(&d, "keeping the running configuration"));
+    cr_assert_eq(alive(&d, "convert"), 1);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+static ino_t
+inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* TERM in the middle of a job, then a restart: the job resumes and ends
+ * done, and what was published before is not sent again. */
+Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
+{
+    struct dfix d;
+
+    dfix_init(&d, "resume", 0);
+    dfix_config(&d, 1, 2, "shutdown_timeout = 200ms", "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    json_t *job = NULL;
+    int64_t deadline = dfix_ms() + 90000;
+    while (dfix_ms() < deadline) {
+        job = dfix_status(&d, id);
+        if (job && jsegs(job, "uploaded") >= 3)
+            break;
+        json_decref(job);
+        job = NULL;
+    }
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "converting", "finished too early to test a resume");
+    json_decref(job);
+    char first[2048];
+    char out[800];
+    dfix_sh(out, sizeof(out), "cd '%s/%lld' && ls */seg_00000.ts | head -1", d.www, (long long)id);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(first, sizeof(first), "%s/%lld/%s", d.www, (long long)id, out);
+    ino_t before = inode_of(first);
+    cr_assert_neq(before, 0, "%s not published", first);
+
+    int st = dfix_stop(&d, SIGTERM, 15000);
+    cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "hlsd did not stop cleanly");
+    cr_assert(dfix_log_contains(&d, "stopping"));
+
+    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start again");
+    job = dfix_wait(&d, id, NULL, 180000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
+    cr_assert_eq(jsegs(job, "uploaded"), 20);
+    json_decref(job);
+    cr_assert_eq(inode_of(first), before, "a segment published before the restart was sent again");
+    char root[700];
+    snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
+    cr_assert_eq(check_published(root), 20);
+    dfix_stop(&d, SIGTERM, 10000);
+}
