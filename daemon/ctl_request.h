@@ -1,0 +1,54 @@
+/*
+ * ctl_request.h - parsing and validation of one client request line into
+ * the normalised JSON the master understands. Pure functions: no I/O, no
+ * logging, so every hostile input can be tested in isolation.
+ */
+#ifndef HLSD_DAEMON_CTL_REQUEST_H
+#define HLSD_DAEMON_CTL_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ctl_cmd {
+    CTL_CMD_PING,
+    CTL_CMD_STATUS,
+    CTL_CMD_LIST,
+    CTL_CMD_CANCEL,
+    CTL_CMD_RETRY,
+    CTL_CMD_WORKERS,
+    CTL_CMD_STATS,
+    CTL_CMD_SUBMIT,
+};
+
+/* an error to send back: code is a static string ("bad_request", ...) */
+struct ctl_error {
+    const char *code;
+    char message[256];
+    int close; /* refused submit announced inline bytes: the stream is lost */
+};
+
+struct ctl_request {
+    enum ctl_cmd cmd;
+    json_t *fwd;     /* the normalised request; submit: without token/input */
+    char input[256]; /* submit: sanitized base name of the input */
+    int inline_size; /* submit: the bytes follow the line on the socket */
+    uint64_t size;   /* submit with inline_size: exactly this many bytes */
+};
+
+/* ctl_request_parse - line (len bytes, no newline) into rq. Returns 0, or -1
+ * with err filled (rq then owns nothing). */
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *rq, struct ctl_error *err);
+void ctl_request_free(struct ctl_request *rq);
+
+/* ctl_request_sanitize_name - the base name of a client-supplied path, made
+ * safe to store and show: control characters and anything but
+ * [A-Za-z0-9._+-], space and UTF-8 become '_', leading dots are dropped,
+ * truncated to outlen-1 bytes on a character boundary; "input" if empty. */
+void ctl_request_sanitize_name(const char *name, char *out, size_t outlen);
+
+/* validators, exposed for tests */
+int ctl_request_ladder_ok(const char *s);
+int ctl_request_prefix_ok(const char *s);
+
+#endif
