@@ -1090,12 +1090,6 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
                  job_state_name(row.state));
         return -1;
     }
-    if (j != NULL) {
-        *code = "conflict";
-        snprintf(msg, msglen, "job %lld is still winding down; try again in a moment",
-                 (long long)id);
-        return -1;
-    }
     char in[CONFIG_PATH_MAX + 64];
     spool_job_path(M.cfg.daemon.spool_dir, id, "input", in, sizeof(in));
     if (access(in, R_OK) < 0) {
@@ -1103,8 +1097,12 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
         snprintf(msg, msglen, "job %lld: its input is no longer in the spool", (long long)id);
         return -1;
     }
-    j = job_new(&row);
-    store_obj_each(M.store, id, load_obj, j);
+    if (j == NULL) {
+        j = job_new(&row);
+        store_obj_each(M.store, id, load_obj, j);
+    }
+    /* a job still winding down (its worker letting go) is requeued in place:
+     * the dispatcher waits for the old lease to end before starting it */
     job_transition(id, &j->row.state, JOB_QUEUED);
     j->row.attempts = 0;
     j->row.error[0] = '\0';
