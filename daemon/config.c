@@ -114,9 +114,8 @@ set_dur(int64_t *dst, const char *v, int64_t lo, struct loader *L)
 {
     int64_t ms = config_parse_duration(v);
     if (ms < lo) {
-        snprintf(L->reason, sizeof(L->reason),
-                 "'%s' is not a duration like 500ms, 30s, 5m or 6h%s", v,
-                 lo > 0 ? " (and above zero)" : "");
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not a duration like 500ms, 30s, 5m or 6h%s",
+                 v, lo > 0 ? " (and above zero)" : "");
         return 0;
     }
     *dst = ms;
@@ -254,12 +253,13 @@ handle_one(void *user, const char *section, const char *name, const char *v)
     if (KEY("convert", "segment_seconds"))
         return set_double(&c->convert.segment_seconds, v, 1, 60, L);
     if (KEY("convert", "preset")) {
-        static const char *ok[] = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+        static const char *ok[] = {"ultrafast", "superfast", "veryfast", "faster",   "fast",
                                    "medium",    "slow",      "slower",   "veryslow", NULL};
         for (int i = 0; ok[i]; i++)
             if (strcmp(v, ok[i]) == 0)
                 return set_str(c->convert.preset, sizeof(c->convert.preset), v, L);
-        snprintf(L->reason, sizeof(L->reason), "'%s' is not an x264 preset (ultrafast..veryslow)", v);
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not an x264 preset (ultrafast..veryslow)",
+                 v);
         return 0;
     }
     if (KEY("convert", "job_timeout"))

@@ -61,8 +61,8 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%ld] %s: %s\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, log_role, (long)getpid(), names[lvl], msg);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, log_role, (long)getpid(), names[lvl], msg);
     if (n > (int)sizeof(line) - 1)
         n = (int)sizeof(line) - 1;
     if (write(STDERR_FILENO, line, (size_t)n) < 0) {

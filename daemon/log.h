@@ -16,10 +16,10 @@
 enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 
 /* exit codes (documented in docs/ARCHITECTURE.md) */
-#define EXIT_CONFIG  2 /* configuration error: never respawned */
-#define EXIT_ENV     3 /* environment: socket, directory, store unusable */
-#define EXIT_ORPHAN  4 /* a child whose master went away */
-#define EXIT_PROTO   5 /* a child that received garbage from the master */
+#define EXIT_CONFIG 2 /* configuration error: never respawned */
+#define EXIT_ENV    3 /* environment: socket, directory, store unusable */
+#define EXIT_ORPHAN 4 /* a child whose master went away */
+#define EXIT_PROTO  5 /* a child that received garbage from the master */
 
 void log_init(const char *role, int to_stderr, enum log_level min);
 void log_set_role(const char *role); /* after fork: "convert[3]" etc. */

@@ -116,7 +116,7 @@ install_signals(void)
 }
 
 static const struct rec_rule *const role_rules[ROLE_N] = {proto_rules_ctl, proto_rules_convert,
-                                                         proto_rules_upload};
+                                                          proto_rules_upload};
 
 /* read_outbox - at most a batch of records from one child, all checked */
 static void

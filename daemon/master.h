@@ -23,10 +23,10 @@
 
 #define HLSD_VERSION "0.1.0"
 
-#define MASTER_MAX_CONVERT 32
-#define MASTER_MAX_UPLOAD  64
-#define MASTER_MAX_SLOTS   (1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD)
-#define MASTER_RING_CAP    1024u /* records per ring; ctl gets more */
+#define MASTER_MAX_CONVERT  32
+#define MASTER_MAX_UPLOAD   64
+#define MASTER_MAX_SLOTS    (1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD)
+#define MASTER_RING_CAP     1024u /* records per ring; ctl gets more */
 #define MASTER_CTL_RING_CAP 8192u
 
 enum slot_role { ROLE_CTL, ROLE_CONVERT, ROLE_UPLOAD, ROLE_N };

@@ -47,8 +47,8 @@ job_json(const struct store_job *row)
     if (!isfinite(progress) || progress < 0)
         progress = 0;
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}", "id",
-                     (json_int_t)row->id, "state", job_state_name(row->state), "input",
-                     row->input, "created_at", created, "updated_at", updated, "progress",
+                     (json_int_t)row->id, "state", job_state_name(row->state), "input", row->input,
+                     "created_at", created, "updated_at", updated, "progress",
                      progress > 1 ? 1.0 : progress, "segments", "done", (int)row->segs_done,
                      "uploaded", (int)row->segs_uploaded, "renditions", rends, "attempts",
                      (int)row->attempts, "playlist_url",
@@ -73,8 +73,7 @@ send_json(struct slot *s, json_t *reply)
 static void
 send_error(struct slot *s, const char *code, const char *msg)
 {
-    send_json(s, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message",
-                           msg));
+    send_json(s, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", msg));
 }
 
 static void
@@ -126,8 +125,9 @@ do_list(struct slot *s, json_t *req)
     unsigned limit = 1000;
 
     if (st && (state = job_state_parse(st)) < 0) {
-        send_error(s, "bad_request", "state must be one of queued, converting, uploading, done, "
-                                     "failed, canceled");
+        send_error(s, "bad_request",
+                   "state must be one of queued, converting, uploading, done, "
+                   "failed, canceled");
         return;
     }
     if (json_is_integer(lim) && json_integer_value(lim) > 0 && json_integer_value(lim) <= 100000)
@@ -154,12 +154,11 @@ do_workers(struct slot *s)
         if (w->started_wall)
             iso8601(w->started_wall, started, sizeof(started));
         json_t *job = w->job ? json_integer((json_int_t)w->job->row.id) : json_null();
-        json_t *o = json_pack("{s:i, s:s, s:i, s:s, s:o, s:i, s:s, s:i, s:i}", "slot", w->idx,
-                              "role", master_proc_role_name(w->role), "pid",
-                              w->pid > 0 ? (int)w->pid : 0, "state",
-                              master_proc_state_name(w->state), "job", job, "generation",
-                              (int)w->generation, "started_at", started, "jobs_done",
-                              (int)w->jobs_done, "restarts", (int)w->restarts);
+        json_t *o = json_pack(
+            "{s:i, s:s, s:i, s:s, s:o, s:i, s:s, s:i, s:i}", "slot", w->idx, "role",
+            master_proc_role_name(w->role), "pid", w->pid > 0 ? (int)w->pid : 0, "state",
+            master_proc_state_name(w->state), "job", job, "generation", (int)w->generation,
+            "started_at", started, "jobs_done", (int)w->jobs_done, "restarts", (int)w->restarts);
         if (w->obj && w->obj->rel[0])
             json_object_set_new(o, "object", json_string(w->obj->rel));
         json_array_append_new(arr, o);
@@ -183,15 +182,14 @@ do_stats(struct slot *s)
             busy[w->role]++;
     }
     json_t *stats = json_pack(
-        "{s:o, s:I, s:{s:i, s:i, s:i, s:i}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b}", "jobs",
-        jobs, "uptime_s", (json_int_t)((master_wall() - M.started_wall) / 1000), "workers",
-        "convert", alive[ROLE_CONVERT], "convert_busy", busy[ROLE_CONVERT], "upload",
-        alive[ROLE_UPLOAD], "upload_busy", busy[ROLE_UPLOAD], "segments_uploaded",
-        (json_int_t)M.segments_uploaded, "bytes_uploaded", (json_int_t)M.bytes_uploaded,
-        "upload_failures", (json_int_t)M.upload_failures, "conversions_done",
-        (json_int_t)M.conversions_done, "children_started", (json_int_t)M.children_started,
-        "children_crashed", (json_int_t)M.children_crashed, "queued", (int)sched_queued(),
-        "stopping", M.stopping);
+        "{s:o, s:I, s:{s:i, s:i, s:i, s:i}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b}", "jobs", jobs,
+        "uptime_s", (json_int_t)((master_wall() - M.started_wall) / 1000), "workers", "convert",
+        alive[ROLE_CONVERT], "convert_busy", busy[ROLE_CONVERT], "upload", alive[ROLE_UPLOAD],
+        "upload_busy", busy[ROLE_UPLOAD], "segments_uploaded", (json_int_t)M.segments_uploaded,
+        "bytes_uploaded", (json_int_t)M.bytes_uploaded, "upload_failures",
+        (json_int_t)M.upload_failures, "conversions_done", (json_int_t)M.conversions_done,
+        "children_started", (json_int_t)M.children_started, "children_crashed",
+        (json_int_t)M.children_crashed, "queued", (int)sched_queued(), "stopping", M.stopping);
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "stats", stats));
 }
 

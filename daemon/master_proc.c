@@ -364,8 +364,8 @@ on_exit_status(struct slot *s, int status)
                  (long)s->pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
                  s->reason[0] ? "" : "");
     else if (code != 0 || !we_stopped)
-        log_warn("%s[%d] pid %ld exited with code %d", role_names[s->role], s->idx,
-                 (long)s->pid, code);
+        log_warn("%s[%d] pid %ld exited with code %d", role_names[s->role], s->idx, (long)s->pid,
+                 code);
     if (crashed)
         M.children_crashed++;
 

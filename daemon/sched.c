@@ -334,8 +334,7 @@ drop_pending(struct job *j)
     }
 }
 
-static void
-job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 job_fail(struct job *j, const char *fmt, ...)
@@ -462,8 +461,7 @@ on_conv_done(struct slot *s, struct job *j, const char *text)
             return;
         }
         size_t n = strlen(j->row.renditions);
-        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "",
-                 tok);
+        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "", tok);
         char rel[64];
         snprintf(rel, sizeof(rel), "%s/index.m3u8", tok);
         struct obj *o = obj_add(j, rel, OBJ_PLAYLIST, 0);
@@ -480,8 +478,7 @@ on_conv_done(struct slot *s, struct job *j, const char *text)
     j->conv_progress = 1.0;
     job_transition(j->row.id, &j->row.state, JOB_UPLOADING);
     job_save(j);
-    log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur,
-             j->row.renditions);
+    log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur, j->row.renditions);
     slot_release(s);
     maybe_queue_master(j);
 }
@@ -491,8 +488,8 @@ printable(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t k = 0;
     for (size_t i = 0; i < len && k + 1 < cap; i++)
-        dst[k++] = (src[i] >= 0x20 && src[i] < 0x7f) || (unsigned char)src[i] >= 0x80 ? src[i]
-                                                                                     : ' ';
+        dst[k++] =
+            (src[i] >= 0x20 && src[i] < 0x7f) || (unsigned char)src[i] >= 0x80 ? src[i] : ' ';
     dst[k] = '\0';
 }
 
@@ -958,8 +955,7 @@ sched_shutdown_release(void)
 
 int
 sched_submit(const char *token, const char *input, const char *ladder, double segment,
-             const char *prefix, struct store_job *out, const char **code, char *msg,
-             size_t msglen)
+             const char *prefix, struct store_job *out, const char **code, char *msg, size_t msglen)
 {
     struct store_job row;
 

@@ -98,8 +98,8 @@ spool_adopt(const char *spool_dir, const char *token, int64_t id)
 int
 spool_job_path(const char *spool_dir, int64_t id, const char *rel, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "%s/%lld%s%s", spool_dir, (long long)id, rel ? "/" : "",
-                     rel ? rel : "");
+    int n =
+        snprintf(out, cap, "%s/%lld%s%s", spool_dir, (long long)id, rel ? "/" : "", rel ? rel : "");
     if (n < 0 || (size_t)n >= cap) {
         errno = ENAMETOOLONG;
         return -1;

@@ -21,11 +21,11 @@ typedef struct store store_t;
 struct store_job {
     int64_t id;
     enum job_state state;
-    char input[256];      /* submitted file name, for people */
-    char prefix[260];     /* key prefix under the upload URL ("" = none) */
-    char ladder[96];      /* "" = configured default */
-    double segment;       /* 0 = configured default */
-    int64_t created_at;   /* ms since the epoch */
+    char input[256];    /* submitted file name, for people */
+    char prefix[260];   /* key prefix under the upload URL ("" = none) */
+    char ladder[96];    /* "" = configured default */
+    double segment;     /* 0 = configured default */
+    int64_t created_at; /* ms since the epoch */
     int64_t updated_at;
     double progress;      /* 0..1 */
     unsigned attempts;    /* conversions started */

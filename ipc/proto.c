@@ -4,8 +4,14 @@
  */
 #include "ipc/proto.h"
 
-#define FIXED(t, s) {.type = (t), .min_len = (s), .max_len = (s), .may_fragment = 0}
-#define MSG(t)      {.type = (t), .min_len = 0, .max_len = REC_BODY, .may_fragment = 1}
+#define FIXED(t, s)                                                                                \
+    {                                                                                              \
+        .type = (t), .min_len = (s), .max_len = (s), .may_fragment = 0                             \
+    }
+#define MSG(t)                                                                                     \
+    {                                                                                              \
+        .type = (t), .min_len = 0, .max_len = REC_BODY, .may_fragment = 1                          \
+    }
 
 const struct rec_rule proto_rules_convert[] = {
     FIXED(PROTO_HELLO, 0),

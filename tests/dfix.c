@@ -120,8 +120,9 @@ dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char
             "[upload]\nworkers = %u\nurl = %s\nbackoff_base = 100ms\nbackoff_max = 1s\n",
             d->sock, d->state, d->spool, d->dir, dx ? dx : "", cw, cx ? cx : "", uw, d->url);
     if (strncmp(d->url, "s3://", 5) == 0)
-        fprintf(f, "endpoint = %s\nregion = %s\npath_style = yes\naccess_key_id = %s\n"
-                   "secret_access_key = %s\n",
+        fprintf(f,
+                "endpoint = %s\nregion = %s\npath_style = yes\naccess_key_id = %s\n"
+                "secret_access_key = %s\n",
                 getenv("HLSD_TEST_S3_ENDPOINT"),
                 getenv("HLSD_TEST_S3_REGION") ? getenv("HLSD_TEST_S3_REGION") : "us-east-1",
                 getenv("HLSD_TEST_S3_ACCESS_KEY"), getenv("HLSD_TEST_S3_SECRET_KEY"));
@@ -345,8 +346,8 @@ dfix_aws(char *out, size_t cap, const char *fmt, ...)
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-creds", 1);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("AWS_PAGER", "", 1);
-    return dfix_sh(out, cap, "aws --endpoint-url '%s' %s 2>/dev/null", getenv("HLSD_TEST_S3_ENDPOINT"),
-                   args);
+    return dfix_sh(out, cap, "aws --endpoint-url '%s' %s 2>/dev/null",
+                   getenv("HLSD_TEST_S3_ENDPOINT"), args);
 }
 
 pid_t

@@ -15,7 +15,7 @@
 struct dfix {
     char dir[512];
     char conf[600], sock[600], spool[600], state[600], www[600], log[600];
-    char url[700];    /* the [upload] url */
+    char url[700];       /* the [upload] url */
     char s3_prefix[128]; /* with S3: the key prefix of this test under the bucket */
     pid_t pid;
 };

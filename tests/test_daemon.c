@@ -66,8 +66,8 @@ check_published(const char *root)
         if (strncmp(line, "#EXT-X-STREAM-INF:", 18) != 0)
             continue;
         variants++;
-        const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\"avc1.", "RESOLUTION=",
-                              "FRAME-RATE="};
+        const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\"avc1.",
+                              "RESOLUTION=", "FRAME-RATE="};
         for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
             cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
         char *uri = strtok_r(NULL, "\n", &save);
@@ -132,7 +132,8 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
     cr_assert(!dfix_exists(spooljob), "the spool still holds job 1");
-    cr_assert_eq(dfix_count_files(d.www), segs + 1 + (int)json_array_size(json_object_get(job, "renditions")),
+    cr_assert_eq(dfix_count_files(d.www),
+                 segs + 1 + (int)json_array_size(json_object_get(job, "renditions")),
                  "stray files in the output");
     json_decref(job);
 
@@ -226,13 +227,13 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
     int64_t deadline = dfix_ms() + 120000;
     while (!seen && dfix_ms() < deadline) {
         char first[900] = "";
-        dfix_sh(first, sizeof(first), "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1",
-                outdir);
+        dfix_sh(first, sizeof(first),
+                "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1", outdir);
         first[strcspn(first, "\n")] = '\0';
         if (first[0] == '\0')
             continue;
-        if (dfix_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%lld/%s'",
-                     bucket, d.s3_prefix, (long long)id, first) != 0)
+        if (dfix_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%lld/%s'", bucket,
+                     d.s3_prefix, (long long)id, first) != 0)
             continue;
         /* in the bucket: is the conversion still short of its last segment? */
         char last[900];

@@ -306,10 +306,9 @@ main(int argc, char **argv)
     }
     enum { RING, BATCH, PIPE, SOCK, WR50, WR99, WP50, WP99, R_RP, R_BP, R_W50, R_W99, NF };
     static const char *names[NF] = {
-        "ring_msgs_per_s",   "ring_batch16_msgs_per_s", "pipe_msgs_per_s",
-        "socketpair_msgs_per_s", "wake_ring_p50_us", "wake_ring_p99_us",
-        "wake_pipe_p50_us",  "wake_pipe_p99_us",  "ring_vs_pipe",
-        "ring_batch_vs_pipe", "wake_p50_vs_pipe", "wake_p99_vs_pipe",
+        "ring_msgs_per_s",  "ring_batch16_msgs_per_s", "pipe_msgs_per_s",  "socketpair_msgs_per_s",
+        "wake_ring_p50_us", "wake_ring_p99_us",        "wake_pipe_p50_us", "wake_pipe_p99_us",
+        "ring_vs_pipe",     "ring_batch_vs_pipe",      "wake_p50_vs_pipe", "wake_p99_vs_pipe",
     };
     double v[NF][100];
     for (int i = 0; i < reps; i++) {
@@ -329,7 +328,9 @@ main(int argc, char **argv)
         v[R_BP][i] = v[BATCH][i] / v[PIPE][i];
         v[R_W50][i] = v[WR50][i] / v[WP50][i];
         v[R_W99][i] = v[WR99][i] / v[WP99][i];
-        fprintf(stderr, "rep %d: ring %.3g batch %.3g pipe %.3g sock %.3g wake ring %.1f/%.1fus pipe %.1f/%.1fus\n",
+        fprintf(stderr,
+                "rep %d: ring %.3g batch %.3g pipe %.3g sock %.3g wake ring %.1f/%.1fus pipe "
+                "%.1f/%.1fus\n",
                 i + 1, v[RING][i], v[BATCH][i], v[PIPE][i], v[SOCK][i], v[WR50][i], v[WR99][i],
                 v[WP50][i], v[WP99][i]);
     }
