@@ -150,7 +150,7 @@ read_outbox(struct slot *s)
         if (s->in.type == PROTO_HELLO)
             master_proc_on_hello(s);
         else if (s->role == ROLE_CTL)
-            master_ctl_request(s, (const char *)s->in.buf, s->in.len);
+            master_ctl_request(s, s->in.job, (const char *)s->in.buf, s->in.len);
         else
             sched_on_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
     }

@@ -125,6 +125,6 @@ int sched_conversions_running(void);
 void sched_shutdown_release(void);
 
 /* master_ctl.c */
-void master_ctl_request(struct slot *s, const char *json, size_t len);
+void master_ctl_request(struct slot *s, uint64_t seq, const char *json, size_t len);
 
 #endif

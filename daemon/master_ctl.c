@@ -56,6 +56,10 @@ job_json(const struct store_job *row)
                      row->error[0] ? json_string(row->error) : json_null());
 }
 
+/* the request's sequence number (rec.job of PROTO_CTL_REQ), echoed in the
+ * reply so that ctl can drop a reply that comes after it gave up waiting */
+static uint64_t reply_seq;
+
 static void
 send_json(struct slot *s, json_t *reply)
 {
@@ -66,7 +70,7 @@ send_json(struct slot *s, json_t *reply)
         log_error("json_dumps failed");
         return;
     }
-    master_proc_send(s, PROTO_CTL_REPLY, 0, text, strlen(text));
+    master_proc_send(s, PROTO_CTL_REPLY, reply_seq, text, strlen(text));
     free(text);
 }
 
@@ -232,7 +236,7 @@ do_submit(struct slot *s, json_t *req)
 }
 
 void
-master_ctl_request(struct slot *s, const char *text, size_t len)
+master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
 {
     json_error_t jerr;
     json_t *req = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -242,6 +246,7 @@ master_ctl_request(struct slot *s, const char *text, size_t len)
     const char *code = "internal";
     char msg[300];
 
+    reply_seq = seq;
     if (req == NULL || !json_is_object(req) || (cmd = get_str(req, "cmd")) == NULL) {
         log_warn("ctl sent a malformed request");
         send_error(s, "bad_request", "malformed request");

@@ -1096,6 +1096,10 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     if (j == NULL) {
         j = job_new(&row);
         store_obj_each(M.store, id, load_obj, j);
+        j->row.segs_uploaded = 0;
+        for (size_t i = 0; i < j->nobjs; i++)
+            j->row.segs_uploaded +=
+                j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
     }
     /* a job still winding down (its worker letting go) is requeued in place:
      * the dispatcher waits for the old lease to end before starting it */
@@ -1129,6 +1133,11 @@ recover_one(void *ud, const struct store_job *row)
         return 0;
     struct job *j = job_new(row);
     store_obj_each(M.store, row->id, load_obj, j);
+    /* the ledger is written with every upload, the job row less often:
+     * after a crash the ledger is the truth */
+    j->row.segs_uploaded = 0;
+    for (size_t i = 0; i < j->nobjs; i++)
+        j->row.segs_uploaded += j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
     if (j->row.state == JOB_CONVERTING) {
         job_transition(j->row.id, &j->row.state, JOB_QUEUED);
         /* unsent segments are reported again by the new conversion */

@@ -1,0 +1,271 @@
+/*
+ * test_crash.c - crash isolation: real worker, ctl and master processes
+ * killed for real (SIGKILL, SIGSEGV, SIGSTOP) in the middle of real jobs.
+ * Whatever dies, an acknowledged job ends done (or failed with a reason),
+ * the master stays up, and published objects are not sent twice.
+ */
+#include "tests/dfix.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static long long
+juploaded(json_t *job)
+{
+    return (long long)json_integer_value(
+        json_object_get(json_object_get(job, "segments"), "uploaded"));
+}
+
+/* wait_uploaded - until the job has at least n segments published */
+static json_t *
+wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
+{
+    int64_t deadline = dfix_ms() + timeout_ms;
+    while (dfix_ms() < deadline) {
+        json_t *j = dfix_status(d, id);
+        if (j && juploaded(j) >= n)
+            return j;
+        json_decref(j);
+    }
+    return NULL;
+}
+
+static int
+process_gone(pid_t pid, int timeout_ms)
+{
+    int64_t deadline = dfix_ms() + timeout_ms;
+    while (dfix_ms() < deadline) {
+        if (kill(pid, 0) < 0 && errno == ESRCH)
+            return 1;
+        /* a zombie of the master's counts as gone once reaped */
+        char path[64], st[256] = "";
+        snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(st, sizeof(st), f) == NULL)
+                st[0] = '\0';
+            fclose(f);
+            char *p = strrchr(st, ')');
+            if (p && p[1] == ' ' && p[2] == 'Z')
+                return 1;
+        }
+    }
+    return 0;
+}
+
+Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
+{
+    struct dfix d;
+
+    dfix_init(&d, "kconv", 0);
+    dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    json_t *j = wait_uploaded(&d, id, 1, 90000);
+    cr_assert_not_null(j);
+    json_decref(j);
+    pid_t victim = dfix_worker_pid(&d, "convert", id);
+    cr_assert_gt(victim, 0);
+    cr_assert_eq(kill(victim, SIGKILL), 0);
+    cr_assert(process_gone(victim, 5000));
+
+    j = dfix_wait(&d, id, NULL, 200000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
+    cr_assert_eq(juploaded(j), 20);
+    json_decref(j);
+    /* the pool was refilled, the master is the same process */
+    cr_assert_gt(dfix_worker_pid(&d, "convert", 0), 0);
+    cr_assert_neq(dfix_worker_pid(&d, "convert", 0), victim);
+    cr_assert(dfix_log_contains(&d, "killed by signal 9"));
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+}
+
+Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
+{
+    struct dfix d;
+
+    dfix_init(&d, "kup", 0);
+    dfix_config(&d, 1, 1, NULL, "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    json_t *j = wait_uploaded(&d, id, 2, 90000);
+    cr_assert_not_null(j);
+    json_decref(j);
+    for (int round = 0; round < 3; round++) {
+        pid_t victim = dfix_worker_pid(&d, "upload", 0);
+        cr_assert_gt(victim, 0);
+        kill(victim, SIGKILL);
+        cr_assert(process_gone(victim, 5000));
+        /* wait for the replacement before the next kill */
+        int64_t deadline = dfix_ms() + 10000;
+        while (dfix_worker_pid(&d, "upload", 0) <= 0 && dfix_ms() < deadline)
+            ;
+    }
+    j = dfix_wait(&d, id, NULL, 150000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    cr_assert_eq(juploaded(j), 20);
+    json_decref(j);
+    char root[700];
+    snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
+    /* 20 segments, a rendition playlist, the master playlist, no debris */
+    cr_assert_eq(dfix_count_files(root), 22);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+Test(crash, ctl_killed_is_replaced_and_jobs_go_on, .timeout = 120)
+{
+    struct dfix d;
+
+    dfix_init(&d, "kctl", 0);
+    dfix_config(&d, 1, 1, NULL, NULL, NULL);
+    const char *clip = dfix_video(10, 320, 240);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    cr_assert_gt(id, 0);
+    pid_t ctl = dfix_worker_pid(&d, "ctl", 0);
+    cr_assert_gt(ctl, 0);
+    kill(ctl, SIGKILL);
+    cr_assert(process_gone(ctl, 5000));
+    /* the socket answers again, served by a new ctl */
+    int64_t deadline = dfix_ms() + 10000;
+    pid_t now = -1;
+    while (dfix_ms() < deadline && ((now = dfix_worker_pid(&d, "ctl", 0)) <= 0 || now == ctl))
+        ;
+    cr_assert_gt(now, 0, "no ctl answers after the kill");
+    cr_assert_neq(now, ctl);
+    json_t *j = dfix_wait(&d, id, NULL, 90000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done");
+    json_decref(j);
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+/* A "poison" input: the worker converting it dies every time (here by a
+ * real SIGSEGV). After max_attempts the job fails with the reason, and the
+ * pool goes on serving other jobs. */
+Test(crash, poison_job_fails_after_max_attempts_pool_goes_on, .timeout = 240)
+{
+    struct dfix d;
+
+    dfix_init(&d, "poison", 0);
+    dfix_config(&d, 2, 1, NULL, "preset = medium\nmax_attempts = 2", NULL);
+    const char *bad = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, bad, NULL);
+    cr_assert_gt(id, 0);
+    pid_t prev = -1;
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        pid_t victim = -1;
+        int64_t deadline = dfix_ms() + 60000;
+        /* the next attempt runs in another process than the one just killed */
+        while (dfix_ms() < deadline &&
+               ((victim = dfix_worker_pid(&d, "convert", id)) <= 0 || victim == prev))
+            ;
+        prev = victim;
+        cr_assert_gt(victim, 0, "attempt %d never started", attempt);
+        kill(victim, SIGSEGV);
+        cr_assert(process_gone(victim, 5000));
+    }
+    json_t *j = dfix_wait(&d, id, "failed", 30000);
+    cr_assert_not_null(j, "the poison job did not fail");
+    cr_assert_str_eq(jstr(j, "error"), "worker crashed (signal 11) on this input");
+    cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
+    json_decref(j);
+    /* other work is still served */
+    const char *good = dfix_video(4, 320, 240);
+    int64_t ok = dfix_submit(&d, good, NULL);
+    j = dfix_wait(&d, ok, NULL, 90000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done");
+    json_decref(j);
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+}
+
+/* A conversion that stops making progress is killed after stall_timeout
+ * and retried. */
+Test(crash, stalled_conversion_is_killed_and_retried, .timeout = 180)
+{
+    struct dfix d;
+
+    dfix_init(&d, "stall", 0);
+    dfix_config(&d, 1, 1, NULL, "stall_timeout = 2s", NULL);
+    const char *clip = dfix_video(20, 320, 240);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    pid_t victim = -1;
+    int64_t deadline = dfix_ms() + 30000;
+    while (dfix_ms() < deadline && (victim = dfix_worker_pid(&d, "convert", id)) <= 0)
+        ;
+    cr_assert_gt(victim, 0);
+    kill(victim, SIGSTOP);
+    cr_assert(process_gone(victim, 15000), "the stalled worker was not killed");
+    json_t *j = dfix_wait(&d, id, NULL, 120000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
+    json_decref(j);
+    cr_assert(dfix_log_contains(&d, "stalled"));
+    dfix_stop(&d, SIGTERM, 10000);
+}
+
+/* kill -9 of the master itself: its children follow it, and a restart
+ * finishes the job without sending published segments again. */
+Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
+{
+    struct dfix d;
+
+    dfix_init(&d, "kmaster", 0);
+    dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
+    const char *clip = dfix_video(40, 640, 360);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, "--segment 2");
+    json_t *j = wait_uploaded(&d, id, 2, 90000);
+    cr_assert_not_null(j);
+    json_decref(j);
+    pid_t kids[3] = {dfix_worker_pid(&d, "convert", 0), dfix_worker_pid(&d, "upload", 0),
+                     dfix_worker_pid(&d, "ctl", 0)};
+    char out[600], first[1400];
+    dfix_sh(out, sizeof(out), "cd '%s/%lld' && ls */seg_00000.ts | head -1", d.www, (long long)id);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(first, sizeof(first), "%s/%lld/%s", d.www, (long long)id, out);
+    struct stat st;
+    cr_assert_eq(stat(first, &st), 0);
+    ino_t before = st.st_ino;
+
+    pid_t master = d.pid;
+    kill(master, SIGKILL);
+    waitpid(master, NULL, 0);
+    d.pid = -1;
+    for (int i = 0; i < 3; i++) {
+        cr_assert_gt(kids[i], 0);
+        cr_assert(process_gone(kids[i], 5000), "child %ld outlived its master", (long)kids[i]);
+    }
+    cr_assert_eq(dfix_start(&d), 0, "no restart after a master crash");
+    j = dfix_wait(&d, id, NULL, 200000);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    cr_assert_eq(juploaded(j), 20);
+    json_decref(j);
+    cr_assert_eq(stat(first, &st), 0);
+    cr_assert_eq(st.st_ino, before, "a segment published before the crash was sent again");
+    dfix_stop(&d, SIGTERM, 10000);
+}
