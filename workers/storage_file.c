@@ -143,7 +143,7 @@ storage_file_fsync_dir(const char *path)
 int
 storage_file_put(storage_t *s, const char *local_path, const char *key, struct storage_result *r)
 {
-    char dst[PATH_MAX], tmp[PATH_MAX], what[PATH_MAX + 32];
+    char dst[PATH_MAX], tmp[PATH_MAX], what[2 * PATH_MAX + 32];
     size_t rootlen = strlen(s->loc.path);
     int in = -1, out = -1, created = 0, e, n;
     const char *base;
