@@ -74,6 +74,11 @@ Test(upload_s3, tree_roundtrip_and_content_types, .timeout = 120)
         cr_assert_eq(storage_digest_fd(fd, buf, sizeof(buf), &d), 0);
         close(fd);
         cr_assert_str_eq(r.etag, d.md5_hex, "%s: ETag", upfix_tree_keys[i]);
+        /* one kept-alive connection: only the first request connects */
+        long connects = -1;
+        curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
+        cr_assert_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", upfix_tree_keys[i],
+                     connects);
     }
     for (size_t i = 0; i < upfix_tree_count; i++) {
         const char *k = upfix_tree_keys[i];
