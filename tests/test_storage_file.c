@@ -215,3 +215,50 @@ Test(storage_file, permission_denied)
     rmdir(out);
     rmdir(dir);
 }
+
+struct ticks {
+    int calls, abort_at;
+    unsigned long long last_done, last_total;
+};
+
+static int
+count_ticks(void *arg, unsigned long long done, unsigned long long total)
+{
+    struct ticks *t = arg;
+
+    t->calls++;
+    t->last_done = done;
+    t->last_total = total;
+    return t->abort_at > 0 && t->calls >= t->abort_at;
+}
+
+Test(storage_file, progress_and_cancel)
+{
+    char dir[4096], src[4200], url[4300], dst[4300], err[512];
+    struct ticks t = {0};
+    struct storage_config cfg = {.url = url, .progress = count_ticks, .progress_arg = &t};
+    struct storage_result r;
+    storage_t *s;
+
+    upfix_tmpdir(dir, sizeof(dir), "file-progress");
+    snprintf(src, sizeof(src), "%s/src/big.ts", dir);
+    upfix_write(src, 20u << 20, 12); /* 20 MiB: several 8 MiB chunks */
+    snprintf(url, sizeof(url), "file://%s", dir);
+    s = storage_open(&cfg, err, sizeof(err));
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(storage_put(s, src, "out/big.ts", &r), 0, "%s", r.error);
+    cr_assert_geq(t.calls, 3, "%d progress calls", t.calls);
+    cr_assert_eq(t.last_done, 20u << 20);
+    cr_assert_eq(t.last_total, 20u << 20);
+
+    /* the callback says stop: retryable, ECANCELED, nothing published */
+    t = (struct ticks){.abort_at = 1};
+    cr_assert_eq(storage_put(s, src, "out/canceled.ts", &r), -1);
+    cr_assert_eq(errno, ECANCELED);
+    cr_assert_eq(r.cls, STORAGE_RETRYABLE, "%s", r.error);
+    cr_assert(strstr(r.error, "canceled"), "%s", r.error);
+    snprintf(dst, sizeof(dst), "%s/out/canceled.ts", dir);
+    cr_assert_eq(access(dst, F_OK), -1);
+    cr_assert_eq(count_temp(dir), 0);
+    storage_close(s);
+}

@@ -74,6 +74,11 @@ Test(upload_s3, tree_roundtrip_and_content_types, .timeout = 120)
         cr_assert_eq(storage_digest_fd(fd, buf, sizeof(buf), &d), 0);
         close(fd);
         cr_assert_str_eq(r.etag, d.md5_hex, "%s: ETag", upfix_tree_keys[i]);
+        /* one kept-alive connection: only the first request connects */
+        long connects = -1;
+        curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
+        cr_assert_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", upfix_tree_keys[i],
+                     connects);
     }
     for (size_t i = 0; i < upfix_tree_count; i++) {
         const char *k = upfix_tree_keys[i];
@@ -409,6 +414,49 @@ Test(upload_fake, silent_server_times_out_retryable, .timeout = 30)
     cr_assert(strstr(r.error, "imeout") || strstr(r.error, "timed out") ||
                   strstr(r.error, "too slow"),
               "%s", r.error);
+}
+
+static int
+cancel_once_sending(void *arg, unsigned long long done, unsigned long long total)
+{
+    (void)total;
+    ++*(int *)arg;
+    return done > 0;
+}
+
+Test(upload_fake, progress_callback_cancels, .timeout = 30)
+{
+    struct storage_config cfg = {.url = "s3://fakebucket/pre",
+                                 .path_style = 1,
+                                 .access_key_id = "k",
+                                 .secret_access_key = "fakeSECRET123",
+                                 .low_speed_time_s = 20,
+                                 .progress = cancel_once_sending};
+    char ep[64], dir[4096], f[4300], err[512];
+    struct upfix_fake fk;
+    struct storage_result r;
+    int calls = 0;
+    storage_t *s;
+
+    /* a server that takes the body but never answers would hold the worker
+     * for low_speed_time_s; the callback gets it out once bytes moved */
+    cfg.progress_arg = &calls;
+    upfix_fake_start(&fk, NULL);
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fk.port);
+    cfg.endpoint = ep;
+    s = storage_open(&cfg, err, sizeof(err));
+    cr_assert_not_null(s, "%s", err);
+    upfix_tmpdir(dir, sizeof(dir), "fake-cancel");
+    snprintf(f, sizeof(f), "%s/seg.ts", dir);
+    upfix_write(f, 100000, 13);
+    cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
+    cr_assert_eq(errno, ECANCELED);
+    cr_assert_eq(r.cls, STORAGE_RETRYABLE);
+    cr_assert(strstr(r.error, "canceled by the caller"), "%s", r.error);
+    cr_assert_geq(calls, 1);
+    storage_close(s);
+    upfix_fake_stop(&fk);
+    cr_assert(strstr(fk.request, "PUT /fakebucket/pre/seg.ts"), "canceled before sending");
 }
 
 Test(upload_fake, open_refuses_bad_settings)

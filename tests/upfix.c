@@ -313,6 +313,8 @@ upfix_fake_start(struct upfix_fake *f, const char *response)
 void
 upfix_fake_stop(struct upfix_fake *f)
 {
+    /* wakes an accept() still waiting when the client never connected */
+    shutdown(f->fd, SHUT_RDWR);
     pthread_join((pthread_t)f->thread, NULL);
     close(f->fd);
 }

@@ -116,6 +116,8 @@ storage_open(const struct storage_config *cfg, char *err, size_t errlen)
         errno = EINVAL;
         return NULL;
     }
+    s->progress = cfg->progress;
+    s->progress_arg = cfg->progress_arg;
     s->buf = malloc(STORAGE_BUF_SIZE);
     s->cache_control = storage_strdup_opt(cfg->cache_control, &failed);
     s->acl = storage_strdup_opt(cfg->acl, &failed);

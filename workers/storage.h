@@ -18,6 +18,12 @@
 
 typedef struct storage storage_t;
 
+/* storage_progress_fn - called during a transfer (about once a second, and
+ * per chunk copied); return non-zero to abort it (the put then fails as
+ * retryable with errno ECANCELED). Lets a worker heartbeat and obey a
+ * cancel or shutdown request during a long upload. */
+typedef int (*storage_progress_fn)(void *arg, unsigned long long done, unsigned long long total);
+
 struct storage_config {
     const char *url;      /* file:///dir or s3://bucket[/prefix] */
     const char *endpoint; /* S3 only; NULL: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL,
@@ -27,12 +33,14 @@ struct storage_config {
     /* NULL: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
      * The access key may contain ':' (Swift tempauth's account:user). */
     const char *access_key_id, *secret_access_key, *session_token;
-    const char *cache_control; /* NULL: no Cache-Control header */
-    const char *acl;           /* canned ACL (x-amz-acl); NULL: none, as several providers
-                                  reject the header */
-    long connect_timeout_ms;   /* 0: 5000 */
-    long low_speed_time_s;     /* abort when under 1 byte/s for this long; 0: 30 */
-    int no_etag_check;         /* 1: accept an ETag that is not the body's MD5 (SSE-KMS) */
+    const char *cache_control;    /* NULL: no Cache-Control header */
+    const char *acl;              /* canned ACL (x-amz-acl); NULL: none, as several providers
+                                     reject the header */
+    long connect_timeout_ms;      /* 0: 5000 */
+    long low_speed_time_s;        /* abort when under 1 byte/s for this long; 0: 30 */
+    int no_etag_check;            /* 1: accept an ETag that is not the body's MD5 (SSE-KMS) */
+    storage_progress_fn progress; /* NULL: none */
+    void *progress_arg;
 };
 
 enum storage_class {

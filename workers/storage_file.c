@@ -35,6 +35,7 @@ storage_file_class(int e)
     case ENFILE:
     case ETIMEDOUT:
     case ESTALE:
+    case ECANCELED: /* by the caller's progress callback */
         return STORAGE_RETRYABLE;
     default:
         return STORAGE_PERMANENT;
@@ -81,18 +82,36 @@ storage_file_mkdirs(const char *path, size_t rootlen, char *failed, size_t faile
     return 0;
 }
 
+#define STORAGE_FILE_CHUNK (8u << 20) /* progress granularity of copy_file_range */
+
 static int
-storage_file_copy(int in, int out, unsigned char *buf, size_t buflen)
+storage_file_tick(storage_t *s, unsigned long long done, unsigned long long total)
 {
+    if (s->progress != NULL && s->progress(s->progress_arg, done, total) != 0) {
+        errno = ECANCELED;
+        return -1;
+    }
+    return 0;
+}
+
+static int
+storage_file_copy(storage_t *s, int in, int out, unsigned long long total)
+{
+    unsigned long long done = 0;
+
     /* copy_file_range first: on one file system it can share extents or at
      * least skip the round trip through user space. */
     for (;;) {
-        ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+        ssize_t n = copy_file_range(in, NULL, out, NULL, STORAGE_FILE_CHUNK, 0);
 
         if (n == 0)
             return 0;
-        if (n > 0)
+        if (n > 0) {
+            done += (unsigned long long)n;
+            if (storage_file_tick(s, done, total) < 0)
+                return -1;
             continue;
+        }
         if (errno == EINTR)
             continue;
         if (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
@@ -100,7 +119,7 @@ storage_file_copy(int in, int out, unsigned char *buf, size_t buflen)
         return -1;
     }
     for (;;) {
-        ssize_t n = read(in, buf, buflen), w;
+        ssize_t n = read(in, s->buf, STORAGE_BUF_SIZE), w;
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -109,7 +128,7 @@ storage_file_copy(int in, int out, unsigned char *buf, size_t buflen)
         if (n == 0)
             return 0;
         for (ssize_t off = 0; off < n; off += w) {
-            w = write(out, buf + off, (size_t)(n - off));
+            w = write(out, s->buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR) {
                 w = 0;
                 continue;
@@ -117,6 +136,9 @@ storage_file_copy(int in, int out, unsigned char *buf, size_t buflen)
             if (w < 0)
                 return -1;
         }
+        done += (unsigned long long)n;
+        if (storage_file_tick(s, done, total) < 0)
+            return -1;
     }
 }
 
@@ -143,10 +165,11 @@ storage_file_fsync_dir(const char *path)
 int
 storage_file_put(storage_t *s, const char *local_path, const char *key, struct storage_result *r)
 {
-    char dst[PATH_MAX], tmp[PATH_MAX], what[PATH_MAX + 32];
+    char dst[PATH_MAX], tmp[PATH_MAX], what[2 * PATH_MAX + 32];
     size_t rootlen = strlen(s->loc.path);
     int in = -1, out = -1, created = 0, e, n;
     const char *base;
+    struct stat st;
 
     n = snprintf(dst, sizeof(dst), "%s/%s", s->loc.path, key);
     if (n < 0 || (size_t)n >= sizeof(dst)) {
@@ -178,7 +201,7 @@ storage_file_put(storage_t *s, const char *local_path, const char *key, struct s
     }
     created = 1;
     snprintf(what, sizeof(what), "copy to %s", tmp);
-    if (storage_file_copy(in, out, s->buf, STORAGE_BUF_SIZE) < 0)
+    if (fstat(in, &st) < 0 || storage_file_copy(s, in, out, (unsigned long long)st.st_size) < 0)
         goto fail;
     /* mkostemp creates 0600; published objects are for a web server to read */
     snprintf(what, sizeof(what), "fchmod(%s)", tmp);

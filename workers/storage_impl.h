@@ -37,6 +37,8 @@ struct storage {
     char sigv4[128]; /* "aws:amz:<region>:s3" */
     long connect_timeout_ms, low_speed_time_s;
     int path_style, no_etag_check;
+    storage_progress_fn progress;
+    void *progress_arg;
     CURL *curl;
     unsigned char *buf; /* STORAGE_BUF_SIZE bytes: digest and file copy buffer */
 };

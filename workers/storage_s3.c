@@ -191,6 +191,19 @@ storage_s3_read(char *buf, size_t size, size_t nitems, void *arg)
     return (size_t)n;
 }
 
+/* storage_s3_progress - forward curl's progress to the caller's callback;
+ * curl calls it about once a second even when nothing moves */
+static int
+storage_s3_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                    curl_off_t ulnow)
+{
+    storage_t *s = arg;
+
+    if (ultotal > 0 || ulnow > 0)
+        return s->progress(s->progress_arg, (unsigned long long)ulnow, (unsigned long long)ultotal);
+    return s->progress(s->progress_arg, (unsigned long long)dlnow, (unsigned long long)dltotal);
+}
+
 /* storage_s3_seek - curl rewinds the body when it must send it again (a
  * kept-alive connection that the server had closed, an auth retry) */
 static int
@@ -364,6 +377,11 @@ storage_s3_perform(storage_t *s, const char *method, const char *key, struct sto
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, storage_s3_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    if (s->progress != NULL) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, storage_s3_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (put) {
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->in_size);
@@ -399,6 +417,10 @@ storage_s3_perform(storage_t *s, const char *method, const char *key, struct sto
             storage_fail(s, r, STORAGE_PERMANENT, status, "%s s3://%s/%s: writing the body: %s",
                          method, s->loc.bucket, full, strerror(x->out_errno));
             errno = x->out_errno;
+        } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+            storage_fail(s, r, STORAGE_RETRYABLE, status, "%s s3://%s/%s: canceled by the caller",
+                         method, s->loc.bucket, full);
+            errno = ECANCELED;
         } else {
             storage_fail(s, r, storage_classify_curl(rc), status, "%s s3://%s/%s: %s", method,
                          s->loc.bucket, full, errbuf[0] ? errbuf : curl_easy_strerror(rc));
