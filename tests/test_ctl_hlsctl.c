@@ -185,3 +185,34 @@ Test(ctl_hlsctl, submit_wait_follows_the_job_to_its_end, .timeout = 60)
     cr_assert_not_null(strstr(err, "job 2 failed: boom"), "%s", err);
     fx_stop(&f);
 }
+
+/* the socat examples of docs/protocol.md, verbatim in spirit */
+Test(ctl_hlsctl, socat_examples_from_the_docs_work, .timeout = 60)
+{
+    struct fx f;
+    char path[512], cmd[4096], res[512];
+    size_t n;
+
+    if (system("command -v socat >/dev/null 2>&1 && command -v jq >/dev/null 2>&1") != 0)
+        cr_skip_test("socat or jq not installed");
+    fx_start(&f, 10 * MiB);
+    fx_file(&f, "movie.mp4", 1500 * 1000, path, sizeof(path));
+    snprintf(res, sizeof(res), "%s/socat.out", f.dir);
+    snprintf(cmd, sizeof(cmd),
+             "S='%s'; f='%s'; echo '{\"cmd\":\"ping\"}' | socat - UNIX-CONNECT:$S | jq -r "
+             ".version > '%s' && { printf '{\"cmd\":\"submit\",\"input\":\"%%s\",\"size\":%%d}\\n' "
+             "\"$(basename \"$f\")\" \"$(stat -c %%s \"$f\")\"; cat \"$f\"; } | socat -t 60 - "
+             "UNIX-CONNECT:$S | jq -r .job.input >> '%s'",
+             f.sock, path, res, res);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    char *got = (char *)fx_read_file(res, &n);
+    cr_assert_not_null(got);
+    got[n] = '\0';
+    cr_assert_str_eq(got, "test-seq-1\nmovie.mp4\n");
+    free(got);
+    unsigned char *data = fx_read_file(path, &n);
+    cr_assert_eq(f.sub_len, n);
+    cr_assert(memcmp(f.sub_data, data, n) == 0);
+    free(data);
+    fx_stop(&f);
+}
