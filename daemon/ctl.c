@@ -62,7 +62,10 @@ struct ctl_conn {
     /* a submission in progress */
     struct ctl_request rq;
     struct ctl_ingest ig;
-    int src; /* the passed descriptor, or -1 when the bytes follow inline */
+    int src;             /* the passed descriptor, or -1 when the bytes follow inline */
+    int64_t last_active; /* ms: last byte in or out */
+    uid_t uid;           /* the peer's, for the log */
+    pid_t pid;
 };
 
 struct ctl {
@@ -184,6 +187,7 @@ ctl_conn_flush(struct ctl_conn *k)
             return -1;
         }
         k->outoff += (size_t)n;
+        k->last_active = ctl_now_ms();
     }
     if (k->outlen > CONN_IN_MAX) {
         /* do not keep a big list reply's buffer for an idle client */
@@ -398,9 +402,9 @@ ctl_submit_complete(struct ctl *c, struct ctl_conn *k)
     int ok = rep && json_is_true(json_object_get(rep, "ok"));
     if (ok) {
         json_t *id = json_object_get(json_object_get(rep, "job"), "id");
-        log_info("submitted \"%s\" (%llu bytes) as job %lld", k->rq.input,
+        log_info("submitted \"%s\" (%llu bytes) as job %lld for uid %ld pid %ld", k->rq.input,
                  (unsigned long long)k->ig.copied,
-                 json_is_integer(id) ? json_integer_value(id) : -1);
+                 json_is_integer(id) ? json_integer_value(id) : -1, (long)k->uid, (long)k->pid);
     }
     /* on any error the master did not take the directory: it is still ours */
     ctl_submit_end(c, k, !ok);
@@ -655,6 +659,7 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
     if (n == 0)
         k->peer_eof = 1;
     k->inlen += (size_t)n;
+    k->last_active = ctl_now_ms();
     ctl_conn_lines(c, k);
 }
 
@@ -727,6 +732,14 @@ ctl_accept(struct ctl *c)
             close(fd);
             return;
         }
+        struct ucred cr;
+        socklen_t crlen = sizeof(cr);
+        k->uid = (uid_t)-1;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0) {
+            k->uid = cr.uid;
+            k->pid = cr.pid;
+        }
+        k->last_active = ctl_now_ms();
         k->fd = fd;
         k->passed_fd = -1;
         k->src = -1;
@@ -808,8 +821,6 @@ ctl_loop(struct ctl *c)
             log_error("poll: %s", strerror(errno));
             return EXIT_ENV;
         }
-        if (n == 0)
-            continue;
         if (pf[0].revents & POLLIN)
             ctl_accept(c);
         for (int i = 1; i < np && c->exit_code < 0; i++) {
@@ -852,6 +863,15 @@ ctl_loop(struct ctl *c)
                     ctl_conn_read(c, k);
                 if (k->state == CONN_READ)
                     ctl_conn_lines(c, k);
+            }
+        }
+        /* a client that holds a slot without asking anything is let go */
+        now = ctl_now_ms();
+        for (int i = 0; i < c->nconns; i++) {
+            struct ctl_conn *k = c->conns[i];
+            if (k->state == CONN_READ && now - k->last_active > CTL_IDLE_TIMEOUT) {
+                log_info("closing a connection idle for %d s", CTL_IDLE_TIMEOUT / 1000);
+                k->state = CONN_DEAD;
             }
         }
         /* sweep the dead, keeping the array dense */
