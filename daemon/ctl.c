@@ -62,7 +62,10 @@ struct ctl_conn {
     /* a submission in progress */
     struct ctl_request rq;
     struct ctl_ingest ig;
-    int src; /* the passed descriptor, or -1 when the bytes follow inline */
+    int src;             /* the passed descriptor, or -1 when the bytes follow inline */
+    int64_t last_active; /* ms: last byte in or out */
+    uid_t uid;           /* the peer's, for the log */
+    pid_t pid;
 };
 
 struct ctl {
@@ -110,7 +113,7 @@ ctl_conn_put(struct ctl_conn *k, const char *s, size_t n)
     char *p = realloc(k->out, k->outlen + n + 1);
     if (p == NULL) {
         /* cannot even answer: dropping the client is all that is left */
-        log_error("ctl: out of memory for a %zu-byte reply", n);
+        log_error("out of memory for a %zu-byte reply", n);
         k->close_after = 1;
         return;
     }
@@ -184,6 +187,7 @@ ctl_conn_flush(struct ctl_conn *k)
             return -1;
         }
         k->outoff += (size_t)n;
+        k->last_active = ctl_now_ms();
     }
     if (k->outlen > CONN_IN_MAX) {
         /* do not keep a big list reply's buffer for an idle client */
@@ -249,10 +253,10 @@ ctl_ask(struct ctl *c, json_t *req, struct ctl_error *err)
     free(s);
     if (rc < 0) {
         if (errno == EPROTO) {
-            log_error("ctl: outbox counters are corrupt");
+            log_error("outbox counters are corrupt");
             c->exit_code = EXIT_PROTO;
         } else {
-            log_warn("ctl: master did not take request %llu: %s", (unsigned long long)c->seq,
+            log_warn("master did not take request %llu: %s", (unsigned long long)c->seq,
                      strerror(errno));
         }
         return NULL;
@@ -262,28 +266,27 @@ ctl_ask(struct ctl *c, json_t *req, struct ctl_error *err)
         struct rec r;
         if (ring_pop(c->inbox, &r) == 0) {
             if (rec_check(&r, proto_rules_to_ctl) < 0) {
-                log_error("ctl: bad record from the master (type %#x, len %u)", r.type, r.len);
+                log_error("bad record from the master (type %#x, len %u)", r.type, r.len);
                 c->exit_code = EXIT_PROTO;
                 return NULL;
             }
             int k = msg_asm_feed(&c->asm_, &r);
             if (k < 0) {
-                log_error("ctl: broken reply from the master: %s", strerror(errno));
+                log_error("broken reply from the master: %s", strerror(errno));
                 c->exit_code = EXIT_PROTO;
                 return NULL;
             }
             if (k == 0)
                 continue;
             if (c->asm_.job != c->seq && c->asm_.job != 0) {
-                log_warn("ctl: dropping a late reply to request %llu",
-                         (unsigned long long)c->asm_.job);
+                log_warn("dropping a late reply to request %llu", (unsigned long long)c->asm_.job);
                 continue;
             }
             json_error_t jerr;
             json_t *rep = json_loadb((const char *)c->asm_.buf, c->asm_.len, 0, &jerr);
             if (rep == NULL || !json_is_object(rep) ||
                 !json_is_boolean(json_object_get(rep, "ok"))) {
-                log_warn("ctl: the master's reply is not a JSON object with \"ok\": %.200s",
+                log_warn("the master's reply is not a JSON object with \"ok\": %.200s",
                          (const char *)c->asm_.buf);
                 json_decref(rep);
                 err->code = "internal";
@@ -293,18 +296,18 @@ ctl_ask(struct ctl *c, json_t *req, struct ctl_error *err)
             return rep;
         }
         if (errno == EPROTO) {
-            log_error("ctl: inbox counters are corrupt");
+            log_error("inbox counters are corrupt");
             c->exit_code = EXIT_PROTO;
             return NULL;
         }
         int64_t left = deadline - ctl_now_ms();
         if (left <= 0 || ctl_stop) {
-            log_warn("ctl: no reply from the master to request %llu in %d ms",
+            log_warn("no reply from the master to request %llu in %d ms",
                      (unsigned long long)c->seq, CTL_REPLY_TIMEOUT);
             return NULL;
         }
         if (ring_wait_data(c->inbox, (int)left) < 0 && errno == EPROTO) {
-            log_error("ctl: inbox counters are corrupt");
+            log_error("inbox counters are corrupt");
             c->exit_code = EXIT_PROTO;
             return NULL;
         }
@@ -355,7 +358,7 @@ ctl_submit_fail(struct ctl *c, struct ctl_conn *k, const char *code, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warn("ctl: submit of \"%s\" refused: %s", k->rq.input, msg);
+    log_warn("submit of \"%s\" refused: %s", k->rq.input, msg);
     if (k->src < 0)
         k->close_after = 1;
     ctl_submit_end(c, k, 1);
@@ -389,7 +392,7 @@ ctl_submit_complete(struct ctl *c, struct ctl_conn *k)
         return;
     }
     if (ctl_ingest_finish(&k->ig, c->incoming) < 0) {
-        log_error("ctl: fsync of incoming/%s: %s", k->ig.token, strerror(errno));
+        log_error("fsync of incoming/%s: %s", k->ig.token, strerror(errno));
         ctl_submit_fail(c, k, "io_error", "saving the input in the spool: %s", strerror(errno));
         return;
     }
@@ -399,9 +402,9 @@ ctl_submit_complete(struct ctl *c, struct ctl_conn *k)
     int ok = rep && json_is_true(json_object_get(rep, "ok"));
     if (ok) {
         json_t *id = json_object_get(json_object_get(rep, "job"), "id");
-        log_info("ctl: submitted \"%s\" (%llu bytes) as job %lld", k->rq.input,
+        log_info("submitted \"%s\" (%llu bytes) as job %lld for uid %ld pid %ld", k->rq.input,
                  (unsigned long long)k->ig.copied,
-                 json_is_integer(id) ? json_integer_value(id) : -1);
+                 json_is_integer(id) ? json_integer_value(id) : -1, (long)k->uid, (long)k->pid);
     }
     /* on any error the master did not take the directory: it is still ours */
     ctl_submit_end(c, k, !ok);
@@ -500,7 +503,7 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
     int src_regular = k->ig.src_regular;
     if (ctl_ingest_begin(&k->ig, c->incoming, max, k->rq.inline_size ? k->rq.size : UINT64_MAX) <
         0) {
-        log_error("ctl: creating an input in %s/incoming: %s", c->cfg->daemon.spool_dir,
+        log_error("creating an input in %s/incoming: %s", c->cfg->daemon.spool_dir,
                   strerror(errno));
         ctl_submit_fail(c, k, "io_error", "creating the input in the spool: %s", strerror(errno));
         return;
@@ -534,7 +537,7 @@ ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
     struct ctl_error err;
 
     if (ctl_request_parse(line, len, &k->rq, &err) < 0) {
-        log_warn("ctl: %s: %s", err.code, err.message);
+        log_warn("%s: %s", err.code, err.message);
         ctl_conn_error(k, err.code, err.message);
         if (err.close)
             k->close_after = 1;
@@ -569,7 +572,7 @@ ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
             len = (size_t)(nl - k->in);
             used = len + 1;
         } else if (k->inlen >= CONN_IN_MAX) {
-            log_warn("ctl: request line longer than %u bytes", CTL_LINE_MAX);
+            log_warn("request line longer than %u bytes", CTL_LINE_MAX);
             ctl_conn_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
             k->close_after = 1;
             break;
@@ -656,6 +659,7 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
     if (n == 0)
         k->peer_eof = 1;
     k->inlen += (size_t)n;
+    k->last_active = ctl_now_ms();
     ctl_conn_lines(c, k);
 }
 
@@ -677,7 +681,7 @@ ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k)
         return;
     }
     if (n == 0) {
-        log_warn("ctl: client went away after %llu of %llu bytes of \"%s\"",
+        log_warn("client went away after %llu of %llu bytes of \"%s\"",
                  (unsigned long long)k->ig.copied, (unsigned long long)k->ig.expect, k->rq.input);
         k->peer_eof = 1;
         ctl_submit_ingest_error(c, k, EPIPE);
@@ -709,7 +713,7 @@ ctl_accept(struct ctl *c)
         int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                log_warn("ctl: accept: %s; pausing new connections", strerror(errno));
+                log_warn("accept: %s; pausing new connections", strerror(errno));
                 c->accept_pause_until = ctl_now_ms() + 200;
             }
             return;
@@ -728,6 +732,14 @@ ctl_accept(struct ctl *c)
             close(fd);
             return;
         }
+        struct ucred cr;
+        socklen_t crlen = sizeof(cr);
+        k->uid = (uid_t)-1;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0) {
+            k->uid = cr.uid;
+            k->pid = cr.pid;
+        }
+        k->last_active = ctl_now_ms();
         k->fd = fd;
         k->passed_fd = -1;
         k->src = -1;
@@ -773,10 +785,10 @@ ctl_loop(struct ctl *c)
         }
         if (ctl_stop || !shmseg_peer_alive(c->seg)) {
             if (!shmseg_peer_alive(c->seg)) {
-                log_warn("ctl: the master is gone; exiting");
+                log_warn("the master is gone; exiting");
                 return EXIT_ORPHAN;
             }
-            log_info("ctl: stopping");
+            log_info("stopping");
             return 0;
         }
 
@@ -806,11 +818,9 @@ ctl_loop(struct ctl *c)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            log_error("ctl: poll: %s", strerror(errno));
+            log_error("poll: %s", strerror(errno));
             return EXIT_ENV;
         }
-        if (n == 0)
-            continue;
         if (pf[0].revents & POLLIN)
             ctl_accept(c);
         for (int i = 1; i < np && c->exit_code < 0; i++) {
@@ -832,7 +842,7 @@ ctl_loop(struct ctl *c)
                 continue;
             if (k->state == CONN_INGEST && k->src >= 0) {
                 if (re & (POLLHUP | POLLERR)) {
-                    log_warn("ctl: client went away while \"%s\" was copied", k->rq.input);
+                    log_warn("client went away while \"%s\" was copied", k->rq.input);
                     ctl_submit_end(c, k, 1);
                     k->state = CONN_DEAD;
                 }
@@ -853,6 +863,15 @@ ctl_loop(struct ctl *c)
                     ctl_conn_read(c, k);
                 if (k->state == CONN_READ)
                     ctl_conn_lines(c, k);
+            }
+        }
+        /* a client that holds a slot without asking anything is let go */
+        now = ctl_now_ms();
+        for (int i = 0; i < c->nconns; i++) {
+            struct ctl_conn *k = c->conns[i];
+            if (k->state == CONN_READ && now - k->last_active > CTL_IDLE_TIMEOUT) {
+                log_info("closing a connection idle for %d s", CTL_IDLE_TIMEOUT / 1000);
+                k->state = CONN_DEAD;
             }
         }
         /* sweep the dead, keeping the array dense */
@@ -888,20 +907,20 @@ ctl_main(const struct config *cfg, shmseg_t *seg, int listen_fd)
     if (!shmseg_peer_alive(seg))
         return EXIT_ORPHAN;
     if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0) {
-        log_error("ctl: fcntl on the listening socket: %s", strerror(errno));
+        log_error("fcntl on the listening socket: %s", strerror(errno));
         return EXIT_ENV;
     }
     if ((c.incoming = ctl_ingest_open_spool(cfg->daemon.spool_dir)) < 0) {
-        log_error("ctl: %s/incoming: %s", cfg->daemon.spool_dir, strerror(errno));
+        log_error("%s/incoming: %s", cfg->daemon.spool_dir, strerror(errno));
         return EXIT_ENV;
     }
     if (msg_asm_init(&c.asm_, PROTO_MSG_MAX) < 0) {
-        log_error("ctl: out of memory");
+        log_error("out of memory");
         close(c.incoming);
         return EXIT_ENV;
     }
     if (msg_send(c.outbox, PROTO_HELLO, 0, NULL, 0, CTL_REPLY_TIMEOUT) < 0) {
-        log_error("ctl: sending hello: %s", strerror(errno));
+        log_error("sending hello: %s", strerror(errno));
         rc = shmseg_peer_alive(seg) ? EXIT_PROTO : EXIT_ORPHAN;
         goto out;
     }

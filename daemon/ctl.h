@@ -21,6 +21,7 @@
 #define CTL_LINE_MAX      65536u /* bytes of one request line, newline excluded */
 #define CTL_MAX_CONNS     256    /* clients at once; more are answered "busy" */
 #define CTL_REPLY_TIMEOUT 5000   /* ms the master has to answer a request */
+#define CTL_IDLE_TIMEOUT  600000 /* ms a connection may sit without a request */
 #define CTL_LIST_DEFAULT  1000   /* list: jobs returned when no limit is given */
 #define CTL_LIST_MAX      5000   /* list: largest limit accepted */
 
