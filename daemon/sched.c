@@ -913,7 +913,18 @@ sched_on_child_exit(struct slot *s, int status, int we_stopped)
     if (s->role == ROLE_UPLOAD && s->obj) {
         struct obj *o = s->obj;
         o->lease = NULL;
-        if (s->obj_delete) {
+        if (s->obj_delete || j->row.state == JOB_CANCELED) {
+            /* a delete, or a put of a canceled job, that died half-way: it
+             * may have left (part of) the object: delete it (again) */
+            o->state = OBJ_DELETING;
+            o->next_at = master_now() + 200;
+            if (s->obj_delete && ++o->attempts >= M.cfg.upload.max_attempts) {
+                store_obj_delete(M.store, j->row.id, o->rel);
+                o->state = OBJ_UPLOADED;
+                o->rel[0] = '\0';
+            } else {
+                obj_save(j, o);
+            }
             job_settle(j);
             return;
         }

@@ -302,6 +302,10 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     while (dfix_count_files(jobdir) > 0 && dfix_ms() < deadline)
         ;
     cr_assert_eq(dfix_count_files(jobdir), 0, "objects of the canceled job remain");
+    deadline = dfix_ms() + 5000;
+    while (dfix_exists(jobdir) && dfix_ms() < deadline)
+        ;
+    cr_assert(!dfix_exists(jobdir), "the canceled job's directory remains in the output");
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/%lld", d.spool, (long long)id);
     deadline = dfix_ms() + 5000;

@@ -179,8 +179,14 @@ storage_file_put(storage_t *s, const char *local_path, const char *key, struct s
         return -1;
     }
     base = strrchr(dst, '/') + 1;
-    /* A dot name so that directory listings and globbing web servers skip it */
-    n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.XXXXXX", (int)(base - dst), dst, base);
+    /*
+     * A dot name so that directory listings and globbing web servers skip it,
+     * and one fixed name per key: a writer killed half-way leaves its
+     * temporary file behind, and the retry of the same key (objects are
+     * leased to one writer at a time) truncates and renames that very file,
+     * so no debris outlives the next attempt; a delete removes it too.
+     */
+    n = snprintf(tmp, sizeof(tmp), "%.*s.%s.hlsd-tmp", (int)(base - dst), dst, base);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
         storage_fail(s, r, STORAGE_PERMANENT, 0, "put file://%s/%s: path too long", s->loc.path,
                      key);
@@ -194,7 +200,7 @@ storage_file_put(storage_t *s, const char *local_path, const char *key, struct s
     }
     if (storage_file_mkdirs(dst, rootlen, what, sizeof(what)) < 0)
         goto fail;
-    out = mkostemp(tmp, O_CLOEXEC);
+    out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (out < 0) {
         snprintf(what, sizeof(what), "create(%s)", tmp);
         goto fail;
@@ -203,7 +209,7 @@ storage_file_put(storage_t *s, const char *local_path, const char *key, struct s
     snprintf(what, sizeof(what), "copy to %s", tmp);
     if (fstat(in, &st) < 0 || storage_file_copy(s, in, out, (unsigned long long)st.st_size) < 0)
         goto fail;
-    /* mkostemp creates 0600; published objects are for a web server to read */
+    /* the temporary file is 0600 until complete; published objects are for a web server to read */
     snprintf(what, sizeof(what), "fchmod(%s)", tmp);
     if (fchmod(out, 0644) < 0)
         goto fail;
@@ -258,6 +264,20 @@ storage_file_delete(storage_t *s, const char *key, struct storage_result *r)
                      s->loc.path, key, dst, strerror(e));
         errno = e;
         return -1;
+    }
+    /* and what a writer killed half-way may have left of it */
+    char tmp[PATH_MAX];
+    const char *base = strrchr(dst, '/') + 1;
+    n = snprintf(tmp, sizeof(tmp), "%.*s.%s.hlsd-tmp", (int)(base - dst), dst, base);
+    if (n > 0 && (size_t)n < sizeof(tmp))
+        unlink(tmp);
+    /* directories emptied by the delete go too, up to (not including) the root */
+    size_t rootlen = strlen(s->loc.path);
+    for (char *slash = strrchr(dst, '/'); slash && (size_t)(slash - dst) > rootlen;
+         slash = strrchr(dst, '/')) {
+        *slash = '\0';
+        if (rmdir(dst) < 0)
+            break;
     }
     r->cls = STORAGE_OK;
     return 0;
