@@ -162,6 +162,26 @@ socket_up(const char *path)
     return ok;
 }
 
+/* pid_gone - 1 if pid has exited: a zombie counts, as nobody may reap it
+ * for a while when a subreaper adopted it */
+static int
+pid_gone(pid_t pid)
+{
+    char path[64], buf[512];
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
 /*
  * daemon_parent - the process the user (or an init script) started waits
  * until the daemon holds its pidfile lock and accepts on its socket, so
@@ -188,7 +208,7 @@ daemon_parent(int rfd, const struct config *c)
     for (int i = 0; i < 3000; i++) {
         if (socket_up(c->daemon.socket))
             _exit(0);
-        if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+        if (pid_gone((pid_t)pid)) {
             fprintf(stderr,
                     "hlsd: the daemon (pid %ld) exited during start-up (see the system "
                     "log)\n",
