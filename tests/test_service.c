@@ -487,3 +487,56 @@ Test(service, daemon_startup_failure_is_an_exit_status)
     cr_expect(strstr(slurp(out), "exited during start-up"), "%s", slurp(out));
     cr_expect(!alive(read_pidfile()));
 }
+
+/* The unit file passes systemd's own checker (with the binary path pointed
+ * at the build, as /usr/sbin/hlsd is not installed here). */
+Test(service, systemd_unit_verifies)
+{
+    char out[8192];
+
+    if (dfix_sh(NULL, 0, "command -v systemd-analyze >/dev/null 2>&1") != 0)
+        cr_skip_test("systemd-analyze is not installed");
+    cr_expect_eq(
+        dfix_sh(out, sizeof(out),
+                "sed 's#/usr/sbin/hlsd#%s/hlsd#g' '%s/etc/hlsd.service' >'%s/hlsd.service' "
+                "&& systemd-analyze verify '%s/hlsd.service' 2>&1",
+                bindir(), srcdir(), D.dir, D.dir),
+        0, "systemd-analyze verify: %s", out);
+    /* what the daemon relies on */
+    char unit[8192], path[800];
+    snprintf(path, sizeof(path), "%s/etc/hlsd.service", srcdir());
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t n = fread(unit, 1, sizeof(unit) - 1, f);
+    unit[n] = '\0';
+    fclose(f);
+    const char *need[] = {"\nExecStartPre=/usr/sbin/hlsd -t -c ${CONFIG}\n",
+                          "\nExecReload=/bin/kill -HUP $MAINPID\n",
+                          "\nPIDFile=/run/hlsd/hlsd.pid\n",
+                          "\nKillSignal=SIGTERM\n",
+                          "\nKillMode=mixed\n",
+                          "\nTimeoutStopSec=60\n",
+                          "\nRuntimeDirectory=hlsd\n",
+                          "\nStateDirectory=hlsd\n",
+                          "\nUser=hlsd\n",
+                          "\nRestartPreventExitStatus=2\n",
+                          "\nNoNewPrivileges=yes\n",
+                          "\nProtectSystem=strict\n"};
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+        cr_expect(strstr(unit, need[i]), "hlsd.service lacks %s", need[i]);
+}
+
+/* The init script is POSIX sh: dash parses it. */
+Test(service, init_script_is_posix_sh)
+{
+    char out[4096];
+
+    cr_expect_eq(dfix_sh(out, sizeof(out), "sh -n '%s/etc/init.d/hlsd' 2>&1", srcdir()), 0, "%s",
+                 out);
+    cr_expect_eq(dfix_sh(out, sizeof(out), "head -c 200 '%s/etc/init.d/hlsd'", srcdir()), 0);
+    cr_expect(strstr(out, "#!/bin/sh\n### BEGIN INIT INFO\n") == out, "%s", out);
+    if (dfix_sh(NULL, 0, "command -v shellcheck >/dev/null 2>&1") == 0)
+        cr_expect_eq(
+            dfix_sh(out, sizeof(out), "shellcheck -s sh '%s/etc/init.d/hlsd' 2>&1", srcdir()), 0,
+            "%s", out);
+}
