@@ -325,6 +325,13 @@ static const struct key_case {
     {"upload", "session_token", LONG_VALUE, 2048, NULL, "value longer than 2047 bytes"},
     {"upload", "public_url", "https://cdn.example.com/v", 0, "https://cdn.example.com/v", NULL},
     {"upload", "cache_control", "", 0, "", NULL},
+    /* around inih's 200-byte line buffer ("cache_control = " is 16 bytes) */
+    {"upload", "cache_control", LONG_VALUE, 181, "", NULL},
+    {"upload", "cache_control", LONG_VALUE, 182, "", NULL},
+    {"upload", "cache_control", LONG_VALUE, 183, "", NULL},
+    {"upload", "cache_control", LONG_VALUE, 184, "", NULL},
+    {"upload", "cache_control", LONG_VALUE, 255, "", NULL},
+    {"upload", "cache_control", LONG_VALUE, 256, NULL, "value longer than 255 bytes"},
     {"upload", "cache_control", "no-cache", 0, "no-cache", NULL},
     {"upload", "acl", "public-read", 0, "public-read", NULL},
     {"upload", "max_attempts", "100", 0, "100", NULL},
