@@ -82,6 +82,12 @@ struct loader {
     struct config *c;
     char reason[256];
     int failed;
+    int err_line; /* the line of the first error, from our own count */
+    FILE *f;
+    int lineno;       /* lines handed to inih so far */
+    char section[64]; /* the current [section], tracked for long lines */
+    char *line;       /* getline buffer */
+    size_t line_cap;
 };
 
 static int
@@ -181,6 +187,8 @@ config_check_ladder(const char *v, char *why, size_t whylen)
             end++;
         if (*end != ',' && *end != '\0')
             goto bad;
+        if (*end == ',' && end[1] == '\0')
+            goto bad; /* a trailing comma: an empty rendition */
         p = *end == ',' ? end + 1 : end;
         if (++n > 8)
             goto bad;
@@ -203,6 +211,12 @@ set_double(double *dst, const char *v, double lo, double hi, struct loader *L)
     }
     *dst = x;
     return 1;
+}
+
+static int
+known_section(const char *s)
+{
+    return !strcmp(s, "daemon") || !strcmp(s, "convert") || !strcmp(s, "upload");
 }
 
 static int
@@ -307,7 +321,9 @@ handle_one(void *user, const char *section, const char *name, const char *v)
     if (KEY("upload", "backoff_max"))
         return set_dur(&c->upload.backoff_max_ms, v, 1, L);
 #undef KEY
-    if (strcmp(section, "daemon") && strcmp(section, "convert") && strcmp(section, "upload"))
+    if (section[0] == '\0')
+        snprintf(L->reason, sizeof(L->reason), "key '%s' outside a [section]", name);
+    else if (!known_section(section))
         snprintf(L->reason, sizeof(L->reason), "unknown section [%s]", section);
     else
         snprintf(L->reason, sizeof(L->reason), "unknown key '%s' in [%s]", name, section);
@@ -326,7 +342,105 @@ handle(void *user, const char *section, const char *name, const char *v)
     if (handle_one(user, section, name, v))
         return 1;
     L->failed = 1;
+    L->err_line = L->lineno;
     return 0;
+}
+
+static void
+fail_line(struct loader *L, const char *fmt, const char *arg)
+{
+    if (L->failed)
+        return;
+    L->failed = 1;
+    L->err_line = L->lineno;
+    snprintf(L->reason, sizeof(L->reason), fmt, arg);
+}
+
+static char *
+trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/*
+ * long_line - a key = value line longer than inih's fixed line buffer (200
+ * bytes in Debian's build: too short for a long path or an STS session
+ * token, which the struct has room for). Parsed here the way inih would
+ * (separator '=' or ':', " ;" starts an inline comment) and handed to the
+ * same handler; inih then gets the section header again in its place,
+ * which keeps its line count and ends any multi-line value.
+ */
+static void
+long_line(struct loader *L, char *line)
+{
+    char *p = trim(line);
+
+    if (*p == '#' || *p == ';' || *p == '\0')
+        return;
+    if (*p == '[') {
+        fail_line(L, "%s", "section header too long");
+        return;
+    }
+    char *sep = p + strcspn(p, "=:");
+    if (*sep == '\0') {
+        fail_line(L, "%s", "syntax error (expected key = value)");
+        return;
+    }
+    *sep = '\0';
+    char *name = trim(p), *v = sep + 1;
+    for (char *q = v; *q; q++) {
+        if (*q == ';' && q > v && isspace((unsigned char)q[-1])) {
+            *q = '\0';
+            break;
+        }
+    }
+    v = trim(v);
+    handle(L, L->section, name, v);
+}
+
+/* reader - inih's fgets: counts lines, tracks the section, and takes the
+ * lines too long for inih's buffer out of its way (see long_line) */
+static char *
+reader(char *str, int num, void *stream)
+{
+    struct loader *L = stream;
+    ssize_t n = getline(&L->line, &L->line_cap, L->f);
+
+    if (n < 0)
+        return NULL;
+    L->lineno++;
+    char *p = L->line;
+    if (L->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* a UTF-8 BOM, which inih skips too */
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '[') {
+        size_t k = strcspn(p + 1, "]");
+        if (p[1 + k] == ']' && k < sizeof(L->section)) {
+            memcpy(L->section, p + 1, k);
+            L->section[k] = '\0';
+            /* inih calls no handler for a section header: an empty unknown
+             * section would pass unnoticed */
+            if (!known_section(L->section))
+                fail_line(L, "unknown section [%s]", L->section);
+        }
+    }
+    if (n <= num - 1) {
+        memcpy(str, L->line, (size_t)n + 1);
+        return str;
+    }
+    long_line(L, L->line);
+    /* the section header again: no handler call, same line count */
+    if (L->section[0])
+        snprintf(str, (size_t)num, "[%s]\n", L->section);
+    else
+        snprintf(str, (size_t)num, "\n");
+    return str;
 }
 
 /* absolutize - a relative path is relative to the directory hlsd was
@@ -353,17 +467,30 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
     struct loader L = {.c = c};
 
     config_defaults(c);
-    int rc = ini_parse(path, handle, &L);
-    if (rc == -1) {
+    L.f = fopen(path, "re");
+    if (L.f == NULL) {
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = ini_parse_stream(reader, &L, handle, &L);
+    int read_err = ferror(L.f);
+    fclose(L.f);
+    free(L.line);
+    if (read_err) {
+        snprintf(err, errlen, "%s: read error", path);
         return -1;
     }
     if (rc == -2) {
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
+    /* our count is exact; inih's may come first for a syntax error */
+    if (L.failed && (rc <= 0 || L.err_line <= rc)) {
+        snprintf(err, errlen, "%s:%d: %s", path, L.err_line, L.reason);
+        return -1;
+    }
     if (rc > 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, rc, L.reason[0] ? L.reason : "syntax error");
+        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
         return -1;
     }
     if (c->upload.backoff_max_ms < c->upload.backoff_base_ms) {

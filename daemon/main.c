@@ -9,6 +9,11 @@
  *     -t  check the configuration and exit: 0 good, 2 bad
  *     -v  debug logging
  *
+ * Without -f the process started returns only once the daemon holds its
+ * pidfile and accepts on its socket (0), or has failed (3; "already
+ * running" is said on the terminal), so init scripts and systemd
+ * Type=forking can rely on the pidfile the moment it returns.
+ *
  * Exit codes: 0 stopped cleanly, 2 configuration error, 3 environment
  * (socket, directories, store, already running).
  */
@@ -22,10 +27,15 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -39,12 +49,41 @@ usage(void)
     exit(EXIT_CONFIG);
 }
 
+/* will_create - 1 if path is missing but its nearest existing ancestor is a
+ * directory: hlsd creates a file:// output directory at start, so a fresh
+ * install's `hlsd -t` must not fail on it */
+static int
+will_create(const char *path)
+{
+    char dir[CONFIG_PATH_MAX];
+    struct stat st;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    if (stat(dir, &st) == 0 || errno != ENOENT)
+        return 0;
+    for (;;) {
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL)
+            return 0;
+        if (slash == dir)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dir, &st) == 0)
+            return S_ISDIR(st.st_mode);
+        if (errno != ENOENT || slash == dir)
+            return 0;
+    }
+}
+
 /* check_storage - -t also checks that the output can be opened (no I/O) */
 static int
-check_storage(const struct config *c, char *err, size_t errlen)
+check_storage(const struct config *c, int test, char *err, size_t errlen)
 {
     struct storage_config sc;
 
+    if (test && strncmp(c->upload.url, "file://", 7) == 0 && will_create(c->upload.url + 7))
+        return 0;
     storage_global_init();
     upworker_storage_config(c, &sc);
     storage_t *st = storage_open(&sc, err, errlen);
@@ -86,22 +125,131 @@ lock_pidfile(const char *path)
     return fd; /* kept open: the lock lives as long as we do */
 }
 
+/* pidfile_busy - before daemonizing: is another hlsd holding the lock?
+ * Says so on the terminal (the daemon's own check, in lock_pidfile, can
+ * only tell syslog). Racy by nature; lock_pidfile stays the real check. */
 static void
-daemonize(void)
+pidfile_busy(const char *path)
 {
-    pid_t pid = fork();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
+    if (fd < 0)
+        return;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+        fprintf(stderr, "hlsd: hlsd is already running (pid %ld, pidfile %s)\n", (long)fl.l_pid,
+                path);
+        exit(EXIT_ENV);
+    }
+    close(fd);
+}
+
+/* socket_up - 1 once something accepts connections on path */
+static int
+socket_up(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok;
+
+    if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+/* pid_gone - 1 if pid has exited: a zombie counts, as nobody may reap it
+ * for a while when a subreaper adopted it */
+static int
+pid_gone(pid_t pid)
+{
+    char path[64], buf[512];
+
+    if (kill(pid, 0) < 0 && errno == ESRCH)
+        return 1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/*
+ * daemon_parent - the process the user (or an init script) started waits
+ * until the daemon holds its pidfile lock and accepts on its socket, so
+ * that when `hlsd` returns 0 the pidfile names the master and `hlsctl`
+ * works; a failure in between is an exit status, not only a syslog line.
+ */
+static _Noreturn void
+daemon_parent(int rfd, const struct config *c)
+{
+    long pid = 0;
+    char buf[32];
+    ssize_t n;
+    size_t got = 0;
+
+    while (got < sizeof(buf) - 1 &&
+           ((n = read(rfd, buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+        got += n > 0 ? (size_t)n : 0;
+    buf[got] = '\0';
+    if (sscanf(buf, "ready %ld", &pid) != 1 || pid <= 0) {
+        fprintf(stderr, "hlsd: the daemon exited during start-up (see the system log)\n");
+        _exit(EXIT_ENV);
+    }
+    /* the socket comes up once the store is open and recovered */
+    for (int i = 0; i < 3000; i++) {
+        if (socket_up(c->daemon.socket))
+            _exit(0);
+        if (pid_gone((pid_t)pid)) {
+            fprintf(stderr,
+                    "hlsd: the daemon (pid %ld) exited during start-up (see the system "
+                    "log)\n",
+                    pid);
+            _exit(EXIT_ENV);
+        }
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "hlsd: started (pid %ld), but %s does not answer yet\n", pid, c->daemon.socket);
+    _exit(0);
+}
+
+/* daemonize - double fork and setsid; returns, in the daemon, the pipe's
+ * write end on which daemon_ready() tells the waiting parent */
+static int
+daemonize(const struct config *c)
+{
+    int p[2];
+
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        fprintf(stderr, "hlsd: pipe: %s\n", strerror(errno));
+        exit(EXIT_ENV);
+    }
+    pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "hlsd: fork: %s\n", strerror(errno));
         exit(EXIT_ENV);
     }
-    if (pid > 0)
-        _exit(0);
+    if (pid > 0) {
+        close(p[1]);
+        waitpid(pid, NULL, 0); /* the middle process exits at once */
+        daemon_parent(p[0], c);
+    }
+    close(p[0]);
     if (setsid() < 0)
-        exit(EXIT_ENV);
+        _exit(EXIT_ENV);
     pid = fork(); /* not a session leader: can never reacquire a terminal */
     if (pid < 0)
-        exit(EXIT_ENV);
+        _exit(EXIT_ENV);
     if (pid > 0)
         _exit(0);
     umask(027);
@@ -115,6 +263,21 @@ daemonize(void)
         if (fd > 2)
             close(fd);
     }
+    return p[1];
+}
+
+/* daemon_ready - pidfile locked, privileges dropped: release the parent to
+ * its socket wait (children forked later must not hold the pipe) */
+static void
+daemon_ready(int wfd)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "ready %ld\n", (long)getpid());
+
+    if (write(wfd, buf, (size_t)n) != n) {
+        /* the parent is gone: nobody left to tell */
+    }
+    close(wfd);
 }
 
 static int
@@ -222,7 +385,7 @@ main(int argc, char **argv)
         fprintf(stderr, "hlsd: [upload] url: mkdir %s: %s\n", cfg.upload.url + 7, strerror(errno));
         return EXIT_ENV;
     }
-    if (check_storage(&cfg, err, sizeof(err)) < 0) {
+    if (check_storage(&cfg, test, err, sizeof(err)) < 0) {
         fprintf(stderr, "hlsd: %s: [upload]: %s\n", path, err);
         return EXIT_CONFIG;
     }
@@ -230,11 +393,23 @@ main(int argc, char **argv)
         printf("hlsd: %s: configuration ok\n", path);
         return 0;
     }
-    if (!foreground)
-        daemonize();
+    int ready_fd = -1;
+    if (!foreground) {
+        if (cfg.daemon.pidfile[0])
+            pidfile_busy(cfg.daemon.pidfile);
+        ready_fd = daemonize(&cfg);
+    }
     log_init("master", foreground, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
     if (cfg.daemon.pidfile[0])
         lock_pidfile(cfg.daemon.pidfile);
     drop_privileges(&cfg);
-    return master_run(path, &cfg);
+    if (ready_fd >= 0)
+        daemon_ready(ready_fd);
+    pid_t master = getpid();
+    int rc = master_run(path, &cfg);
+    /* a clean stop leaves no pidfile behind (best effort: after dropping
+     * privileges its directory may no longer be writable) */
+    if (getpid() == master && cfg.daemon.pidfile[0])
+        unlink(cfg.daemon.pidfile);
+    return rc;
 }
