@@ -227,11 +227,17 @@ dfix_req(struct dfix *d, const char *line)
         close(fd);
         return NULL;
     }
-    size_t len = strlen(line);
-    if (write(fd, line, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-        close(fd);
-        return NULL;
+    /* the server may answer and close before it has read everything (an
+     * oversize line): no SIGPIPE, and read its answer all the same */
+    size_t len = strlen(line), off = 0;
+    while (off < len) {
+        ssize_t k = send(fd, line + off, len - off, MSG_NOSIGNAL);
+        if (k <= 0)
+            break;
+        off += (size_t)k;
     }
+    if (off == len)
+        send(fd, "\n", 1, MSG_NOSIGNAL);
     while (n + 1 < sizeof(buf)) {
         ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
         if (k <= 0)
