@@ -236,8 +236,12 @@ reload(void)
                   MASTER_MAX_CONVERT, MASTER_MAX_UPLOAD);
         return;
     }
-    int conv = config_changed(&nc.convert, &M.cfg.convert, sizeof(nc.convert));
-    int up = config_changed(&nc.upload, &M.cfg.upload, sizeof(nc.upload));
+    /* a new pool size alone replaces nobody: resize retires or adds slots */
+    struct config cmp = nc;
+    cmp.convert.workers = M.cfg.convert.workers;
+    cmp.upload.workers = M.cfg.upload.workers;
+    int conv = config_changed(&cmp.convert, &M.cfg.convert, sizeof(cmp.convert));
+    int up = config_changed(&cmp.upload, &M.cfg.upload, sizeof(cmp.upload));
     int dmn = config_changed(&nc.daemon, &M.cfg.daemon, sizeof(nc.daemon));
     /* children forked from now on see the new configuration; running ones
      * whose section changed are replaced once they are idle */

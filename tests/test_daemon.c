@@ -448,6 +448,26 @@ Test(daemon, bad_requests_get_errors_and_break_nothing, .timeout = 60)
                  "an unreachable daemon is exit 3");
 }
 
+/* settled - n live children of role, and none starting or stopping */
+static int
+settled(struct dfix *d, const char *role, int n)
+{
+    json_t *r = dfix_req(d, "{\"cmd\":\"workers\"}"), *w;
+    size_t i;
+    int live = 0, moving = 0;
+
+    json_array_foreach(json_object_get(r, "workers"), i, w)
+    {
+        const char *st = jstr(w, "state");
+        if (!strcmp(st, "starting") || !strcmp(st, "stopping"))
+            moving++;
+        if (!strcmp(jstr(w, "role"), role) && jint(w, "pid") > 0)
+            live++;
+    }
+    json_decref(r);
+    return r != NULL && live == n && moving == 0;
+}
+
 static int
 alive(struct dfix *d, const char *role)
 {
@@ -466,11 +486,12 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     cr_assert_eq(dfix_start(&d), 0);
     cr_assert_eq(alive(&d, "convert"), 1);
     cr_assert_eq(alive(&d, "upload"), 2);
+    pid_t up_before = dfix_worker_pid(&d, "upload", 0);
 
     dfix_config(&d, 3, 4, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
     int64_t deadline = dfix_ms() + 10000;
-    while ((alive(&d, "convert") != 3 || alive(&d, "upload") != 4) && dfix_ms() < deadline)
+    while (!(settled(&d, "convert", 3) && settled(&d, "upload", 4)) && dfix_ms() < deadline)
         ;
     cr_assert_eq(alive(&d, "convert"), 3);
     cr_assert_eq(alive(&d, "upload"), 4);
@@ -478,10 +499,13 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     dfix_config(&d, 1, 1, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
     deadline = dfix_ms() + 10000;
-    while ((alive(&d, "convert") != 1 || alive(&d, "upload") != 1) && dfix_ms() < deadline)
+    while (!(settled(&d, "convert", 1) && settled(&d, "upload", 1)) && dfix_ms() < deadline)
         ;
     cr_assert_eq(alive(&d, "convert"), 1);
     cr_assert_eq(alive(&d, "upload"), 1);
+    /* a pool resize replaces none of the children that stay */
+    cr_assert_eq(dfix_worker_pid(&d, "upload", 0), up_before,
+                 "the remaining upload worker was replaced by a mere resize");
     /* and it still works */
     const char *clip = dfix_video(4, 320, 240);
     int64_t id = dfix_submit(&d, clip, NULL);
