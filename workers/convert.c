@@ -281,6 +281,12 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
             if (convert_canceled(j)) {
                 continue;
             }
+            /* Demuxers say EIO for data they cannot parse; only an error
+             * on the file itself is an I/O error. */
+            if (j->in.fmt->pb == NULL || j->in.fmt->pb->error >= 0) {
+                j->last_decode_error = ret;
+                break;
+            }
             return convert_err_set(err, errlen, ret, "%s: read", j->in.path);
         }
         int video = j->pkt->stream_index == j->in.vidx;

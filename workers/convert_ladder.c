@@ -69,6 +69,9 @@ convert_ladder_parse(const char *spec, struct convert_rung *rungs, int max, char
             return convert_err_set(err, errlen, 0, "ladder \"%s\": more than %d rungs", spec, max);
         }
         rungs[n++] = (struct convert_rung){.size = (int)side, .bitrate = (int64_t)rate};
+        if (*end == ',' && end[1] == '\0') {
+            return convert_err_set(err, errlen, 0, "ladder \"%s\": trailing comma", spec);
+        }
         p = *end == ',' ? end + 1 : end;
     }
     if (n == 0) {

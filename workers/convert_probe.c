@@ -109,10 +109,19 @@ convert_probe_open(struct convert_input *in, const char *path, int threads, int 
     if (v < 0 && a < 0) {
         a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
     }
+    /* Text-mode art demuxers claim any *.bin or *.txt as "video". */
+    if (v >= 0) {
+        enum AVCodecID id = fmt->streams[v]->codecpar->codec_id;
+        if (id == AV_CODEC_ID_BINTEXT || id == AV_CODEC_ID_XBIN || id == AV_CODEC_ID_IDF ||
+            id == AV_CODEC_ID_ANSI) {
+            v = -1;
+        }
+    }
     if (v < 0 && a < 0) {
+        const char *name = fmt->iformat->name;
+        convert_err_set(err, errlen, 0, "%s: no audio or video stream (format %s)", path, name);
         convert_probe_close(in);
-        return convert_err_set(err, errlen, 0, "%s: no audio or video stream (format %s)", path,
-                               fmt->iformat->name);
+        return -1;
     }
     in->vidx = v < 0 ? -1 : v;
     in->aidx = a < 0 ? -1 : a;

@@ -1,0 +1,124 @@
+/*
+ * test_convert_ladder.c - table-driven checks of the pure parts: ladder
+ * parsing, rendition sizing (never upscale, even sizes, short side for
+ * portrait) and the keyframe/cut grid, edge cases first.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "workers/convert_int.h"
+
+TestSuite(convert_ladder);
+
+Test(convert_ladder, parse)
+{
+    static const struct {
+        const char *spec;
+        int n;
+        int size0;
+        int64_t rate0;
+    } cases[] = {
+        {"720:2800k", 1, 720, 2800000},
+        {"1080:5M,720:2800k", 2, 1080, 5000000},
+        {"360:800000", 1, 360, 800000},
+        {"480:1.5M", 1, 480, 1500000},
+        {"", -1, 0, 0},
+        {"720", -1, 0, 0},
+        {"720:", -1, 0, 0},
+        {":800k", -1, 0, 0},
+        {"720:800q", -1, 0, 0},
+        {"720:800k,", -1, 0, 0},
+        {"720:800k,,480:400k", -1, 0, 0},
+        {"15:800k", -1, 0, 0},
+        {"4321:800k", -1, 0, 0},
+        {"720:15k", -1, 0, 0},
+        {"720:201M", -1, 0, 0},
+        {"720:1M,720:2M", -1, 0, 0},
+        {"100:1M,110:1M,120:1M,130:1M,140:1M,150:1M,160:1M,170:1M,180:1M", -1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct convert_rung r[CONVERT_MAX_RENDITIONS];
+        char err[256] = "";
+        int n = convert_ladder_parse(cases[i].spec, r, CONVERT_MAX_RENDITIONS, err, sizeof(err));
+        cr_expect_eq(n, cases[i].n, "\"%s\": %d (%s)", cases[i].spec, n, err);
+        if (n > 0) {
+            cr_expect_eq(r[0].size, cases[i].size0);
+            cr_expect_eq(r[0].bitrate, cases[i].rate0);
+        } else {
+            cr_expect(strstr(err, "ladder") != NULL, "\"%s\": %s", cases[i].spec, err);
+        }
+    }
+}
+
+Test(convert_ladder, select)
+{
+    static const struct convert_rung def[] = {
+        {1080, 5000000}, {720, 2800000}, {480, 1400000}, {360, 800000}};
+    static const struct {
+        int w, h;
+        int n;
+        const char *name0;
+        int w0, h0;
+        const char *last;
+        int wl, hl;
+    } cases[] = {
+        {1920, 1080, 4, "1080p", 1920, 1080, "360p", 640, 360},
+        {1280, 720, 3, "720p", 1280, 720, "360p", 640, 360},
+        {1080, 1920, 4, "1080p", 1080, 1920, "360p", 360, 640}, /* portrait */
+        {640, 480, 2, "480p", 640, 480, "360p", 480, 360},
+        {321, 241, 1, "240p", 320, 240, "240p", 320, 240}, /* below all rungs */
+        {1280, 719, 2, "480p", 854, 480, "360p", 640, 360},
+        {2, 2, 1, "2p", 2, 2, "2p", 2, 2},
+        {3, 1, 1, "2p", 2, 2, "2p", 2, 2},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct convert_rendition r[CONVERT_MAX_RENDITIONS];
+        int n = convert_ladder_select(def, 4, cases[i].w, cases[i].h, r);
+        cr_expect_eq(n, cases[i].n, "%dx%d: %d renditions", cases[i].w, cases[i].h, n);
+        if (n < 1) {
+            continue;
+        }
+        cr_expect_str_eq(r[0].name, cases[i].name0);
+        cr_expect_eq(r[0].width, cases[i].w0, "%dx%d: %dx%d", cases[i].w, cases[i].h, r[0].width,
+                     r[0].height);
+        cr_expect_eq(r[0].height, cases[i].h0);
+        cr_expect_str_eq(r[n - 1].name, cases[i].last);
+        cr_expect_eq(r[n - 1].width, cases[i].wl, "%dx%d last: %dx%d", cases[i].w, cases[i].h,
+                     r[n - 1].width, r[n - 1].height);
+        cr_expect_eq(r[n - 1].height, cases[i].hl);
+        for (int k = 0; k < n; k++) {
+            cr_expect_eq(r[k].width % 2, 0);
+            cr_expect_eq(r[k].height % 2, 0);
+            cr_expect_leq(r[k].width, cases[i].w < 2 ? 2 : cases[i].w);
+            cr_expect_leq(r[k].height, cases[i].h < 2 ? 2 : cases[i].h);
+        }
+    }
+}
+
+Test(convert_ladder, grid)
+{
+    static const struct {
+        int64_t ts;
+        AVRational tb;
+        double step;
+        int64_t next;
+    } cases[] = {
+        {INT64_C(-1), {1, 90000}, 2.0, 180000},
+        {-1024, {1, 48000}, 6.0, 288000},
+        {0, {1, 90000}, 2.0, 180000},
+        {179999, {1, 90000}, 2.0, 180000},
+        {180000, {1, 90000}, 2.0, 360000},
+        {0, {1001, 30000}, 2.0, 60}, /* 59.94 ticks: the first frame at or after 2 s */
+        {59, {1001, 30000}, 2.0, 60},
+        {60, {1001, 30000}, 2.0, 120}, /* 119.88 -> 120 */
+        {0, {1, 25}, 6.0, 150},
+        {149, {1, 25}, 3.0, 150},
+        {0, {1, 1000}, 1.5, 1500},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int64_t got = convert_grid_next(cases[i].ts, cases[i].tb, cases[i].step);
+        cr_expect_eq(got, cases[i].next, "next(%lld, %d/%d, %g) = %lld, want %lld",
+                     (long long)cases[i].ts, cases[i].tb.num, cases[i].tb.den, cases[i].step,
+                     (long long)got, (long long)cases[i].next);
+    }
+}

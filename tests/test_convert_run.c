@@ -1,0 +1,266 @@
+/*
+ * test_convert_run.c - the contract with the daemon: each segment reported
+ * the moment it is complete (before any playlist), progress at least once
+ * a second ending at 1, and a cancel honoured promptly without leaving a
+ * master playlist or a half-written segment behind.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tests/convert_fixtures.h"
+#include "workers/convert.h"
+
+static void
+convert_setup(void)
+{
+    convert_log_quiet();
+}
+
+TestSuite(convert_run, .init = convert_setup, .timeout = 120);
+
+struct seen {
+    const char *outdir;
+    int n;
+    char rendition[64][16];
+    unsigned index[64];
+    double duration[64];
+    int problems;
+    char problem[256];
+    double progress[4096];
+    double when[4096];
+    int np;
+    _Atomic int cancel;
+    int cancel_after;
+};
+
+static double
+now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+on_segment(void *ud, const struct convert_segment *s)
+{
+    struct seen *z = ud;
+    struct stat st;
+    char p[4200];
+    if (stat(s->path, &st) != 0 || (uint64_t)st.st_size != s->size || s->size == 0) {
+        snprintf(z->problem, sizeof(z->problem), "%.200s not complete on disk", s->path);
+        z->problems++;
+    }
+    snprintf(p, sizeof(p), "%s/%s/seg_%05u.ts", z->outdir, s->rendition, s->index);
+    if (strcmp(p, s->path) != 0) {
+        snprintf(z->problem, sizeof(z->problem), "path %.100s, expected %.100s", s->path, p);
+        z->problems++;
+    }
+    snprintf(p, sizeof(p), "%s/%s/index.m3u8", z->outdir, s->rendition);
+    if (stat(p, &st) == 0) {
+        snprintf(z->problem, sizeof(z->problem), "playlist before segment %u", s->index);
+        z->problems++;
+    }
+    snprintf(p, sizeof(p), "%s/master.m3u8", z->outdir);
+    if (stat(p, &st) == 0) {
+        snprintf(z->problem, sizeof(z->problem), "master before segment %u", s->index);
+        z->problems++;
+    }
+    if (z->n < 64) {
+        snprintf(z->rendition[z->n], sizeof(z->rendition[0]), "%s", s->rendition);
+        z->index[z->n] = s->index;
+        z->duration[z->n] = s->duration;
+        z->n++;
+    }
+    if (z->cancel_after > 0 && z->n >= z->cancel_after) {
+        z->cancel = 1;
+    }
+}
+
+static void
+on_progress(void *ud, double f)
+{
+    struct seen *z = ud;
+    if (z->np < 4096) {
+        z->progress[z->np] = f;
+        z->when[z->np] = now();
+        z->np++;
+    }
+}
+
+static char *
+make_input(const char *name, int seconds)
+{
+    char args[512];
+    snprintf(args, sizeof(args),
+             "-f lavfi -i testsrc2=size=320x240:rate=30:duration=%d -f lavfi -i sine=duration=%d "
+             "-c:v libx264 -preset ultrafast -c:a aac",
+             seconds, seconds);
+    char *in = convert_fixtures_make(name, args);
+    cr_assert_not_null(in);
+    return in;
+}
+
+Test(convert_run, segments_reported_as_they_complete)
+{
+    char *in = make_input("cv_cb.mp4", 7);
+    char *out = convert_fixtures_path("cv_cb.out");
+    struct seen *z = calloc(1, sizeof(*z));
+    z->outdir = out;
+    struct convert_opts o = {.input = in,
+                             .outdir = out,
+                             .ladder = "240:400k,160:200k",
+                             .segment_seconds = 2,
+                             .on_segment = on_segment,
+                             .on_progress = on_progress,
+                             .ud = z};
+    struct convert_result res;
+    char err[512];
+    double t0 = now();
+    cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
+    double t1 = now();
+    cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
+    cr_assert_eq(res.n_renditions, 2);
+    cr_assert_str_eq(res.renditions[0], "240p");
+    cr_assert_str_eq(res.renditions[1], "160p");
+    cr_assert_float_eq(res.duration, 7.0, 0.034);
+
+    /* Every playlist entry was reported once, in order, with its EXTINF. */
+    for (int r = 0; r < 2; r++) {
+        char idx[4200], why[256];
+        snprintf(idx, sizeof(idx), "%s/%s/index.m3u8", out, res.renditions[r]);
+        struct convert_fixtures_media m;
+        cr_assert_eq(convert_fixtures_media(idx, &m, why, sizeof(why)), 0, "%s", why);
+        cr_assert_eq(m.n, 4, "7 s in 2 s segments");
+        unsigned next = 0;
+        for (int k = 0; k < z->n; k++) {
+            if (strcmp(z->rendition[k], res.renditions[r]) != 0) {
+                continue;
+            }
+            cr_assert_eq(z->index[k], next, "reported out of order");
+            cr_assert_float_eq(z->duration[k], m.extinf[next], 1e-5);
+            next++;
+        }
+        cr_assert_eq(next, (unsigned)m.n, "%u reported, %d in the playlist", next, m.n);
+    }
+
+    /* Progress: from 0 to 1, never backwards, never silent for a second. */
+    cr_assert_geq(z->np, 2);
+    cr_assert_float_eq(z->progress[0], 0.0, 1e-9);
+    cr_assert_float_eq(z->progress[z->np - 1], 1.0, 1e-9);
+    double last = t0;
+    for (int k = 0; k < z->np; k++) {
+        cr_assert_geq(z->progress[k], k > 0 ? z->progress[k - 1] : 0.0);
+        cr_assert_leq(z->progress[k], 1.0);
+        cr_assert_lt(z->when[k] - last, 1.0, "no progress for %.2f s", z->when[k] - last);
+        last = z->when[k];
+    }
+    cr_assert_lt(t1 - last, 1.0);
+    free(z);
+    free(in);
+    free(out);
+}
+
+/* no_part_files - nothing half-written is left in any rendition directory. */
+static int
+count_files(const char *outdir, const char *suffix)
+{
+    int n = 0;
+    DIR *d = opendir(outdir);
+    if (d == NULL) {
+        return 0;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char sub[4200];
+        snprintf(sub, sizeof(sub), "%s/%s", outdir, e->d_name);
+        DIR *s = opendir(sub);
+        if (s == NULL) {
+            continue;
+        }
+        struct dirent *f;
+        while ((f = readdir(s)) != NULL) {
+            size_t l = strlen(f->d_name), ls = strlen(suffix);
+            n += l >= ls && strcmp(f->d_name + l - ls, suffix) == 0;
+        }
+        closedir(s);
+    }
+    closedir(d);
+    return n;
+}
+
+Test(convert_run, cancel_midway)
+{
+    char *in = make_input("cv_cancel.mp4", 8);
+    char *out = convert_fixtures_path("cv_cancel.out");
+    struct seen *z = calloc(1, sizeof(*z));
+    z->outdir = out;
+    z->cancel_after = 1;
+    struct convert_opts o = {.input = in,
+                             .outdir = out,
+                             .ladder = "240:400k,160:200k",
+                             .segment_seconds = 2,
+                             .cancel = &z->cancel,
+                             .on_segment = on_segment,
+                             .ud = z};
+    char err[512];
+    struct convert_result res;
+    cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), -1);
+    cr_assert_eq(errno, ECANCELED, "errno %d: %s", errno, err);
+    /* Stopped at once: far fewer than the 8 segments of a full run. */
+    cr_assert_lt(z->n, 4, "%d segments after the cancel", z->n);
+    char master[4200];
+    snprintf(master, sizeof(master), "%s/master.m3u8", out);
+    struct stat st;
+    cr_assert_neq(stat(master, &st), 0);
+    cr_assert_eq(count_files(out, ".part"), 0, "a half-written segment was left");
+    cr_assert_eq(count_files(out, ".m3u8"), 0);
+    free(z);
+    free(in);
+    free(out);
+}
+
+Test(convert_run, cancel_before_start)
+{
+    char *in = make_input("cv_cancel0.mp4", 2);
+    char *out = convert_fixtures_path("cv_cancel0.out");
+    _Atomic int cancel = 1;
+    struct convert_opts o = {.input = in, .outdir = out, .cancel = &cancel};
+    char err[512];
+    double t0 = now();
+    cr_assert_eq(convert_run(&o, NULL, err, sizeof(err)), -1);
+    cr_assert_eq(errno, ECANCELED, "%s", err);
+    cr_assert_lt(now() - t0, 1.0);
+    free(in);
+    free(out);
+}
+
+Test(convert_run, same_output_twice)
+{
+    /* Deterministic: a worker that retries a job produces the same files. */
+    char *in = make_input("cv_twice.mp4", 3);
+    char *a = convert_fixtures_path("cv_twice.a");
+    char *b = convert_fixtures_path("cv_twice.b");
+    struct convert_opts o = {.input = in, .outdir = a, .ladder = "160:200k", .threads = 1};
+    char err[512];
+    cr_assert_eq(convert_run(&o, NULL, err, sizeof(err)), 0, "%s", err);
+    o.outdir = b;
+    cr_assert_eq(convert_run(&o, NULL, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(convert_fixtures_sh("cmp -s '%s/160p/seg_00000.ts' '%s/160p/seg_00000.ts' && "
+                                     "cmp -s '%s/master.m3u8' '%s/master.m3u8'",
+                                     a, b, a, b),
+                 0, "two runs differ");
+    free(in);
+    free(a);
+    free(b);
+}
