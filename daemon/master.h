@@ -68,6 +68,7 @@ struct slot {
     int64_t lease_ms;
     int64_t last_progress_ms;
     char reason[160]; /* why we killed it, for the job's error */
+    int reaped;       /* being drained after waitpid: its pid may be reused */
 };
 
 struct master {

@@ -121,8 +121,12 @@ master_proc_term(struct slot *s)
 void
 master_proc_kill(struct slot *s, const char *why)
 {
-    if (s->pid <= 0)
+    if (s->pid <= 0 || s->reaped) {
+        /* already dead: keep the reason, never signal a pid that was reaped */
+        if (s->reason[0] == '\0')
+            snprintf(s->reason, sizeof(s->reason), "%s", why);
         return;
+    }
     log_warn("%s[%d] pid %ld: %s: killing it", role_names[s->role], s->idx, (long)s->pid, why);
     snprintf(s->reason, sizeof(s->reason), "%s", why);
     kill(s->pid, SIGKILL);
@@ -289,7 +293,7 @@ master_proc_alive_count(void)
 int
 master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, size_t len)
 {
-    if (s->seg == NULL || s->pid <= 0)
+    if (s->seg == NULL || s->pid <= 0 || s->reaped)
         return -1;
     /* never block the master on a child: a full inbox means the child is
      * stuck, and a stuck child is killed */
@@ -357,6 +361,7 @@ on_exit_status(struct slot *s, int status)
     int crashed = WIFSIGNALED(status) && !(we_stopped && WTERMSIG(status) == SIGTERM);
     enum slot_state prev = s->state;
 
+    s->reaped = 1;
     if (s->seg)
         shmseg_drain(s->seg, drain_one, s);
     if (WIFSIGNALED(status))
@@ -374,6 +379,7 @@ on_exit_status(struct slot *s, int status)
     shmseg_destroy(s->seg);
     s->seg = NULL;
     s->pid = -1;
+    s->reaped = 0;
     s->job = NULL;
     s->obj = NULL;
     s->term_sent = 0;

@@ -55,21 +55,7 @@ job_save(struct job *j)
     j->progress_saved = master_now();
 }
 
-static void
-obj_save(struct job *j, const struct obj *o)
-{
-    struct store_obj so;
-
-    memset(&so, 0, sizeof(so));
-    so.job = j->row.id;
-    snprintf(so.rel, sizeof(so.rel), "%s", o->rel);
-    so.state = o->state;
-    so.size = o->size;
-    so.attempts = o->attempts;
-    if (store_obj_put(M.store, &so) < 0)
-        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
-}
-
+/* obj_save - the ledger row of o; etag only once it is uploaded */
 static void
 obj_save_etag(struct job *j, const struct obj *o, const char *etag)
 {
@@ -84,6 +70,12 @@ obj_save_etag(struct job *j, const struct obj *o, const char *etag)
     snprintf(so.etag, sizeof(so.etag), "%s", etag);
     if (store_obj_put(M.store, &so) < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+}
+
+static void
+obj_save(struct job *j, const struct obj *o)
+{
+    obj_save_etag(j, o, "");
 }
 
 static struct obj *
