@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -149,6 +150,10 @@ dfix_start(struct dfix *d)
         if (nul >= 0)
             dup2(nul, 0);
         setpgid(0, 0);
+        /* a test that fails half-way must not leave its daemon running */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            _exit(127);
         execl(hlsd, hlsd, "-f", "-c", d->conf, (char *)NULL);
         _exit(127);
     }
