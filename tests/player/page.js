@@ -41,9 +41,9 @@
   const t0 = performance.now();
 
   /* Non-fatal hls.js errors that say nothing against the stream: forcing a
-   * level aborts the loads in flight; TS with AAC priming starts audio a few
-   * ms before video, and hls.js seeks over that start gap (it does so on
-   * the ffmpeg CLI's own HLS output too); a stall while playing at 4x on a
+   * level aborts the loads in flight; the first fragment's media starts at
+   * ~0.12 s and hls.js seeks over that gap (it does so on the ffmpeg CLI's
+   * own HLS output of the same clip too); a stall while playing at 4x on a
    * busy machine is hls.js nudging, not bad media. Every other error, fatal
    * or not, fails the check. */
   const BENIGN = new Set(['aborted', 'bufferSeekOverHole', 'bufferNudgeOnStall', 'bufferStalledError']);

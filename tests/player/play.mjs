@@ -188,7 +188,7 @@ async function main() {
 
   if (o.serve) {
     process.stderr.write(`play.mjs: serving ${root}\nopen ${url}\n(Ctrl-C to stop)\n`);
-    process.on('SIGINT', () => srv.server.close(() => process.exit(0)));
+    process.on('SIGINT', () => process.exit(0));
     return;
   }
 
