@@ -231,6 +231,8 @@ async function main() {
           '--disable-background-networking',
           '--disable-component-update',
           '--disable-sync',
+          '--disable-breakpad',
+          '--disable-crash-reporter',
           '--autoplay-policy=no-user-gesture-required',
         ],
       });
