@@ -1,6 +1,8 @@
 #!/bin/sh
 # deps.sh - install, idempotently, every Debian package hlsd's build, tests
-# and benchmarks need. apt-get update runs only when something is missing.
+# and benchmarks need (chromium for the player test), then the player
+# test's npm packages (tools/player-deps.sh). apt-get update runs only when
+# something is missing.
 set -eu
 
 PKGS="build-essential pkg-config clang-format
@@ -8,7 +10,21 @@ libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev 
 libcurl4-openssl-dev libssl-dev libinih-dev libcriterion-dev libsqlite3-dev libjansson-dev
 ffmpeg sqlite3 socat jq
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
-awscli"
+awscli
+chromium"
+
+install_missing() {
+    echo "deps: installing:$missing"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        SUDO=sudo
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    echo "deps: done"
+}
 
 missing=""
 for p in $PKGS; do
@@ -19,17 +35,9 @@ for p in $PKGS; do
     esac
 done
 
-if [ -z "$missing" ]; then
-    exit 0
+if [ -n "$missing" ]; then
+    install_missing
 fi
+# the player test's hls.js and playwright-core (npm, from the lock file)
+"$(dirname "$0")/player-deps.sh"
 
-echo "deps: installing:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "deps: done"
