@@ -121,7 +121,6 @@ void sched_timers(void);
 int64_t sched_next_timer(void);
 void sched_on_message(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len);
 void sched_on_child_exit(struct slot *s, int status, int we_stopped);
-void sched_on_slot_idle(struct slot *s);
 int sched_conversions_running(void);
 void sched_shutdown_release(void);
 

@@ -324,11 +324,9 @@ master_proc_on_hello(struct slot *s)
         return;
     }
     slot_set(s, SLOT_IDLE);
-    if (s->retire) {
+    /* idle slots get work in the same loop turn (sched_dispatch) */
+    if (s->retire)
         master_proc_term(s);
-        return;
-    }
-    sched_on_slot_idle(s);
 }
 
 /* records a dead child published before dying still count */

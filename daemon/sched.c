@@ -776,12 +776,6 @@ start_upload(struct slot *s, int64_t now)
 }
 
 void
-sched_on_slot_idle(struct slot *s)
-{
-    (void)s; /* dispatch runs once per loop turn for every idle slot */
-}
-
-void
 sched_dispatch(void)
 {
     int64_t now = master_now();

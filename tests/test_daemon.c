@@ -579,3 +579,35 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
     cr_assert_eq(check_published(root), 20);
     dfix_stop(&d, SIGTERM, 10000);
 }
+
+/* A wrong secret: the job fails with S3's reason, and neither the wrong nor
+ * the real secret appears in the job's error, hlsctl's output or the log. */
+Test(daemon, wrong_s3_secret_fails_clearly_and_leaks_no_secret, .timeout = 120)
+{
+    struct dfix d;
+    char out[8192], extra[512];
+
+    if (dfix_init(&d, "badkey", 1) < 0)
+        cr_skip_test("no S3 test server");
+    const char *wrong = "WRONGsecretWRONGsecret0123456789abcdefXYZ";
+    snprintf(extra, sizeof(extra), "secret_access_key = %s\nmax_attempts = 2", wrong);
+    dfix_config(&d, 1, 1, NULL, NULL, extra); /* the later key wins */
+    const char *clip = dfix_video(4, 320, 240);
+    cr_assert_eq(dfix_start(&d), 0);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    json_t *job = dfix_wait(&d, id, NULL, 60000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "failed");
+    const char *err = jstr(job, "error");
+    cr_assert(strstr(err, "SignatureDoesNotMatch"), "the error does not say why: %s", err);
+    cr_assert(strstr(err, getenv("HLSD_TEST_S3_BUCKET")), "the error names no bucket: %s", err);
+    cr_assert(!strstr(err, wrong), "the error shows the secret");
+    json_decref(job);
+    dfix_ctl(&d, out, sizeof(out), "--json status %lld 2>&1", (long long)id);
+    cr_assert(!strstr(out, wrong) && !strstr(out, getenv("HLSD_TEST_S3_SECRET_KEY")));
+    dfix_stop(&d, SIGTERM, 10000);
+    cr_assert(!dfix_log_contains(&d, wrong), "the log shows the configured secret");
+    cr_assert(!dfix_log_contains(&d, getenv("HLSD_TEST_S3_SECRET_KEY")),
+              "the log shows the real secret");
+    cr_assert(dfix_log_contains(&d, "SignatureDoesNotMatch"), "the log does not say why");
+}
