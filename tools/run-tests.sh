@@ -43,3 +43,18 @@ if [ -x tools/s3-test-server ] && [ -z "${HLSD_NO_S3:-}" ]; then
 fi
 
 "$TEST_BIN" -j2 "$@"
+rc=$?
+
+# Under sanitizers, the daemons the tests start write their reports to their
+# own logs, not to the test's output: a report there fails the run too.
+if [ -n "${HLSD_SANITIZED:-}" ]; then
+    found=$(grep -rlE "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$scratch" 2>/dev/null || true)
+    if [ -n "$found" ]; then
+        echo "run-tests: sanitizer reports in daemon logs:" >&2
+        for f in $found; do
+            grep -hE -A12 "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$f" | head -40 >&2
+        done
+        rc=1
+    fi
+fi
+exit $rc
