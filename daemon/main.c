@@ -18,6 +18,7 @@
  * (socket, directories, store, already running).
  */
 #include "daemon/config.h"
+#include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
 #include "workers/storage.h"
@@ -402,11 +403,25 @@ main(int argc, char **argv)
     log_init("master", foreground, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
     if (cfg.daemon.pidfile[0])
         lock_pidfile(cfg.daemon.pidfile);
+    /* the socket is bound before the privilege drop, so that it can live in
+     * a directory only root may write (/run/hlsd); ctl_listen gives it the
+     * configured owner and mode */
+    char sockdir[CONFIG_PATH_MAX];
+    snprintf(sockdir, sizeof(sockdir), "%s", cfg.daemon.socket);
+    char *slash = strrchr(sockdir, '/');
+    if (slash && slash != sockdir) {
+        *slash = '\0';
+        if (mkdir_p(sockdir) < 0)
+            log_fatal(EXIT_ENV, "mkdir %s: %s", sockdir, strerror(errno));
+    }
+    int listen_fd = ctl_listen(&cfg, err, sizeof(err));
+    if (listen_fd < 0)
+        log_fatal(EXIT_ENV, "control socket: %s", err);
     drop_privileges(&cfg);
     if (ready_fd >= 0)
         daemon_ready(ready_fd);
     pid_t master = getpid();
-    int rc = master_run(path, &cfg);
+    int rc = master_run(path, &cfg, listen_fd);
     /* a clean stop leaves no pidfile behind (best effort: after dropping
      * privileges its directory may no longer be writable) */
     if (getpid() == master && cfg.daemon.pidfile[0])

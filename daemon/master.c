@@ -298,13 +298,12 @@ stop_children(void)
 }
 
 int
-master_run(const char *config_path, const struct config *cfg)
+master_run(const char *config_path, const struct config *cfg, int listen_fd)
 {
     char err[512], db[CONFIG_PATH_MAX + 32];
 
     memset(&M, 0, sizeof(M));
     M.cfg = *cfg;
-    M.listen_fd = -1;
     snprintf(M.config_path, sizeof(M.config_path), "%s", config_path);
     M.started_wall = master_wall();
     M.rng = (uint64_t)master_wall() ^ ((uint64_t)getpid() << 32);
@@ -322,8 +321,7 @@ master_run(const char *config_path, const struct config *cfg)
     if (sched_recover() < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
     master_durable();
-    if ((M.listen_fd = ctl_listen(&M.cfg, err, sizeof(err))) < 0)
-        log_fatal(EXIT_ENV, "control socket: %s", err);
+    M.listen_fd = listen_fd;
     master_proc_init();
     master_proc_resize();
     log_info("hlsd %s started: %u convert and %u upload workers, output %s", HLSD_VERSION,

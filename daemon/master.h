@@ -95,8 +95,9 @@ int64_t master_wall(void); /* ms since the epoch */
 /* master_durable - commit what the store holds so far (before acking) */
 int master_durable(void);
 
-/* master_run - the master until SIGTERM; returns the exit code */
-int master_run(const char *config_path, const struct config *cfg);
+/* master_run - the master until SIGTERM, serving the control socket
+ * listen_fd (bound by main before dropping privileges); the exit code */
+int master_run(const char *config_path, const struct config *cfg, int listen_fd);
 
 /* master_proc.c */
 void master_proc_init(void);

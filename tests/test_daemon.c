@@ -611,3 +611,56 @@ Test(daemon, wrong_s3_secret_fails_clearly_and_leaks_no_secret, .timeout = 120)
               "the log shows the real secret");
     cr_assert(dfix_log_contains(&d, "SignatureDoesNotMatch"), "the log does not say why");
 }
+
+static long
+uid_of(pid_t pid)
+{
+    char path[64], line[256];
+    long uid = -1;
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "Uid: %*d %ld", &uid) == 1)
+            break;
+    fclose(f);
+    return uid;
+}
+
+/* Started as root with [daemon] user/group: every process runs as that
+ * user, the socket has the configured owner and mode, and the published
+ * objects belong to that user. */
+Test(daemon, drops_privileges_to_the_configured_user, .timeout = 120)
+{
+    struct dfix d;
+    struct stat st;
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root to change user");
+    dfix_init(&d, "user", 0);
+    /* the user must be able to reach its directories under the scratch dir */
+    dfix_sh(NULL, 0, "chmod 0755 '%s' '%s'", getenv("HLSD_TEST_TMP"), d.dir);
+    dfix_config(&d, 1, 1, "user = nobody\ngroup = nogroup\nsocket_mode = 0660", NULL, NULL);
+    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    long nobody = 65534;
+    cr_assert_eq(uid_of(d.pid), nobody, "the master still runs as uid %ld", uid_of(d.pid));
+    cr_assert_eq(uid_of(dfix_worker_pid(&d, "convert", 0)), nobody);
+    cr_assert_eq(uid_of(dfix_worker_pid(&d, "upload", 0)), nobody);
+    cr_assert_eq(uid_of(dfix_worker_pid(&d, "ctl", 0)), nobody);
+    cr_assert_eq(stat(d.sock, &st), 0);
+    cr_assert_eq(st.st_uid, (uid_t)nobody, "socket owner %ld", (long)st.st_uid);
+    cr_assert_eq(st.st_mode & 0777, 0660, "socket mode %o", st.st_mode & 0777);
+
+    const char *clip = dfix_video(4, 320, 240);
+    int64_t id = dfix_submit(&d, clip, NULL);
+    json_t *job = dfix_wait(&d, id, NULL, 60000);
+    cr_assert_not_null(job);
+    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
+    char master[1200];
+    snprintf(master, sizeof(master), "%s", jstr(job, "playlist_url"));
+    json_decref(job);
+    cr_assert_eq(stat(master, &st), 0);
+    cr_assert_eq(st.st_uid, (uid_t)nobody, "published as uid %ld", (long)st.st_uid);
+    cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
+}
