@@ -1,12 +1,16 @@
 /*
  * test_convert_run.c - the contract with the daemon: each segment reported
  * the moment it is complete (before any playlist), progress at least once
- * a second ending at 1, and a cancel honoured promptly without leaving a
- * master playlist or a half-written segment behind.
+ * a second ending at 1, every callback on the thread that called
+ * convert_run() (the daemon's outbox has one producer) even when the
+ * renditions are encoded on threads of their own, and a cancel honoured
+ * promptly without leaving a master playlist or a half-written segment
+ * behind.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,8 @@ struct seen {
     int np;
     _Atomic int cancel;
     int cancel_after;
+    pthread_t caller; /* the thread that runs convert_run() */
+    int wrong_thread; /* callbacks seen on another thread */
 };
 
 static double
@@ -54,6 +60,7 @@ on_segment(void *ud, const struct convert_segment *s)
     struct seen *z = ud;
     struct stat st;
     char p[4200];
+    z->wrong_thread += !pthread_equal(pthread_self(), z->caller);
     if (stat(s->path, &st) != 0 || (uint64_t)st.st_size != s->size || s->size == 0) {
         snprintf(z->problem, sizeof(z->problem), "%.200s not complete on disk", s->path);
         z->problems++;
@@ -88,6 +95,7 @@ static void
 on_progress(void *ud, double f)
 {
     struct seen *z = ud;
+    z->wrong_thread += !pthread_equal(pthread_self(), z->caller);
     if (z->np < 4096) {
         z->progress[z->np] = f;
         z->when[z->np] = now();
@@ -114,6 +122,7 @@ Test(convert_run, segments_reported_as_they_complete)
     char *out = convert_fixtures_path("cv_cb.out");
     struct seen *z = calloc(1, sizeof(*z));
     z->outdir = out;
+    z->caller = pthread_self();
     struct convert_opts o = {.input = in,
                              .outdir = out,
                              .ladder = "240:400k,160:200k",
@@ -127,6 +136,7 @@ Test(convert_run, segments_reported_as_they_complete)
     cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
     double t1 = now();
     cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
+    cr_assert_eq(z->wrong_thread, 0, "callbacks on another thread");
     cr_assert_eq(res.n_renditions, 2);
     cr_assert_str_eq(res.renditions[0], "240p");
     cr_assert_str_eq(res.renditions[1], "160p");
@@ -199,17 +209,23 @@ count_files(const char *outdir, const char *suffix)
     return n;
 }
 
-Test(convert_run, cancel_midway)
+/* cancel_midway - cancel after the first segment; threads as given. */
+static void
+cancel_midway(int threads)
 {
+    char name[64];
+    snprintf(name, sizeof(name), "cv_cancel%d.out", threads);
     char *in = make_input("cv_cancel.mp4", 8);
-    char *out = convert_fixtures_path("cv_cancel.out");
+    char *out = convert_fixtures_path(name);
     struct seen *z = calloc(1, sizeof(*z));
     z->outdir = out;
     z->cancel_after = 1;
+    z->caller = pthread_self();
     struct convert_opts o = {.input = in,
                              .outdir = out,
                              .ladder = "240:400k,160:200k",
                              .segment_seconds = 2,
+                             .threads = threads,
                              .cancel = &z->cancel,
                              .on_segment = on_segment,
                              .ud = z};
@@ -219,6 +235,7 @@ Test(convert_run, cancel_midway)
     cr_assert_eq(errno, ECANCELED, "errno %d: %s", errno, err);
     /* Stopped at once: far fewer than the 8 segments of a full run. */
     cr_assert_lt(z->n, 4, "%d segments after the cancel", z->n);
+    cr_assert_eq(z->wrong_thread, 0, "callbacks on another thread");
     char master[4200];
     snprintf(master, sizeof(master), "%s/master.m3u8", out);
     struct stat st;
@@ -228,6 +245,12 @@ Test(convert_run, cancel_midway)
     free(z);
     free(in);
     free(out);
+}
+
+Test(convert_run, cancel_midway)
+{
+    cancel_midway(1); /* everything on the caller's thread */
+    cancel_midway(2); /* one thread per rendition */
 }
 
 Test(convert_run, cancel_before_start)
@@ -260,6 +283,59 @@ Test(convert_run, same_output_twice)
                                      "cmp -s '%s/master.m3u8' '%s/master.m3u8'",
                                      a, b, a, b),
                  0, "two runs differ");
+    free(in);
+    free(a);
+    free(b);
+}
+
+Test(convert_run, threaded_ladder_contract)
+{
+    /*
+     * A budget of 2 threads encodes each rendition on its own thread: the
+     * callbacks must still come from this thread, each rendition's segments
+     * in order and before any playlist, and a rerun must give the same
+     * bytes in every file (the daemon skips re-uploading equal segments).
+     */
+    char *in = make_input("cv_thr.mp4", 5);
+    char *a = convert_fixtures_path("cv_thr.a");
+    char *b = convert_fixtures_path("cv_thr.b");
+    struct seen *z = calloc(1, sizeof(*z));
+    z->outdir = a;
+    z->caller = pthread_self();
+    struct convert_opts o = {.input = in,
+                             .outdir = a,
+                             .ladder = "240:400k,200:300k,160:200k",
+                             .segment_seconds = 2,
+                             .threads = 2,
+                             .on_segment = on_segment,
+                             .on_progress = on_progress,
+                             .ud = z};
+    struct convert_result res;
+    char err[512];
+    cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
+    cr_assert_eq(z->wrong_thread, 0, "%d callbacks on another thread", z->wrong_thread);
+    cr_assert_eq(res.n_renditions, 3);
+    cr_assert_eq(z->n, 9, "3 renditions x 3 segments, %d reported", z->n);
+    for (int r = 0; r < res.n_renditions; r++) {
+        unsigned next = 0;
+        for (int k = 0; k < z->n; k++) {
+            if (strcmp(z->rendition[k], res.renditions[r]) == 0) {
+                cr_assert_eq(z->index[k], next++, "%s reported out of order", z->rendition[k]);
+            }
+        }
+        cr_assert_eq(next, 3u);
+    }
+    cr_assert_float_eq(z->progress[z->np - 1], 1.0, 1e-9);
+
+    z->n = 0;
+    z->outdir = b;
+    o.outdir = b;
+    cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
+    cr_assert_eq(z->wrong_thread, 0);
+    cr_assert_eq(convert_fixtures_sh("diff -r '%s' '%s' >/dev/null", a, b), 0, "two runs differ");
+    free(z);
     free(in);
     free(a);
     free(b);

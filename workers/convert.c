@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "workers/convert_int.h"
 
@@ -32,14 +33,17 @@ struct convert_job {
     struct convert_rendition r[CONVERT_MAX_RENDITIONS];
     struct convert_mux *mux[CONVERT_MAX_RENDITIONS];
     struct convert_video *video;
+    struct convert_pipe *pipe; /* NULL: renditions encoded on this thread */
     struct convert_audio *audio;
     AVPacket *pkt;
     AVFrame *frame;
+    AVFrame *vref;   /* a rendition's reference when encoding on this thread */
     double end;      /* latest media end seen, seconds from the start */
     double pos;      /* progress position, seconds */
     double reported; /* monotonic time of the last progress call */
     int64_t vcount, acount;
     int last_decode_error;
+    int threaded; /* one thread per rendition (convert_pipe.c) */
 };
 
 static double
@@ -92,6 +96,61 @@ convert_mkdirs(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* convert_emit - rendition i's next packet into its muxer (caller's thread). */
+static int
+convert_emit(void *ud, int i, AVPacket *pkt, char *err, size_t errlen)
+{
+    struct convert_job *j = ud;
+    return convert_mux_push(j->mux[i], 1, pkt, err, errlen);
+}
+
+/* convert_tick - while waiting for the rendition threads: cancel and progress. */
+static int
+convert_tick(void *ud, char *err, size_t errlen)
+{
+    struct convert_job *j = ud;
+    if (convert_canceled(j)) {
+        return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s: canceled", j->in.path);
+    }
+    convert_progress(j, 0);
+    return 0;
+}
+
+/*
+ * convert_threads - how the conversion's thread budget (o->threads, 0 =
+ * one per online CPU) is spent. A budget of 1 keeps everything on the
+ * caller's thread, as the daemon asks when it runs one worker per core.
+ * Otherwise each rendition gets a thread of its own (convert_pipe.c), and
+ * the budget is split among the libx264s by picture area, at least one
+ * each: with a budget of 2 every ladder rung runs x264 single-threaded,
+ * which matters beyond speed, because x264's frame threads make VBV (our
+ * maxrate cap) depend on timing and so the bytes on the run. One rung
+ * alone keeps o->threads, as before. Counts depend only on the options
+ * and the ladder, never on timing.
+ */
+static int
+convert_threads(const struct convert_job *j, int *threads)
+{
+    int budget = j->o->threads;
+    if (budget == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        budget = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    }
+    double area = 0;
+    for (int i = 0; i < j->n; i++) {
+        area += (double)j->r[i].width * j->r[i].height;
+    }
+    for (int i = 0; i < j->n; i++) {
+        if (budget == 1 || j->n == 1) {
+            threads[i] = j->o->threads;
+        } else {
+            long t = lround(budget * (double)j->r[i].width * j->r[i].height / area);
+            threads[i] = t < 1 ? 1 : (int)t;
+        }
+    }
+    return budget > 1;
+}
+
 /* convert_setup - pick renditions and open encoders and muxers. */
 static int
 convert_setup(struct convert_job *j, char *err, size_t errlen)
@@ -119,7 +178,9 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
             return -1;
         }
         j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
-        if (convert_video_open(&j->video, in, j->r, j->n, j->o, j->seg, err, errlen) < 0) {
+        int threads[CONVERT_MAX_RENDITIONS];
+        j->threaded = convert_threads(j, threads);
+        if (convert_video_open(&j->video, in, j->r, j->n, threads, j->o, j->seg, err, errlen) < 0) {
             return -1;
         }
     }
@@ -170,7 +231,33 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         avcodec_parameters_free(&vpar[i]);
     }
     avcodec_parameters_free(&apar);
+    if (ret >= 0 && j->threaded) {
+        struct convert_pipe_cb cb = {.packet = convert_emit, .tick = convert_tick, .ud = j};
+        /* What one decoded picture holds, as 8-bit 4:2:0 at least. */
+        size_t bytes = (size_t)in->vst->codecpar->width * (size_t)in->vst->codecpar->height * 3 / 2;
+        ret = convert_pipe_open(&j->pipe, j->video, j->n, bytes, &cb, err, errlen);
+    }
     return ret < 0 ? -1 : 0;
+}
+
+/* convert_upright - an upright video frame to every rendition's scaler and encoder. */
+static int
+convert_upright(void *ud, AVFrame *f, char *err, size_t errlen)
+{
+    struct convert_job *j = ud;
+    if (j->pipe != NULL) {
+        return convert_pipe_send(j->pipe, f, err, errlen);
+    }
+    for (int i = 0; i < j->n; i++) {
+        int ret = av_frame_ref(j->vref, f);
+        if (ret < 0) {
+            return convert_err_set(err, errlen, ret, "%s", j->in.path);
+        }
+        if (convert_video_encode(j->video, i, j->vref, convert_emit, j, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* convert_frame - a decoded frame: shift its time to the input's start, pass it on. */
@@ -193,7 +280,7 @@ convert_frame(struct convert_job *j, int video, AVFrame *f, char *err, size_t er
     }
     if (video) {
         j->vcount++;
-        return convert_video_push(j->video, f, j->mux, err, errlen);
+        return convert_video_rotate(j->video, f, convert_upright, j, err, errlen);
     }
     j->acount++;
     return convert_audio_push(j->audio, f, j->mux, j->n, err, errlen);
@@ -263,6 +350,24 @@ convert_copy_packet(struct convert_job *j, int video, AVPacket *pkt, char *err, 
     return convert_mux_push(j->mux[0], video, p, err, errlen);
 }
 
+/* convert_video_flush - the last frames through every rendition, all packets muxed. */
+static int
+convert_video_flush(struct convert_job *j, char *err, size_t errlen)
+{
+    if (convert_video_rotate(j->video, NULL, convert_upright, j, err, errlen) < 0) {
+        return -1;
+    }
+    if (j->pipe != NULL) {
+        return convert_pipe_finish(j->pipe, err, errlen);
+    }
+    for (int i = 0; i < j->n; i++) {
+        if (convert_video_encode(j->video, i, NULL, convert_emit, j, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* convert_loop - read the whole input through the pipeline. */
 static int
 convert_loop(struct convert_job *j, char *err, size_t errlen)
@@ -306,7 +411,7 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
             ret = convert_decode(j, video, j->pkt, err, errlen);
         }
         av_packet_unref(j->pkt);
-        if (ret < 0) {
+        if (ret < 0 || (j->pipe != NULL && convert_pipe_poll(j->pipe, err, errlen) < 0)) {
             return -1;
         }
     }
@@ -328,7 +433,7 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
         return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s: canceled", j->in.path);
     }
     if (!j->copy) {
-        if (j->video != NULL && convert_video_push(j->video, NULL, j->mux, err, errlen) < 0) {
+        if (j->video != NULL && convert_video_flush(j, err, errlen) < 0) {
             return -1;
         }
         if (j->audio != NULL && convert_audio_push(j->audio, NULL, j->mux, j->n, err, errlen) < 0) {
@@ -414,7 +519,8 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
     }
     j.pkt = av_packet_alloc();
     j.frame = av_frame_alloc();
-    if (j.pkt == NULL || j.frame == NULL) {
+    j.vref = av_frame_alloc();
+    if (j.pkt == NULL || j.frame == NULL || j.vref == NULL) {
         convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", o->input);
     } else if ((!j.copy || convert_copy_check(&j.in, err, errlen) == 0) &&
                convert_mkdirs(o->outdir, err, errlen) == 0 && convert_setup(&j, err, errlen) == 0 &&
@@ -423,6 +529,7 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
         convert_progress(&j, 2);
     }
     int e = errno;
+    convert_pipe_free(&j.pipe); /* its threads use the encoders: stop them first */
     convert_video_free(&j.video);
     convert_audio_free(&j.audio);
     for (int i = 0; i < j.n; i++) {
@@ -430,6 +537,7 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
     }
     av_packet_free(&j.pkt);
     av_frame_free(&j.frame);
+    av_frame_free(&j.vref);
     convert_probe_close(&j.in);
     errno = e;
     return ret;

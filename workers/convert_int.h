@@ -88,16 +88,46 @@ void convert_mux_free(struct convert_mux **m);
 const struct convert_mux_seg *convert_mux_segments(const struct convert_mux *m, unsigned *n);
 const char *convert_mux_codecs(struct convert_mux *m);
 
-/* convert_video.c: rotation, scaling and one libx264 encoder per rendition. */
+/* convert_video.c: rotation (the caller's stage), then per rendition scale +
+ * libx264 (each rendition's stage, on any one thread). */
 struct convert_video;
 
+/* Takes pkt. */
+typedef int (*convert_video_emit_fn)(void *ud, int i, AVPacket *pkt, char *err, size_t errlen);
+/* Must not keep f (it may av_frame_ref it). */
+typedef int (*convert_video_frame_fn)(void *ud, AVFrame *f, char *err, size_t errlen);
+
 int convert_video_open(struct convert_video **out, const struct convert_input *in,
-                       const struct convert_rendition *r, int n, const struct convert_opts *o,
-                       double seg_seconds, char *err, size_t errlen);
+                       const struct convert_rendition *r, int n, const int *threads,
+                       const struct convert_opts *o, double seg_seconds, char *err, size_t errlen);
 const AVCodecContext *convert_video_encoder(const struct convert_video *v, int i);
-int convert_video_push(struct convert_video *v, AVFrame *frame, struct convert_mux **mux, char *err,
-                       size_t errlen);
+int convert_video_rotate(struct convert_video *v, AVFrame *frame, convert_video_frame_fn next,
+                         void *ud, char *err, size_t errlen);
+int convert_video_encode(struct convert_video *v, int i, AVFrame *frame, convert_video_emit_fn emit,
+                         void *ud, char *err, size_t errlen);
 void convert_video_free(struct convert_video **v);
+
+/*
+ * convert_pipe.c: one thread per rendition running convert_video_encode(),
+ * fed through a small bounded queue of frame references; its packets come
+ * back to the caller's thread, which alone muxes and calls back.
+ */
+struct convert_pipe;
+
+struct convert_pipe_cb {
+    /* On the caller's thread: rendition i's next packet, in order (takes it). */
+    int (*packet)(void *ud, int i, AVPacket *pkt, char *err, size_t errlen);
+    /* On the caller's thread, at least every 100 ms while it waits: -1 stops. */
+    int (*tick)(void *ud, char *err, size_t errlen);
+    void *ud;
+};
+
+int convert_pipe_open(struct convert_pipe **out, struct convert_video *v, int n, size_t frame_bytes,
+                      const struct convert_pipe_cb *cb, char *err, size_t errlen);
+int convert_pipe_send(struct convert_pipe *p, AVFrame *f, char *err, size_t errlen);
+int convert_pipe_poll(struct convert_pipe *p, char *err, size_t errlen);
+int convert_pipe_finish(struct convert_pipe *p, char *err, size_t errlen);
+void convert_pipe_free(struct convert_pipe **p);
 
 /* convert_audio.c: AAC-LC stereo 48 kHz, encoded once for all renditions. */
 struct convert_audio;

@@ -1,7 +1,17 @@
 /*
- * convert_video.c - the video half of a transcode: one filter graph that
- * rotates as the display matrix says, splits, and scales to every rendition
- * (yuv420p, square pixels), then one libx264 encoder per rendition.
+ * convert_video.c - the video half of a transcode, in two stages that may
+ * run on different threads:
+ *
+ *   convert_video_rotate()  the caller's stage: apply the display matrix
+ *                           (only when there is one to apply) and hand
+ *                           each upright frame on;
+ *   convert_video_encode()  one rendition's stage: scale to its size
+ *                           (yuv420p, square pixels) and encode with its
+ *                           own libx264, handing each packet on.
+ *
+ * A rendition's stage touches only that rendition's graph, encoder and
+ * scratch frames, so each may run on its own thread (convert_pipe.c) with
+ * no lock; what they share (input, options, sizes) is read-only once open.
  *
  * Keyframes are forced by timestamp on the shared grid (convert_grid.c)
  * with scene-cut detection off, so that every rendition has an IDR frame at
@@ -24,9 +34,19 @@
 /* libx264's own default quality; the ladder's bit rate caps it. */
 #define CONVERT_VIDEO_CRF "23"
 
+/* A filter graph fed by a buffer source, rebuilt when its input changes. */
+struct convert_video_graph {
+    AVFilterGraph *graph;
+    AVFilterContext *src, *sink;
+    int w, h, fmt; /* what the graph was built for */
+};
+
+/* One rendition's stage: only its own thread touches this. */
 struct convert_video_out {
-    AVFilterContext *sink;
+    struct convert_video_graph g;
     AVCodecContext *enc;
+    AVFrame *f;
+    AVPacket *pkt;
     int64_t next_force; /* next forced keyframe, encoder time base */
     int64_t last_pts;
 };
@@ -38,17 +58,15 @@ struct convert_video {
     int n;
     struct convert_rendition r[CONVERT_MAX_RENDITIONS];
     struct convert_video_out out[CONVERT_MAX_RENDITIONS];
-    AVFilterGraph *graph;
-    AVFilterContext *src;
-    int gw, gh, gfmt; /* what the graph was built for */
-    AVRational gsar;
+    struct convert_video_graph rot; /* the caller's stage; unused without rotation */
+    const char *rotate;             /* filter for the display matrix, NULL: none */
+    char rotate_buf[64];
     AVFrame *f;
-    AVPacket *pkt;
 };
 
-/* convert_video_encoder_open - libx264 for one rendition. */
+/* convert_video_encoder_open - libx264 for one rendition with its thread count. */
 static int
-convert_video_encoder_open(struct convert_video *v, int i, char *err, size_t errlen)
+convert_video_encoder_open(struct convert_video *v, int i, int threads, char *err, size_t errlen)
 {
     const struct convert_rendition *r = &v->r[i];
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
@@ -66,7 +84,7 @@ convert_video_encoder_open(struct convert_video *v, int i, char *err, size_t err
     c->sample_aspect_ratio = (AVRational){1, 1};
     c->time_base = v->in->vst->time_base;
     c->framerate = v->in->fps;
-    c->thread_count = v->o->threads;
+    c->thread_count = threads;
     c->rc_max_rate = r->maxrate;
     c->rc_buffer_size = (int)(r->maxrate * 2 > INT32_MAX ? INT32_MAX : r->maxrate * 2);
     if (v->in->vdec != NULL) {
@@ -92,13 +110,18 @@ convert_video_encoder_open(struct convert_video *v, int i, char *err, size_t err
     }
     v->out[i].next_force = INT64_MIN;
     v->out[i].last_pts = INT64_MIN;
+    v->out[i].f = av_frame_alloc();
+    v->out[i].pkt = av_packet_alloc();
+    if (v->out[i].f == NULL || v->out[i].pkt == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "video");
+    }
     return 0;
 }
 
 int
 convert_video_open(struct convert_video **out, const struct convert_input *in,
-                   const struct convert_rendition *r, int n, const struct convert_opts *o,
-                   double seg_seconds, char *err, size_t errlen)
+                   const struct convert_rendition *r, int n, const int *threads,
+                   const struct convert_opts *o, double seg_seconds, char *err, size_t errlen)
 {
     struct convert_video *v = calloc(1, sizeof(*v));
     if (v == NULL) {
@@ -111,12 +134,23 @@ convert_video_open(struct convert_video **out, const struct convert_input *in,
     v->seg_seconds = seg_seconds;
     memcpy(v->r, r, (size_t)n * sizeof(*r));
     v->f = av_frame_alloc();
-    v->pkt = av_packet_alloc();
-    if (v->f == NULL || v->pkt == NULL) {
+    if (v->f == NULL) {
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "video");
     }
+    /* Rotation exactly as the ffmpeg CLI's autorotate inserts it. */
+    double rot = in->rotation;
+    if (fabs(rot - 90) < 1.0) {
+        v->rotate = "transpose=clock";
+    } else if (fabs(rot - 180) < 1.0) {
+        v->rotate = "hflip,vflip";
+    } else if (fabs(rot - 270) < 1.0) {
+        v->rotate = "transpose=cclock";
+    } else if (fabs(rot) > 1.0) {
+        snprintf(v->rotate_buf, sizeof(v->rotate_buf), "rotate=%f*PI/180", rot);
+        v->rotate = v->rotate_buf;
+    }
     for (int i = 0; i < n; i++) {
-        if (convert_video_encoder_open(v, i, err, errlen) < 0) {
+        if (convert_video_encoder_open(v, i, threads[i], err, errlen) < 0) {
             return -1;
         }
     }
@@ -129,115 +163,88 @@ convert_video_encoder(const struct convert_video *v, int i)
     return v->out[i].enc;
 }
 
-/* convert_video_graph - build the rotate/split/scale graph for frames like f. */
+/*
+ * convert_video_graph_open - "buffer -> desc -> buffersink" for frames like
+ * f, whose times are in the input stream's time base. Filter threads: the
+ * caller's budget (0: automatic) for the caller's stage, 1 in a rendition
+ * thread, which is already one of the budget's threads.
+ */
 static int
-convert_video_graph(struct convert_video *v, const AVFrame *f, char *err, size_t errlen)
+convert_video_graph_open(struct convert_video *v, struct convert_video_graph *g, const AVFrame *f,
+                         const char *desc, int threads, char *err, size_t errlen)
 {
-    char desc[2048], args[256];
-    size_t len = 0;
-    double rot = v->in->rotation;
+    char args[256];
     AVRational tb = v->in->vst->time_base;
     AVRational sar = f->sample_aspect_ratio;
     if (sar.num <= 0 || sar.den <= 0) {
         sar = (AVRational){1, 1};
     }
-
-    v->graph = avfilter_graph_alloc();
-    if (v->graph == NULL) {
+    g->graph = avfilter_graph_alloc();
+    if (g->graph == NULL) {
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: filter graph", v->in->path);
     }
+    g->graph->nb_threads = threads;
     snprintf(args, sizeof(args),
              "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d:frame_rate=%d/%d",
              f->width, f->height, f->format, tb.num, tb.den, sar.num, sar.den, v->in->fps.num,
              v->in->fps.den);
-    int ret = avfilter_graph_create_filter(&v->src, avfilter_get_by_name("buffer"), "in", args,
-                                           NULL, v->graph);
-    for (int i = 0; ret >= 0 && i < v->n; i++) {
-        char name[16];
-        snprintf(name, sizeof(name), "out%d", i);
-        ret = avfilter_graph_create_filter(&v->out[i].sink, avfilter_get_by_name("buffersink"),
-                                           name, NULL, NULL, v->graph);
+    int ret = avfilter_graph_create_filter(&g->src, avfilter_get_by_name("buffer"), "in", args,
+                                           NULL, g->graph);
+    if (ret >= 0) {
+        ret = avfilter_graph_create_filter(&g->sink, avfilter_get_by_name("buffersink"), "out",
+                                           NULL, NULL, g->graph);
     }
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
     }
-
-    /* Rotation exactly as the ffmpeg CLI's autorotate inserts it. */
-    len += (size_t)snprintf(desc + len, sizeof(desc) - len, "[in]");
-    if (fabs(rot - 90) < 1.0) {
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, "transpose=clock,");
-    } else if (fabs(rot - 180) < 1.0) {
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, "hflip,vflip,");
-    } else if (fabs(rot - 270) < 1.0) {
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, "transpose=cclock,");
-    } else if (fabs(rot) > 1.0) {
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, "rotate=%f*PI/180,", rot);
-    }
-    if (v->n > 1) {
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, "split=%d", v->n);
-        for (int i = 0; i < v->n; i++) {
-            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "[s%d]", i);
-        }
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len, ";");
-    }
-    for (int i = 0; i < v->n && len < sizeof(desc); i++) {
-        if (v->n > 1) {
-            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "[s%d]", i);
-        }
-        len += (size_t)snprintf(desc + len, sizeof(desc) - len,
-                                "scale=%d:%d,setsar=1,format=yuv420p[o%d]%s", v->r[i].width,
-                                v->r[i].height, i, i + 1 < v->n ? ";" : "");
-    }
-    if (len >= sizeof(desc)) {
-        return convert_err_set(err, errlen, AVERROR(EINVAL), "%s: filter description", v->in->path);
-    }
-
     AVFilterInOut *outputs = avfilter_inout_alloc();
-    AVFilterInOut *inputs = NULL;
-    if (outputs == NULL) {
+    AVFilterInOut *inputs = avfilter_inout_alloc();
+    if (outputs == NULL || inputs == NULL || (outputs->name = av_strdup("in")) == NULL ||
+        (inputs->name = av_strdup("out")) == NULL) {
+        avfilter_inout_free(&inputs);
+        avfilter_inout_free(&outputs);
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: filters", v->in->path);
     }
-    outputs->name = av_strdup("in");
-    outputs->filter_ctx = v->src;
-    for (int i = v->n - 1; i >= 0; i--) {
-        AVFilterInOut *io = avfilter_inout_alloc();
-        char name[16];
-        snprintf(name, sizeof(name), "o%d", i);
-        if (io == NULL || (io->name = av_strdup(name)) == NULL) {
-            avfilter_inout_free(&io);
-            avfilter_inout_free(&inputs);
-            avfilter_inout_free(&outputs);
-            return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: filters", v->in->path);
-        }
-        io->filter_ctx = v->out[i].sink;
-        io->next = inputs;
-        inputs = io;
-    }
-    ret = avfilter_graph_parse_ptr(v->graph, desc, &inputs, &outputs, NULL);
+    outputs->filter_ctx = g->src;
+    inputs->filter_ctx = g->sink;
+    ret = avfilter_graph_parse_ptr(g->graph, desc, &inputs, &outputs, NULL);
     avfilter_inout_free(&inputs);
     avfilter_inout_free(&outputs);
     if (ret >= 0) {
-        ret = avfilter_graph_config(v->graph, NULL);
+        ret = avfilter_graph_config(g->graph, NULL);
     }
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s: video filters \"%s\"", v->in->path, desc);
     }
-    v->gw = f->width;
-    v->gh = f->height;
-    v->gfmt = f->format;
-    v->gsar = sar;
+    g->w = f->width;
+    g->h = f->height;
+    g->fmt = f->format;
     return 0;
 }
 
-/* convert_video_encode - encode one frame (NULL: flush) of rendition i. */
+static void
+convert_video_graph_free(struct convert_video_graph *g)
+{
+    avfilter_graph_free(&g->graph);
+    g->src = g->sink = NULL;
+}
+
+/* convert_video_graph_changed - a stream may change size or format midway. */
 static int
-convert_video_encode(struct convert_video *v, int i, AVFrame *f, struct convert_mux **mux,
-                     char *err, size_t errlen)
+convert_video_graph_changed(const struct convert_video_graph *g, const AVFrame *f)
+{
+    return g->graph != NULL && (f->width != g->w || f->height != g->h || f->format != g->fmt);
+}
+
+/* convert_video_x264 - encode one scaled frame (NULL: flush) of rendition i. */
+static int
+convert_video_x264(struct convert_video *v, int i, AVFrame *f, convert_video_emit_fn emit, void *ud,
+                   char *err, size_t errlen)
 {
     struct convert_video_out *out = &v->out[i];
     AVCodecContext *c = out->enc;
     if (f != NULL) {
-        AVRational tb = av_buffersink_get_time_base(out->sink);
+        AVRational tb = av_buffersink_get_time_base(out->g.sink);
         if (f->pts == AV_NOPTS_VALUE) {
             f->pts = out->last_pts == INT64_MIN ? 0 : out->last_pts + 1;
         } else {
@@ -262,7 +269,7 @@ convert_video_encode(struct convert_video *v, int i, AVFrame *f, struct convert_
         return convert_err_set(err, errlen, ret, "%s: libx264 (%s)", v->in->path, v->r[i].name);
     }
     for (;;) {
-        ret = avcodec_receive_packet(c, v->pkt);
+        ret = avcodec_receive_packet(c, out->pkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
             return 0;
         }
@@ -271,91 +278,163 @@ convert_video_encode(struct convert_video *v, int i, AVFrame *f, struct convert_
         }
         AVPacket *p = av_packet_alloc();
         if (p == NULL) {
-            av_packet_unref(v->pkt);
+            av_packet_unref(out->pkt);
             return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", v->in->path);
         }
-        av_packet_move_ref(p, v->pkt);
-        if (convert_mux_push(mux[i], 1, p, err, errlen) < 0) {
+        av_packet_move_ref(p, out->pkt);
+        if (emit(ud, i, p, err, errlen) < 0) {
             return -1;
         }
     }
 }
 
-/* convert_video_pull - encode every frame the graph has ready. */
+/* convert_video_scaled - encode every frame rendition i's graph has ready. */
 static int
-convert_video_pull(struct convert_video *v, struct convert_mux **mux, char *err, size_t errlen)
+convert_video_scaled(struct convert_video *v, int i, convert_video_emit_fn emit, void *ud,
+                     char *err, size_t errlen)
 {
-    for (int i = 0; i < v->n; i++) {
-        for (;;) {
-            int ret = av_buffersink_get_frame(v->out[i].sink, v->f);
-            if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
-                break;
-            }
-            if (ret < 0) {
-                return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
-            }
-            ret = convert_video_encode(v, i, v->f, mux, err, errlen);
-            av_frame_unref(v->f);
-            if (ret < 0) {
-                return -1;
-            }
+    struct convert_video_out *out = &v->out[i];
+    for (;;) {
+        int ret = av_buffersink_get_frame(out->g.sink, out->f);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
+        }
+        ret = convert_video_x264(v, i, out->f, emit, ud, err, errlen);
+        av_frame_unref(out->f);
+        if (ret < 0) {
+            return -1;
         }
     }
-    return 0;
 }
 
-/* convert_video_close_graph - drain the graph into the encoders and free it. */
+/* convert_video_drain - flush rendition i's graph into its encoder and free it. */
 static int
-convert_video_close_graph(struct convert_video *v, struct convert_mux **mux, char *err,
-                          size_t errlen)
+convert_video_drain(struct convert_video *v, int i, convert_video_emit_fn emit, void *ud, char *err,
+                    size_t errlen)
 {
-    if (v->graph == NULL) {
+    struct convert_video_out *out = &v->out[i];
+    if (out->g.graph == NULL) {
         return 0;
     }
-    int ret = av_buffersrc_add_frame_flags(v->src, NULL, 0);
+    int ret = av_buffersrc_add_frame_flags(out->g.src, NULL, 0);
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
     }
-    ret = convert_video_pull(v, mux, err, errlen);
-    avfilter_graph_free(&v->graph);
-    v->src = NULL;
+    ret = convert_video_scaled(v, i, emit, ud, err, errlen);
+    convert_video_graph_free(&out->g);
     return ret;
 }
 
 /*
- * convert_video_push - filter and encode one decoded frame (times already
- * relative to the input's start); NULL flushes everything to the muxers.
+ * convert_video_encode - rendition i's stage: scale and encode one upright
+ * frame, taking its reference (NULL: flush everything); each packet goes
+ * to emit, which takes it. Touches nothing of the other renditions.
  */
 int
-convert_video_push(struct convert_video *v, AVFrame *frame, struct convert_mux **mux, char *err,
-                   size_t errlen)
+convert_video_encode(struct convert_video *v, int i, AVFrame *frame, convert_video_emit_fn emit,
+                     void *ud, char *err, size_t errlen)
 {
+    struct convert_video_out *out = &v->out[i];
     if (frame == NULL) {
-        if (convert_video_close_graph(v, mux, err, errlen) < 0) {
+        if (convert_video_drain(v, i, emit, ud, err, errlen) < 0) {
             return -1;
         }
-        for (int i = 0; i < v->n; i++) {
-            if (convert_video_encode(v, i, NULL, mux, err, errlen) < 0) {
-                return -1;
-            }
-        }
-        return 0;
+        return convert_video_x264(v, i, NULL, emit, ud, err, errlen);
     }
-    /* A stream may change size or format midway: rebuild, same outputs. */
-    if (v->graph != NULL &&
-        (frame->width != v->gw || frame->height != v->gh || frame->format != v->gfmt)) {
-        if (convert_video_close_graph(v, mux, err, errlen) < 0) {
-            return -1;
-        }
-    }
-    if (v->graph == NULL && convert_video_graph(v, frame, err, errlen) < 0) {
+    if (convert_video_graph_changed(&out->g, frame) &&
+        convert_video_drain(v, i, emit, ud, err, errlen) < 0) {
+        av_frame_unref(frame);
         return -1;
     }
-    int ret = av_buffersrc_add_frame_flags(v->src, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (out->g.graph == NULL) {
+        char desc[128];
+        snprintf(desc, sizeof(desc), "scale=%d:%d,setsar=1,format=yuv420p", v->r[i].width,
+                 v->r[i].height);
+        if (convert_video_graph_open(v, &out->g, frame, desc, 1, err, errlen) < 0) {
+            av_frame_unref(frame);
+            return -1;
+        }
+    }
+    int ret = av_buffersrc_add_frame_flags(out->g.src, frame, 0);
+    if (ret < 0) {
+        av_frame_unref(frame);
+        return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
+    }
+    return convert_video_scaled(v, i, emit, ud, err, errlen);
+}
+
+/* convert_video_rotated - hand on every frame the rotation graph has ready. */
+static int
+convert_video_rotated(struct convert_video *v, convert_video_frame_fn next, void *ud, char *err,
+                      size_t errlen)
+{
+    AVRational tb = av_buffersink_get_time_base(v->rot.sink);
+    for (;;) {
+        int ret = av_buffersink_get_frame(v->rot.sink, v->f);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
+        }
+        if (v->f->pts != AV_NOPTS_VALUE) {
+            v->f->pts = av_rescale_q(v->f->pts, tb, v->in->vst->time_base);
+        }
+        ret = next(ud, v->f, err, errlen);
+        av_frame_unref(v->f);
+        if (ret < 0) {
+            return -1;
+        }
+    }
+}
+
+static int
+convert_video_rotate_drain(struct convert_video *v, convert_video_frame_fn next, void *ud,
+                           char *err, size_t errlen)
+{
+    if (v->rot.graph == NULL) {
+        return 0;
+    }
+    int ret = av_buffersrc_add_frame_flags(v->rot.src, NULL, 0);
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
     }
-    return convert_video_pull(v, mux, err, errlen);
+    ret = convert_video_rotated(v, next, ud, err, errlen);
+    convert_video_graph_free(&v->rot);
+    return ret;
+}
+
+/*
+ * convert_video_rotate - the caller's stage: one decoded frame (times
+ * relative to the input's start; NULL: drain) made upright and passed to
+ * next, which must not keep the frame it is given (it refs it).
+ */
+int
+convert_video_rotate(struct convert_video *v, AVFrame *frame, convert_video_frame_fn next, void *ud,
+                     char *err, size_t errlen)
+{
+    if (v->rotate == NULL) {
+        return frame == NULL ? 0 : next(ud, frame, err, errlen);
+    }
+    if (frame == NULL) {
+        return convert_video_rotate_drain(v, next, ud, err, errlen);
+    }
+    if (convert_video_graph_changed(&v->rot, frame) &&
+        convert_video_rotate_drain(v, next, ud, err, errlen) < 0) {
+        return -1;
+    }
+    if (v->rot.graph == NULL &&
+        convert_video_graph_open(v, &v->rot, frame, v->rotate, v->o->threads, err, errlen) < 0) {
+        return -1;
+    }
+    int ret = av_buffersrc_add_frame_flags(v->rot.src, frame, AV_BUFFERSRC_FLAG_KEEP_REF);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
+    }
+    return convert_video_rotated(v, next, ud, err, errlen);
 }
 
 void
@@ -365,12 +444,14 @@ convert_video_free(struct convert_video **vp)
     if (v == NULL) {
         return;
     }
-    avfilter_graph_free(&v->graph);
+    convert_video_graph_free(&v->rot);
     for (int i = 0; i < v->n; i++) {
+        convert_video_graph_free(&v->out[i].g);
         avcodec_free_context(&v->out[i].enc);
+        av_frame_free(&v->out[i].f);
+        av_packet_free(&v->out[i].pkt);
     }
     av_frame_free(&v->f);
-    av_packet_free(&v->pkt);
     free(v);
     *vp = NULL;
 }
