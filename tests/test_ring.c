@@ -624,6 +624,15 @@ Test(ring_proc, producer_killed_at_random_points, .timeout = 120)
                 next++;
             }
         }
+        /* every other round, stop consuming until records are waiting, so
+         * that the kill finds published-but-unread records to drain */
+        if (round % 2) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            do
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+            while (ring_pending(in) == 0 && t1.tv_sec - t0.tv_sec < 5);
+        }
         kill(pid, SIGKILL);
         cr_assert_eq(waitpid(pid, NULL, 0), pid);
         ssize_t pending = ring_pending(in);
