@@ -49,8 +49,9 @@ peak_kib(const char *in, const char *out)
         if (getenv("HLSD_SANITIZED")) {
             char opts[1024];
             const char *o = getenv("ASAN_OPTIONS");
-            snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
-                     o ? o : "", o && *o ? ":" : "");
+            snprintf(opts, sizeof(opts),
+                     "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0", o ? o : "",
+                     o && *o ? ":" : "");
             setenv("ASAN_OPTIONS", opts, 1);
         }
         execl(tool, tool, in, out, "--ladder", "180:300k", "--preset", "ultrafast", "--threads",
