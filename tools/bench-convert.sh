@@ -2,7 +2,10 @@
 # bench-convert.sh - the conversion engine against the ffmpeg CLI on one
 # generated 30 s 720p30 clip, with the same encoder settings on both sides.
 # Each figure is a median of 5 runs, of wall time (what the targets are
-# about) and of CPU time (user + sys). Prints `name value` lines, then the
+# about) and of CPU time (user + sys). The runs are interleaved (round 1
+# runs every command once, then round 2, ...), so that a neighbour's load
+# that comes and goes weighs on every command alike rather than on whichever
+# block of runs it happened to overlap. Prints `name value` lines, then the
 # ratios hls-convert / ffmpeg:
 #
 #   single_720p   hls-convert --ladder 720:2800k  vs  one ffmpeg -f hls      (target <= 1.02)
@@ -77,29 +80,34 @@ cmd_ff_copy() {
     $ff -i "$in" -c copy $HLS -hls_segment_filename "$work/o/seg_%05d.ts" "$work/o/index.m3u8"
 }
 
-# median NAME: run cmd_NAME $RUNS times into a fresh output; print the
-# median wall seconds and the median CPU seconds (user + sys, children
-# included), as "WALL CPU". CPU time is reported because on a shared
-# machine wall time also measures the neighbours.
-median() {
-    local w=() c=() line
-    for _ in $(seq "$RUNS"); do
-        rm -rf "$work/o"
-        line=$( { TIMEFORMAT='%R %U %S'; time "cmd_$1" >/dev/null; } 2>&1 )
-        w+=("$(echo "$line" | awk '{print $1}')")
-        c+=("$(echo "$line" | awk '{print $2 + $3}')")
-    done
-    printf '%s %s\n' \
-        "$(printf '%s\n' "${w[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}')" \
-        "$(printf '%s\n' "${c[@]}" | sort -g | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}')"
+# run1 NAME: one run of cmd_NAME into a fresh output; append its wall
+# seconds and CPU seconds (user + sys, children included) to runs_w_NAME
+# and runs_c_NAME.
+# CPU time is reported because on a shared machine wall time also measures
+# the neighbours.
+run1() {
+    local line
+    rm -rf "$work/o"
+    line=$( { TIMEFORMAT='%R %U %S'; time "cmd_$1" >/dev/null; } 2>&1 )
+    eval "runs_w_$1+=\" $(echo "$line" | awk '{print $1}')\""
+    eval "runs_c_$1+=\" $(echo "$line" | awk '{print $2 + $3}')\""
+}
+median() { # median VALUES...
+    printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {printf "%.3f", v[int((NR+1)/2)]}'
 }
 
 echo "input 30s_1280x720_30fps_h264_aac $(stat -c %s "$in")B cores=$(nproc) load=$(cut -d' ' -f1 /proc/loadavg) runs=$RUNS"
 names="ours_720 ff_720 ours_ladder ff_procs ff_procs_seq ff_vsm ours_copy ff_copy"
-for n in $names; do
-    read -r w c < <(median "$n")
-    eval "w_$n=$w c_$n=$c"
+for _ in $(seq "$RUNS"); do
+    for n in $names; do
+        run1 "$n"
+    done
 done
+for n in $names; do
+    # shellcheck disable=SC2086
+    eval "w_$n=\$(median \$runs_w_$n) c_$n=\$(median \$runs_c_$n)"
+done
+echo "load_at_end $(cut -d' ' -f1-3 /proc/loadavg)"
 
 label() {
     case $1 in

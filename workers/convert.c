@@ -121,12 +121,12 @@ convert_tick(void *ud, char *err, size_t errlen)
  * one per online CPU) is spent. A budget of 1 keeps everything on the
  * caller's thread, as the daemon asks when it runs one worker per core.
  * Otherwise each rendition gets a thread of its own (convert_pipe.c), and
- * the budget is split among the libx264s by picture area, at least one
- * each: with a budget of 2 every ladder rung runs x264 single-threaded,
- * which matters beyond speed, because x264's frame threads make VBV (our
- * maxrate cap) depend on timing and so the bytes on the run. One rung
- * alone keeps o->threads, as before. Counts depend only on the options
- * and the ladder, never on timing.
+ * the budget is split among the libx264s by picture area (rounded down,
+ * at least one each): up to a budget of 3, every rung of the default
+ * ladder runs x264 single-threaded. That matters beyond speed: x264's
+ * frame threads make VBV (our maxrate cap) depend on timing, and so the
+ * bytes on the run. One rung alone keeps o->threads, as before. Counts
+ * depend only on the options and the ladder, never on timing.
  */
 static int
 convert_threads(const struct convert_job *j, int *threads)
@@ -144,7 +144,7 @@ convert_threads(const struct convert_job *j, int *threads)
         if (budget == 1 || j->n == 1) {
             threads[i] = j->o->threads;
         } else {
-            long t = lround(budget * (double)j->r[i].width * j->r[i].height / area);
+            long t = (long)(budget * (double)j->r[i].width * j->r[i].height / area);
             threads[i] = t < 1 ? 1 : (int)t;
         }
     }
