@@ -21,6 +21,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
+#include "daemon/spool.h"
 #include "workers/storage.h"
 #include "workers/upworker.h"
 
@@ -102,7 +103,7 @@ lock_pidfile(const char *path)
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) {
         *slash = '\0';
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        if (spool_mkdir_p(dir, 0755) < 0)
             log_fatal(EXIT_ENV, "mkdir %s: %s", dir, strerror(errno));
     }
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -281,28 +282,6 @@ daemon_ready(int wfd)
     close(wfd);
 }
 
-static int
-mkdir_p(const char *path)
-{
-    char tmp[CONFIG_PATH_MAX];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void
 mkdir_owned(const char *dir, uid_t uid, gid_t gid)
 {
@@ -382,7 +361,8 @@ main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     /* a local output directory is ours to create (not in -t: it checks only) */
-    if (!test && strncmp(cfg.upload.url, "file://", 7) == 0 && mkdir_p(cfg.upload.url + 7) < 0) {
+    if (!test && strncmp(cfg.upload.url, "file://", 7) == 0 &&
+        spool_mkdir_p(cfg.upload.url + 7, 0755) < 0) {
         fprintf(stderr, "hlsd: [upload] url: mkdir %s: %s\n", cfg.upload.url + 7, strerror(errno));
         return EXIT_ENV;
     }
@@ -411,7 +391,7 @@ main(int argc, char **argv)
     char *slash = strrchr(sockdir, '/');
     if (slash && slash != sockdir) {
         *slash = '\0';
-        if (mkdir_p(sockdir) < 0)
+        if (spool_mkdir_p(sockdir, 0755) < 0)
             log_fatal(EXIT_ENV, "mkdir %s: %s", sockdir, strerror(errno));
     }
     int listen_fd = ctl_listen(&cfg, err, sizeof(err));

@@ -363,9 +363,8 @@ on_exit_status(struct slot *s, int status)
     if (s->seg)
         shmseg_drain(s->seg, drain_one, s);
     if (WIFSIGNALED(status))
-        log_warn("%s[%d] pid %ld killed by signal %d (%s)%s", role_names[s->role], s->idx,
-                 (long)s->pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
-                 s->reason[0] ? "" : "");
+        log_warn("%s[%d] pid %ld killed by signal %d (%s)", role_names[s->role], s->idx,
+                 (long)s->pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
     else if (code != 0 || !we_stopped)
         log_warn("%s[%d] pid %ld exited with code %d", role_names[s->role], s->idx, (long)s->pid,
                  code);

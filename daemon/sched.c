@@ -456,15 +456,10 @@ on_conv_done(struct slot *s, struct job *j, const char *text)
         snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "", tok);
         char rel[64];
         snprintf(rel, sizeof(rel), "%s/index.m3u8", tok);
+        /* a playlist is rewritten by every conversion: (re)send it */
         struct obj *o = obj_add(j, rel, OBJ_PLAYLIST, 0);
-        if (o->state != OBJ_UPLOADED) {
-            o->state = OBJ_PENDING;
-            obj_save(j, o);
-        } else {
-            /* a playlist is rewritten by every conversion: send it again */
-            o->state = OBJ_PENDING;
-            obj_save(j, o);
-        }
+        o->state = OBJ_PENDING;
+        obj_save(j, o);
     }
     j->row.conv_done = 1;
     j->conv_progress = 1.0;
@@ -1013,6 +1008,21 @@ load_obj(void *ud, const struct store_obj *so)
     return 0;
 }
 
+/* job_load - a job from the store into memory with its ledger; the ledger
+ * is written with every upload and the job row less often, so after a
+ * crash the published-segment count comes from the ledger */
+static struct job *
+job_load(const struct store_job *row)
+{
+    struct job *j = job_new(row);
+
+    store_obj_each(M.store, row->id, load_obj, j);
+    j->row.segs_uploaded = 0;
+    for (size_t i = 0; i < j->nobjs; i++)
+        j->row.segs_uploaded += j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
+    return j;
+}
+
 int
 sched_cancel(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen)
 {
@@ -1031,8 +1041,7 @@ sched_cancel(int64_t id, struct store_job *out, const char **code, char *msg, si
                      job_state_name(row.state));
             return -1;
         }
-        j = job_new(&row); /* a failed job: remove its input and objects */
-        store_obj_each(M.store, id, load_obj, j);
+        j = job_load(&row); /* a failed job: remove its input and objects */
     }
     if (job_state_terminal(j->row.state) && j->row.state != JOB_FAILED) {
         *code = "conflict";
@@ -1091,12 +1100,7 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
         return -1;
     }
     if (j == NULL) {
-        j = job_new(&row);
-        store_obj_each(M.store, id, load_obj, j);
-        j->row.segs_uploaded = 0;
-        for (size_t i = 0; i < j->nobjs; i++)
-            j->row.segs_uploaded +=
-                j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
+        j = job_load(&row);
     }
     /* a job still winding down (its worker letting go) is requeued in place:
      * the dispatcher waits for the old lease to end before starting it */
@@ -1128,13 +1132,7 @@ recover_one(void *ud, const struct store_job *row)
     (void)ud;
     if (row->state == JOB_DONE || row->state == JOB_FAILED)
         return 0;
-    struct job *j = job_new(row);
-    store_obj_each(M.store, row->id, load_obj, j);
-    /* the ledger is written with every upload, the job row less often:
-     * after a crash the ledger is the truth */
-    j->row.segs_uploaded = 0;
-    for (size_t i = 0; i < j->nobjs; i++)
-        j->row.segs_uploaded += j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
+    struct job *j = job_load(row);
     if (j->row.state == JOB_CONVERTING) {
         job_transition(j->row.id, &j->row.state, JOB_QUEUED);
         /* unsent segments are reported again by the new conversion */

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int
-mkdir_p(const char *path, mode_t mode)
+int
+spool_mkdir_p(const char *path, mode_t mode)
 {
     char tmp[4096];
     size_t len = strlen(path);
@@ -44,10 +44,10 @@ spool_prepare(const char *spool_dir)
 {
     char p[4096];
 
-    if (mkdir_p(spool_dir, 0700) < 0)
+    if (spool_mkdir_p(spool_dir, 0700) < 0)
         return -1;
     snprintf(p, sizeof(p), "%s/incoming", spool_dir);
-    return mkdir_p(p, 0700);
+    return spool_mkdir_p(p, 0700);
 }
 
 int

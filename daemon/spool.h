@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
+/* spool_mkdir_p - mkdir -p with mode for the directories it creates */
+int spool_mkdir_p(const char *path, mode_t mode);
 int spool_prepare(const char *spool_dir);
 /* spool_token_valid - a token is 8..64 lowercase hex digits */
 int spool_token_valid(const char *token);

@@ -218,6 +218,21 @@ step_done(store_t *s, sqlite3_stmt *q, const char *what)
     return 0;
 }
 
+/* row_done - after stepping a one-row query: 0 found, -1 ENOENT, or EIO */
+static int
+row_done(store_t *s, sqlite3_stmt *q, int rc, const char *what)
+{
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE) {
+        errno = ENOENT;
+        return -1;
+    }
+    return fail(s, what);
+}
+
 int
 store_job_insert(store_t *s, struct store_job *j)
 {
@@ -250,15 +265,7 @@ store_job_get(store_t *s, int64_t id, struct store_job *j)
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         read_job(q, j);
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE) {
-        errno = ENOENT;
-        return -1;
-    }
-    return fail(s, "get job");
+    return row_done(s, q, rc, "get job");
 }
 
 int
@@ -342,15 +349,7 @@ store_obj_get(store_t *s, int64_t job, const char *rel, struct store_obj *o)
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         read_obj(q, o);
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE) {
-        errno = ENOENT;
-        return -1;
-    }
-    return fail(s, "get object");
+    return row_done(s, q, rc, "get object");
 }
 
 int

@@ -41,6 +41,14 @@ now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* master_lost - the master is gone (or we are told to stop): end the job */
+static void
+master_lost(struct conv *c)
+{
+    atomic_store(&c->master_gone, 1);
+    atomic_store(&c->cancel, 1);
+}
+
 static void
 on_segment(void *ud, const struct convert_segment *s)
 {
@@ -53,7 +61,7 @@ on_segment(void *ud, const struct convert_segment *s)
     m.size = s->size;
     m.duration = s->duration;
     if (worker_send(c->w, PROTO_CONV_SEGMENT, c->job, &m, sizeof(m)) < 0)
-        atomic_store(&c->master_gone, 1), atomic_store(&c->cancel, 1);
+        master_lost(c);
 }
 
 static void
@@ -67,7 +75,7 @@ on_progress(void *ud, double fraction)
         return;
     c->last_progress_ms = now_ms();
     if (worker_send(c->w, PROTO_CONV_PROGRESS, c->job, &m, sizeof(m)) < 0)
-        atomic_store(&c->master_gone, 1), atomic_store(&c->cancel, 1);
+        master_lost(c);
 }
 
 /* the watcher thread: pumps the inbox while a conversion runs */
@@ -78,8 +86,7 @@ watch(void *arg)
 
     while (!atomic_load(&c->watch_stop)) {
         if (worker_pump(c->w, 100) < 0 || worker_stopping(c->w)) {
-            atomic_store(&c->master_gone, 1);
-            atomic_store(&c->cancel, 1);
+            master_lost(c);
             break;
         }
     }
