@@ -396,3 +396,47 @@ dfix_count_files(const char *dir)
         return -1;
     return atoi(out);
 }
+
+json_t *
+dfix_wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
+{
+    int64_t deadline = dfix_ms() + timeout_ms;
+
+    while (dfix_ms() < deadline) {
+        json_t *j = dfix_status(d, id);
+        json_t *up = json_object_get(json_object_get(j, "segments"), "uploaded");
+        if (j && json_integer_value(up) >= n)
+            return j;
+        json_decref(j);
+        nap(25);
+    }
+    return NULL;
+}
+
+pid_t
+dfix_wait_worker(struct dfix *d, const char *role, int64_t id, pid_t not, int timeout_ms)
+{
+    int64_t deadline = dfix_ms() + timeout_ms;
+
+    while (dfix_ms() < deadline) {
+        pid_t pid = dfix_worker_pid(d, role, id);
+        if (pid > 0 && pid != not )
+            return pid;
+        nap(10);
+    }
+    return -1;
+}
+
+void
+dfix_first_segment(const char *dir, char *out, size_t cap)
+{
+    char rel[512] = "";
+
+    dfix_sh(rel, sizeof(rel), "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1",
+            dir);
+    rel[strcspn(rel, "\n")] = '\0';
+    if (rel[0])
+        snprintf(out, cap, "%s/%s", dir, rel);
+    else if (cap)
+        out[0] = '\0';
+}

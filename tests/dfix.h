@@ -70,6 +70,18 @@ int dfix_log_contains(struct dfix *d, const char *needle);
 
 int64_t dfix_ms(void);
 
+/* dfix_wait_uploaded - poll until the job has published at least n
+ * segments; the job object, or NULL at the deadline */
+json_t *dfix_wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms);
+
+/* dfix_wait_worker - the pid of the `role` worker holding job id, other
+ * than `not` (a process just killed may still be listed until reaped); -1
+ * at the deadline */
+pid_t dfix_wait_worker(struct dfix *d, const char *role, int64_t id, pid_t not, int timeout_ms);
+
+/* dfix_first_segment - path of <dir>/<rendition>/seg_00000.ts, "" if none */
+void dfix_first_segment(const char *dir, char *out, size_t cap);
+
 /* dfix_aws - run awscli against the run's S3 server with its credentials
  * (from the environment, never on a command line); exit status, stdout */
 int dfix_aws(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -30,20 +30,6 @@ juploaded(json_t *job)
         json_object_get(json_object_get(job, "segments"), "uploaded"));
 }
 
-/* wait_uploaded - until the job has at least n segments published */
-static json_t *
-wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
-{
-    int64_t deadline = dfix_ms() + timeout_ms;
-    while (dfix_ms() < deadline) {
-        json_t *j = dfix_status(d, id);
-        if (j && juploaded(j) >= n)
-            return j;
-        json_decref(j);
-    }
-    return NULL;
-}
-
 static int
 process_gone(pid_t pid, int timeout_ms)
 {
@@ -76,7 +62,7 @@ Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
     const char *clip = dfix_video(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
-    json_t *j = wait_uploaded(&d, id, 1, 90000);
+    json_t *j = dfix_wait_uploaded(&d, id, 1, 90000);
     cr_assert_not_null(j);
     json_decref(j);
     pid_t victim = dfix_worker_pid(&d, "convert", id);
@@ -106,18 +92,17 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
     const char *clip = dfix_video(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
-    json_t *j = wait_uploaded(&d, id, 2, 90000);
+    json_t *j = dfix_wait_uploaded(&d, id, 2, 90000);
     cr_assert_not_null(j);
     json_decref(j);
+    pid_t prev = -1;
     for (int round = 0; round < 3; round++) {
-        pid_t victim = dfix_worker_pid(&d, "upload", 0);
-        cr_assert_gt(victim, 0);
+        /* each round kills the replacement of the previous victim */
+        pid_t victim = dfix_wait_worker(&d, "upload", 0, prev, 10000);
+        cr_assert_gt(victim, 0, "round %d: no upload worker", round);
         kill(victim, SIGKILL);
         cr_assert(process_gone(victim, 5000));
-        /* wait for the replacement before the next kill */
-        int64_t deadline = dfix_ms() + 10000;
-        while (dfix_worker_pid(&d, "upload", 0) <= 0 && dfix_ms() < deadline)
-            ;
+        prev = victim;
     }
     j = dfix_wait(&d, id, NULL, 150000);
     cr_assert_not_null(j);
@@ -176,12 +161,8 @@ Test(crash, poison_job_fails_after_max_attempts_pool_goes_on, .timeout = 240)
     cr_assert_gt(id, 0);
     pid_t prev = -1;
     for (int attempt = 1; attempt <= 2; attempt++) {
-        pid_t victim = -1;
-        int64_t deadline = dfix_ms() + 60000;
         /* the next attempt runs in another process than the one just killed */
-        while (dfix_ms() < deadline &&
-               ((victim = dfix_worker_pid(&d, "convert", id)) <= 0 || victim == prev))
-            ;
+        pid_t victim = dfix_wait_worker(&d, "convert", id, prev, 60000);
         prev = victim;
         cr_assert_gt(victim, 0, "attempt %d never started", attempt);
         kill(victim, SIGSEGV);
@@ -217,10 +198,7 @@ Test(crash, stalled_conversion_is_killed_and_retried, .timeout = 180)
     const char *clip = dfix_video(20, 320, 240);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, NULL);
-    pid_t victim = -1;
-    int64_t deadline = dfix_ms() + 30000;
-    while (dfix_ms() < deadline && (victim = dfix_worker_pid(&d, "convert", id)) <= 0)
-        ;
+    pid_t victim = dfix_wait_worker(&d, "convert", id, -1, 30000);
     cr_assert_gt(victim, 0);
     kill(victim, SIGSTOP);
     cr_assert(process_gone(victim, 15000), "the stalled worker was not killed");
@@ -244,15 +222,14 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
     const char *clip = dfix_video(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
-    json_t *j = wait_uploaded(&d, id, 2, 90000);
+    json_t *j = dfix_wait_uploaded(&d, id, 2, 90000);
     cr_assert_not_null(j);
     json_decref(j);
     pid_t kids[3] = {dfix_worker_pid(&d, "convert", 0), dfix_worker_pid(&d, "upload", 0),
                      dfix_worker_pid(&d, "ctl", 0)};
-    char out[600], first[1400];
-    dfix_sh(out, sizeof(out), "cd '%s/%lld' && ls */seg_00000.ts | head -1", d.www, (long long)id);
-    out[strcspn(out, "\n")] = '\0';
-    snprintf(first, sizeof(first), "%s/%lld/%s", d.www, (long long)id, out);
+    char jobdir[700], first[1400];
+    snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
+    dfix_first_segment(jobdir, first, sizeof(first));
     struct stat st;
     cr_assert_eq(stat(first, &st), 0);
     ino_t before = st.st_ino;

@@ -268,15 +268,7 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     cr_assert_gt(id, 0);
     /* wait until some of it is published */
-    int64_t deadline = dfix_ms() + 90000;
-    json_t *job = NULL;
-    while (dfix_ms() < deadline) {
-        job = dfix_status(&d, id);
-        if (job && jsegs(job, "uploaded") >= 2)
-            break;
-        json_decref(job);
-        job = NULL;
-    }
+    json_t *job = dfix_wait_uploaded(&d, id, 2, 90000);
     cr_assert_not_null(job, "nothing was published in time");
     cr_assert_str_eq(jstr(job, "state"), "converting");
     json_decref(job);
@@ -298,7 +290,7 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     /* and its published objects come down */
     char jobdir[700];
     snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
-    deadline = dfix_ms() + 20000;
+    int64_t deadline = dfix_ms() + 20000;
     while (dfix_count_files(jobdir) > 0 && dfix_ms() < deadline)
         ;
     cr_assert_eq(dfix_count_files(jobdir), 0, "objects of the canceled job remain");
@@ -543,23 +535,13 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
     const char *clip = dfix_video(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
-    json_t *job = NULL;
-    int64_t deadline = dfix_ms() + 90000;
-    while (dfix_ms() < deadline) {
-        job = dfix_status(&d, id);
-        if (job && jsegs(job, "uploaded") >= 3)
-            break;
-        json_decref(job);
-        job = NULL;
-    }
+    json_t *job = dfix_wait_uploaded(&d, id, 3, 90000);
     cr_assert_not_null(job);
     cr_assert_str_eq(jstr(job, "state"), "converting", "finished too early to test a resume");
     json_decref(job);
-    char first[2048];
-    char out[800];
-    dfix_sh(out, sizeof(out), "cd '%s/%lld' && ls */seg_00000.ts | head -1", d.www, (long long)id);
-    out[strcspn(out, "\n")] = '\0';
-    snprintf(first, sizeof(first), "%s/%lld/%s", d.www, (long long)id, out);
+    char jobdir[700], first[1400];
+    snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
+    dfix_first_segment(jobdir, first, sizeof(first));
     ino_t before = inode_of(first);
     cr_assert_neq(before, 0, "%s not published", first);
 
