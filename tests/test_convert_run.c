@@ -291,10 +291,13 @@ Test(convert_run, same_output_twice)
 Test(convert_run, threaded_ladder_contract)
 {
     /*
-     * A budget of 2 threads encodes each rendition on its own thread: the
-     * callbacks must still come from this thread, each rendition's segments
-     * in order and before any playlist, and a rerun must give the same
-     * bytes in every file (the daemon skips re-uploading equal segments).
+     * A budget of 2 threads encodes the largest rendition on a thread of
+     * its own and the others on this one: the callbacks must still come
+     * from this thread, each rendition's segments in order and before any
+     * playlist, and a rerun must give the same bytes in every file (the
+     * daemon skips re-uploading equal segments), as must budgets of 1 (all
+     * on this thread) and 3 (two threads), which place the renditions
+     * differently.
      */
     char *in = make_input("cv_thr.mp4", 5);
     char *a = convert_fixtures_path("cv_thr.a");
@@ -335,6 +338,21 @@ Test(convert_run, threaded_ladder_contract)
     cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
     cr_assert_eq(z->wrong_thread, 0);
     cr_assert_eq(convert_fixtures_sh("diff -r '%s' '%s' >/dev/null", a, b), 0, "two runs differ");
+
+    for (int threads = 1; threads <= 3; threads += 2) {
+        char *c = convert_fixtures_path(threads == 1 ? "cv_thr.c1" : "cv_thr.c3");
+        z->n = 0;
+        z->outdir = c;
+        o.outdir = c;
+        o.threads = threads;
+        cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
+        cr_assert_eq(z->wrong_thread, 0);
+        cr_assert_eq(z->n, 9, "threads %d: %d segments reported", threads, z->n);
+        cr_assert_eq(convert_fixtures_sh("diff -r '%s' '%s' >/dev/null", a, c), 0,
+                     "threads %d gives other bytes than threads 2", threads);
+        free(c);
+    }
     free(z);
     free(in);
     free(a);

@@ -11,7 +11,9 @@
  * convert_err_set().
  */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,7 +45,8 @@ struct convert_job {
     double reported; /* monotonic time of the last progress call */
     int64_t vcount, acount;
     int last_decode_error;
-    int threaded; /* one thread per rendition (convert_pipe.c) */
+    int threaded;                     /* renditions spread over lanes (convert_pipe.c) */
+    int lane[CONVERT_MAX_RENDITIONS]; /* ... this one's lane, 0: the caller's */
 };
 
 static double
@@ -117,38 +120,87 @@ convert_tick(void *ud, char *err, size_t errlen)
 }
 
 /*
+ * The caller's own share of the work (demux, decode, audio, muxing) in
+ * units of one libx264 encode at the source's size: decoding the benchmark
+ * clip's 720p H.264 takes 2.3 s where encoding it at veryfast takes 9.5 s.
+ */
+#define CONVERT_CALLER_SHARE 0.25
+
+/*
  * convert_threads - how the conversion's thread budget (o->threads, 0 =
- * one per online CPU) is spent. A budget of 1 keeps everything on the
- * caller's thread, as the daemon asks when it runs one worker per core.
- * Otherwise each rendition gets a thread of its own (convert_pipe.c), and
- * the budget is split among the libx264s by picture area (rounded down,
- * at least one each): up to a budget of 3, every rung of the default
- * ladder runs x264 single-threaded. That matters beyond speed: x264's
- * frame threads make VBV (our maxrate cap) depend on timing, and so the
- * bytes on the run. One rung alone keeps o->threads, as before. Counts
- * depend only on the options and the ladder, never on timing.
+ * one per online CPU) is spent: each rendition's libx264 thread count in
+ * threads[], and in lane[] the lane that encodes it (convert_pipe.c: 0 is
+ * the caller's thread, others threads of their own). Returns the number of
+ * lanes; 1 keeps everything on the caller's thread, as the daemon asks
+ * when it runs one worker per core.
+ *
+ * One rendition alone gets a lane of its own and keeps o->threads for
+ * x264, so the caller decodes while it encodes. A ladder gets as many
+ * lanes as the budget allows (at most one per rendition plus the
+ * caller's), the renditions placed largest first on the least loaded lane,
+ * load being picture area with the caller's lane starting at its own
+ * share: on 2 cores the default ladder is 720p on one thread and decode +
+ * 480p + 360p on the caller's, two busy threads for two cores. The x264
+ * budget is split by picture area (rounded down, at least one each): up to
+ * a budget of 3, every rung of the default ladder runs x264
+ * single-threaded. That matters beyond speed: x264's frame threads make
+ * VBV (our maxrate cap) depend on timing, and so the bytes on the run.
+ * Counts and lanes depend only on the options, the input's size and the
+ * ladder, never on timing, and with single-threaded x264 the lanes do not
+ * change a byte of the output.
  */
 static int
-convert_threads(const struct convert_job *j, int *threads)
+convert_threads(const struct convert_job *j, int *threads, int *lane)
 {
     int budget = j->o->threads;
     if (budget == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         budget = n < 1 ? 1 : n > 64 ? 64 : (int)n;
     }
-    double area = 0;
+    double area[CONVERT_MAX_RENDITIONS], total = 0;
     for (int i = 0; i < j->n; i++) {
-        area += (double)j->r[i].width * j->r[i].height;
+        area[i] = (double)j->r[i].width * j->r[i].height;
+        total += area[i];
+        lane[i] = 0;
     }
-    for (int i = 0; i < j->n; i++) {
-        if (budget == 1 || j->n == 1) {
-            threads[i] = j->o->threads;
-        } else {
-            long t = (long)(budget * (double)j->r[i].width * j->r[i].height / area);
-            threads[i] = t < 1 ? 1 : (int)t;
+    if (budget == 1) {
+        for (int i = 0; i < j->n; i++) {
+            threads[i] = 1;
         }
+        return 1;
     }
-    return budget > 1;
+    if (j->n == 1) {
+        threads[0] = j->o->threads;
+        lane[0] = 1;
+        return 2;
+    }
+    int lanes = budget < j->n + 1 ? budget : j->n + 1;
+    double load[CONVERT_MAX_RENDITIONS + 1] = {0};
+    const AVCodecParameters *src = j->in.vst->codecpar;
+    load[0] = CONVERT_CALLER_SHARE * src->width * src->height;
+    int placed[CONVERT_MAX_RENDITIONS] = {0};
+    for (int done = 0; done < j->n; done++) {
+        int big = -1;
+        for (int i = 0; i < j->n; i++) {
+            if (!placed[i] && (big < 0 || area[i] > area[big])) {
+                big = i;
+            }
+        }
+        int least = lanes - 1; /* ties go to a thread, not the caller */
+        for (int k = lanes - 2; k >= 0; k--) {
+            if (load[k] < load[least]) {
+                least = k;
+            }
+        }
+        placed[big] = 1;
+        lane[big] = least;
+        load[least] += area[big];
+    }
+    for (int i = 0; i < j->n; i++) {
+        long t = (long)(budget * area[i] / total);
+        threads[i] = t < 1 ? 1 : (int)t;
+    }
+    return lanes;
 }
 
 /* convert_setup - pick renditions and open encoders and muxers. */
@@ -179,7 +231,7 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         }
         j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
         int threads[CONVERT_MAX_RENDITIONS];
-        j->threaded = convert_threads(j, threads);
+        j->threaded = convert_threads(j, threads, j->lane) > 1;
         if (convert_video_open(&j->video, in, j->r, j->n, threads, j->o, j->seg, err, errlen) < 0) {
             return -1;
         }
@@ -235,7 +287,7 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         struct convert_pipe_cb cb = {.packet = convert_emit, .tick = convert_tick, .ud = j};
         /* What one decoded picture holds, as 8-bit 4:2:0 at least. */
         size_t bytes = (size_t)in->vst->codecpar->width * (size_t)in->vst->codecpar->height * 3 / 2;
-        ret = convert_pipe_open(&j->pipe, j->video, j->n, bytes, &cb, err, errlen);
+        ret = convert_pipe_open(&j->pipe, j->video, j->n, j->lane, bytes, &cb, err, errlen);
     }
     return ret < 0 ? -1 : 0;
 }
@@ -487,9 +539,31 @@ convert_publish(struct convert_job *j, struct convert_result *res, char *err, si
     return 0;
 }
 
+/*
+ * convert_heap_once - pin glibc's mmap threshold at its initial 128 KiB.
+ * libx264 (0.164, Debian 12) reads a few bytes past the end of one of its
+ * frame buffers (valgrind: 16-byte loads 8 bytes short of a block's end)
+ * and those bytes change the stream. A block that large is mmapped and
+ * ends in fresh zeroed pages, until the first such block is freed: glibc
+ * then raises the threshold and later blocks come from reused heap, whose
+ * stale bytes made one conversion in three or so differ from the next in
+ * the same process (a worker converts many inputs; a restarted job must
+ * reproduce the segments already uploaded). A fixed threshold keeps every
+ * large block mmapped: the output is byte-identical run to run, in one
+ * process as in a fresh one. The cost is a page-fault per large block,
+ * which the encoders allocate once per conversion.
+ */
+static void
+convert_heap_once(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 int
 convert_run(const struct convert_opts *o, struct convert_result *res, char *err, size_t errlen)
 {
+    static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
+    pthread_once(&heap_once, convert_heap_once);
     if (err != NULL && errlen > 0) {
         err[0] = '\0';
     }

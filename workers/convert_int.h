@@ -108,9 +108,12 @@ int convert_video_encode(struct convert_video *v, int i, AVFrame *frame, convert
 void convert_video_free(struct convert_video **v);
 
 /*
- * convert_pipe.c: one thread per rendition running convert_video_encode(),
- * fed through a small bounded queue of frame references; its packets come
- * back to the caller's thread, which alone muxes and calls back.
+ * convert_pipe.c: the renditions spread over lanes, lane 0 being the
+ * caller's thread and every other lane a thread running
+ * convert_video_encode() for its renditions, fed through a small bounded
+ * queue of frame references; packets come back to the caller's thread,
+ * which alone muxes and calls back. lane[i] is rendition i's lane; every
+ * lane from 1 to the highest used must have a rendition.
  */
 struct convert_pipe;
 
@@ -122,8 +125,9 @@ struct convert_pipe_cb {
     void *ud;
 };
 
-int convert_pipe_open(struct convert_pipe **out, struct convert_video *v, int n, size_t frame_bytes,
-                      const struct convert_pipe_cb *cb, char *err, size_t errlen);
+int convert_pipe_open(struct convert_pipe **out, struct convert_video *v, int n, const int *lane,
+                      size_t frame_bytes, const struct convert_pipe_cb *cb, char *err,
+                      size_t errlen);
 int convert_pipe_send(struct convert_pipe *p, AVFrame *f, char *err, size_t errlen);
 int convert_pipe_poll(struct convert_pipe *p, char *err, size_t errlen);
 int convert_pipe_finish(struct convert_pipe *p, char *err, size_t errlen);
