@@ -122,3 +122,78 @@ Test(convert_ladder, grid)
                      (long long)got, (long long)cases[i].next);
     }
 }
+
+/* The thread plan: lanes and x264 threads, as the pipe and the docs rely on. */
+Test(convert_ladder, threads_plan)
+{
+    static const struct convert_rendition hd[] = {
+        {"720p", 1280, 720, 2800000}, {"480p", 854, 480, 1400000}, {"360p", 640, 360, 800000}};
+    static const struct convert_rendition full[] = {{"1080p", 1920, 1080, 5000000},
+                                                    {"720p", 1280, 720, 2800000},
+                                                    {"480p", 854, 480, 1400000},
+                                                    {"360p", 640, 360, 800000}};
+    /* listed smallest first: placement must not depend on the order */
+    static const struct convert_rendition rev[] = {
+        {"360p", 640, 360, 800000}, {"480p", 854, 480, 1400000}, {"720p", 1280, 720, 2800000}};
+    static const struct {
+        const struct convert_rendition *r;
+        int n, src_w, src_h, budget, single;
+        int lanes;
+        int lane[4], threads[4];
+    } cases[] = {
+        /* budget 1: everything here, single-threaded x264 */
+        {hd, 3, 1280, 720, 1, 0, 1, {0, 0, 0}, {1, 1, 1}},
+        /* 2 cores: 720p on a thread, decode + 480p + 360p here */
+        {hd, 3, 1280, 720, 2, 0, 2, {1, 0, 0}, {1, 1, 1}},
+        {rev, 3, 1280, 720, 2, 0, 2, {0, 0, 1}, {1, 1, 1}},
+        /* 3: 720p and 480p on threads, 360p here with the decoding */
+        {hd, 3, 1280, 720, 3, 0, 3, {2, 1, 0}, {1, 1, 1}},
+        /* 4 and more: a thread each; x264 threads by area */
+        {hd, 3, 1280, 720, 4, 0, 4, {3, 2, 1}, {2, 1, 1}},
+        {hd, 3, 1280, 720, 8, 0, 4, {3, 2, 1}, {4, 2, 1}},
+        /* 1080p source on 2 cores: 1080p on a thread, the rest here */
+        {full, 4, 1920, 1080, 2, 0, 2, {1, 0, 0, 0}, {1, 1, 1, 1}},
+        /* one rendition: a lane of its own, x264 threads as asked */
+        {hd, 1, 1280, 720, 2, 0, 2, {1}, {0}},
+        {hd, 1, 1280, 720, 4, 3, 2, {1}, {3}},
+        {hd, 1, 1280, 720, 1, 0, 1, {0}, {1}},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        int lane[CONVERT_MAX_RENDITIONS], threads[CONVERT_MAX_RENDITIONS];
+        int lanes = convert_ladder_threads(cases[c].r, cases[c].n, cases[c].src_w, cases[c].src_h,
+                                           cases[c].budget, cases[c].single, threads, lane);
+        cr_expect_eq(lanes, cases[c].lanes, "case %zu: %d lanes", c, lanes);
+        for (int i = 0; i < cases[c].n; i++) {
+            cr_expect_eq(lane[i], cases[c].lane[i], "case %zu: %s on lane %d", c,
+                         cases[c].r[i].name, lane[i]);
+            cr_expect_eq(threads[i], cases[c].threads[i], "case %zu: %s with %d x264 threads", c,
+                         cases[c].r[i].name, threads[i]);
+        }
+    }
+}
+
+/* Whatever the ladder and budget, every lane thread has a rendition to encode. */
+Test(convert_ladder, threads_plan_lanes_valid)
+{
+    for (int n = 1; n <= CONVERT_MAX_RENDITIONS; n++) {
+        for (int budget = 1; budget <= 64; budget++) {
+            struct convert_rendition r[CONVERT_MAX_RENDITIONS];
+            for (int i = 0; i < n; i++) {
+                r[i] = (struct convert_rendition){"r", 2 * (8 + 37 * i % 11), 2 * (8 + i), 1};
+            }
+            int lane[CONVERT_MAX_RENDITIONS], threads[CONVERT_MAX_RENDITIONS];
+            int lanes = convert_ladder_threads(r, n, 1920, 1080, budget, 0, threads, lane);
+            cr_assert(lanes >= 1 && lanes <= n + 1 && lanes <= (budget > 1 ? budget : 1));
+            int used[CONVERT_MAX_RENDITIONS + 1] = {0};
+            for (int i = 0; i < n; i++) {
+                cr_assert(lane[i] >= 0 && lane[i] < lanes, "n %d budget %d: lane %d", n, budget,
+                          lane[i]);
+                cr_assert(threads[i] >= (n == 1 ? 0 : 1));
+                used[lane[i]]++;
+            }
+            for (int k = 1; k < lanes; k++) {
+                cr_assert_gt(used[k], 0, "n %d budget %d: lane %d has no rendition", n, budget, k);
+            }
+        }
+    }
+}

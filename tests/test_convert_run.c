@@ -250,7 +250,7 @@ cancel_midway(int threads)
 Test(convert_run, cancel_midway)
 {
     cancel_midway(1); /* everything on the caller's thread */
-    cancel_midway(2); /* one thread per rendition */
+    cancel_midway(2); /* the larger rendition on a thread, the other here */
 }
 
 Test(convert_run, cancel_before_start)
@@ -296,8 +296,8 @@ Test(convert_run, threaded_ladder_contract)
      * from this thread, each rendition's segments in order and before any
      * playlist, and a rerun must give the same bytes in every file (the
      * daemon skips re-uploading equal segments), as must budgets of 1 (all
-     * on this thread) and 3 (two threads), which place the renditions
-     * differently.
+     * on this thread), 3 (two threads) and 4 (a thread each, this one only
+     * decoding), which place the renditions differently.
      */
     char *in = make_input("cv_thr.mp4", 5);
     char *a = convert_fixtures_path("cv_thr.a");
@@ -339,8 +339,12 @@ Test(convert_run, threaded_ladder_contract)
     cr_assert_eq(z->wrong_thread, 0);
     cr_assert_eq(convert_fixtures_sh("diff -r '%s' '%s' >/dev/null", a, b), 0, "two runs differ");
 
-    for (int threads = 1; threads <= 3; threads += 2) {
-        char *c = convert_fixtures_path(threads == 1 ? "cv_thr.c1" : "cv_thr.c3");
+    static const int others[] = {1, 3, 4};
+    for (size_t t = 0; t < sizeof(others) / sizeof(others[0]); t++) {
+        int threads = others[t];
+        char name[32];
+        snprintf(name, sizeof(name), "cv_thr.c%d", threads);
+        char *c = convert_fixtures_path(name);
         z->n = 0;
         z->outdir = c;
         o.outdir = c;

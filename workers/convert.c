@@ -107,7 +107,7 @@ convert_emit(void *ud, int i, AVPacket *pkt, char *err, size_t errlen)
     return convert_mux_push(j->mux[i], 1, pkt, err, errlen);
 }
 
-/* convert_tick - while waiting for the rendition threads: cancel and progress. */
+/* convert_tick - while waiting for the lane threads: cancel and progress. */
 static int
 convert_tick(void *ud, char *err, size_t errlen)
 {
@@ -119,88 +119,15 @@ convert_tick(void *ud, char *err, size_t errlen)
     return 0;
 }
 
-/*
- * The caller's own share of the work (demux, decode, audio, muxing) in
- * units of one libx264 encode at the source's size: decoding the benchmark
- * clip's 720p H.264 takes 2.3 s where encoding it at veryfast takes 9.5 s.
- */
-#define CONVERT_CALLER_SHARE 0.25
-
-/*
- * convert_threads - how the conversion's thread budget (o->threads, 0 =
- * one per online CPU) is spent: each rendition's libx264 thread count in
- * threads[], and in lane[] the lane that encodes it (convert_pipe.c: 0 is
- * the caller's thread, others threads of their own). Returns the number of
- * lanes; 1 keeps everything on the caller's thread, as the daemon asks
- * when it runs one worker per core.
- *
- * One rendition alone gets a lane of its own and keeps o->threads for
- * x264, so the caller decodes while it encodes. A ladder gets as many
- * lanes as the budget allows (at most one per rendition plus the
- * caller's), the renditions placed largest first on the least loaded lane,
- * load being picture area with the caller's lane starting at its own
- * share: on 2 cores the default ladder is 720p on one thread and decode +
- * 480p + 360p on the caller's, two busy threads for two cores. The x264
- * budget is split by picture area (rounded down, at least one each): up to
- * a budget of 3, every rung of the default ladder runs x264
- * single-threaded. That matters beyond speed: x264's frame threads make
- * VBV (our maxrate cap) depend on timing, and so the bytes on the run.
- * Counts and lanes depend only on the options, the input's size and the
- * ladder, never on timing, and with single-threaded x264 the lanes do not
- * change a byte of the output.
- */
+/* convert_budget - the conversion's thread budget: o->threads, 0 = one per online CPU. */
 static int
-convert_threads(const struct convert_job *j, int *threads, int *lane)
+convert_budget(const struct convert_opts *o)
 {
-    int budget = j->o->threads;
-    if (budget == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        budget = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    if (o->threads > 0) {
+        return o->threads;
     }
-    double area[CONVERT_MAX_RENDITIONS], total = 0;
-    for (int i = 0; i < j->n; i++) {
-        area[i] = (double)j->r[i].width * j->r[i].height;
-        total += area[i];
-        lane[i] = 0;
-    }
-    if (budget == 1) {
-        for (int i = 0; i < j->n; i++) {
-            threads[i] = 1;
-        }
-        return 1;
-    }
-    if (j->n == 1) {
-        threads[0] = j->o->threads;
-        lane[0] = 1;
-        return 2;
-    }
-    int lanes = budget < j->n + 1 ? budget : j->n + 1;
-    double load[CONVERT_MAX_RENDITIONS + 1] = {0};
-    const AVCodecParameters *src = j->in.vst->codecpar;
-    load[0] = CONVERT_CALLER_SHARE * src->width * src->height;
-    int placed[CONVERT_MAX_RENDITIONS] = {0};
-    for (int done = 0; done < j->n; done++) {
-        int big = -1;
-        for (int i = 0; i < j->n; i++) {
-            if (!placed[i] && (big < 0 || area[i] > area[big])) {
-                big = i;
-            }
-        }
-        int least = lanes - 1; /* ties go to a thread, not the caller */
-        for (int k = lanes - 2; k >= 0; k--) {
-            if (load[k] < load[least]) {
-                least = k;
-            }
-        }
-        placed[big] = 1;
-        lane[big] = least;
-        load[least] += area[big];
-    }
-    for (int i = 0; i < j->n; i++) {
-        long t = (long)(budget * area[i] / total);
-        threads[i] = t < 1 ? 1 : (int)t;
-    }
-    return lanes;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* convert_setup - pick renditions and open encoders and muxers. */
@@ -231,7 +158,10 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         }
         j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
         int threads[CONVERT_MAX_RENDITIONS];
-        j->threaded = convert_threads(j, threads, j->lane) > 1;
+        const AVCodecParameters *src = in->vst->codecpar;
+        j->threaded =
+            convert_ladder_threads(j->r, j->n, src->width, src->height, convert_budget(j->o),
+                                   j->o->threads, threads, j->lane) > 1;
         if (convert_video_open(&j->video, in, j->r, j->n, threads, j->o, j->seg, err, errlen) < 0) {
             return -1;
         }
@@ -542,16 +472,16 @@ convert_publish(struct convert_job *j, struct convert_result *res, char *err, si
 /*
  * convert_heap_once - pin glibc's mmap threshold at its initial 128 KiB.
  * libx264 (0.164, Debian 12) reads a few bytes past the end of one of its
- * frame buffers (valgrind: 16-byte loads 8 bytes short of a block's end)
- * and those bytes change the stream. A block that large is mmapped and
- * ends in fresh zeroed pages, until the first such block is freed: glibc
- * then raises the threshold and later blocks come from reused heap, whose
- * stale bytes made one conversion in three or so differ from the next in
- * the same process (a worker converts many inputs; a restarted job must
- * reproduce the segments already uploaded). A fixed threshold keeps every
- * large block mmapped: the output is byte-identical run to run, in one
- * process as in a fresh one. The cost is a page-fault per large block,
- * which the encoders allocate once per conversion.
+ * buffers (valgrind: 16-byte loads 8 bytes short of a block's end) and
+ * those bytes change the stream. A block that large is mmapped and ends in
+ * fresh zeroed pages, until the first such block is freed: glibc then
+ * raises the threshold and later blocks come from reused heap, whose stale
+ * bytes made one conversion in three or so differ from the next in the
+ * same process (a worker converts many inputs; a restarted job should
+ * reproduce the segments already uploaded). With the threshold fixed,
+ * large blocks keep being mmapped; glibc may still serve one from a large
+ * enough free heap chunk, so this makes a difference unlikely, not
+ * impossible (docs/convert.md, "Byte-identical output").
  */
 static void
 convert_heap_once(void)

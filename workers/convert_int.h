@@ -68,6 +68,32 @@ int convert_ladder_parse(const char *spec, struct convert_rung *rungs, int max, 
 int convert_ladder_select(const struct convert_rung *rungs, int n, int src_w, int src_h,
                           struct convert_rendition *out);
 
+/*
+ * convert_ladder_threads - how a thread budget (>= 1) is spent on n
+ * renditions of a src_w x src_h source: each rendition's libx264 thread
+ * count in threads[], and in lane[] the lane that encodes it
+ * (convert_pipe.c: 0 is the caller's thread, others threads of their own).
+ * Returns the number of lanes; 1 keeps everything on the caller's thread,
+ * as the daemon asks when it runs one worker per core.
+ *
+ * One rendition alone gets a lane of its own and x264_single threads for
+ * its libx264 (the caller's option, 0 = libx264's automatic count), so the
+ * caller decodes while it encodes. A ladder gets as many lanes as the
+ * budget allows (at most one per rendition plus the caller's), the
+ * renditions placed largest first on the least loaded lane, load being
+ * picture area with the caller's lane starting at its own share: on 2
+ * cores a 720p source's 720/480/360 ladder is 720p on one thread and
+ * decode + 480p + 360p on the caller's, two busy threads for two cores.
+ * The x264 budget is split by picture area (rounded down, at least one
+ * each): up to a budget of 3, every rung of that ladder runs x264
+ * single-threaded. That matters beyond speed: x264's frame threads make
+ * VBV (our maxrate cap) depend on timing, and so the bytes on the run.
+ * The plan depends only on its arguments, never on timing, and with
+ * single-threaded x264s the lanes do not change a byte of the output.
+ */
+int convert_ladder_threads(const struct convert_rendition *r, int n, int src_w, int src_h,
+                           int budget, int x264_single, int *threads, int *lane);
+
 /* convert_grid.c: the keyframe and cut grid, in integer timestamps. */
 int64_t convert_grid_next(int64_t ts, AVRational tb, double step);
 

@@ -1,6 +1,6 @@
 /*
  * convert_pipe.c - the ladder in parallel. The renditions are spread over
- * lanes (convert.c's convert_threads() chooses them): lane 0 is the
+ * lanes (convert_ladder_threads() chooses them): lane 0 is the
  * caller's thread, which also demuxes, decodes, rotates, encodes the audio,
  * muxes and makes every callback; every other lane is a thread of its own
  * that runs its renditions' stage (scale + libx264, convert_video_encode())
@@ -9,7 +9,7 @@
  *   caller ──av_frame_ref──▶ frames[lane] (a few) ──▶ lane thread ──▶ pkts[i] ──▶ caller: mux[i]
  *     └── lane 0's renditions: encoded right there, packets straight to mux[i]
  *
- * On two cores the default ladder runs as two busy threads, 720p on one and
+ * On two cores a 720p source's ladder runs as two busy threads, 720p on one and
  * decode + 480p + 360p on the caller's, rather than four threads sharing
  * two cores by time slices (which cost 3 s of CPU and 12 % of wall time on
  * the benchmark clip).
@@ -22,7 +22,8 @@
  * 100 ms (cancel, progress). Packets of one rendition reach the caller in
  * the encoder's order, so segments are cut and reported exactly as they
  * would be without threads, and each encoder's thread count is fixed by the
- * caller: the output does not depend on scheduling, nor on the lanes.
+ * caller: with single-threaded libx264s the output depends neither on
+ * scheduling nor on the lanes.
  *
  * A lane thread never calls back into the caller's code, never logs and
  * never exits: a failure is kept (one line, errno) and handed to the
