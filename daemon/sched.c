@@ -280,6 +280,18 @@ slot_release(struct slot *s)
     master_proc_lease(s, 0);
 }
 
+/* job_requeue_released - a conversion stopped for shutdown or retire goes
+ * back to the queue without counting the attempt: not the input's fault */
+static void
+job_requeue_released(struct job *j)
+{
+    j->releasing = 0;
+    if (j->row.attempts > 0)
+        j->row.attempts--;
+    job_transition(j->row.id, &j->row.state, JOB_QUEUED);
+    job_save(j);
+}
+
 /* job_settle - a job that ended and holds no leases leaves memory, and its
  * spool goes (a failed job keeps its input, for retry) */
 static void
@@ -506,12 +518,7 @@ on_conv_canceled(struct slot *s, struct job *j)
     j->conv = NULL;
     slot_release(s);
     if (j->releasing) {
-        /* shutdown or retire: not the input's fault */
-        j->releasing = 0;
-        if (j->row.attempts > 0)
-            j->row.attempts--;
-        job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-        job_save(j);
+        job_requeue_released(j);
         return;
     }
     job_settle(j);
@@ -857,13 +864,8 @@ sched_on_child_exit(struct slot *s, int status, int we_stopped)
     if (s->role == ROLE_CONVERT && j->conv == s) {
         j->conv = NULL;
         if (j->row.state != JOB_CONVERTING || j->releasing) {
-            if (j->releasing) {
-                j->releasing = 0;
-                if (j->row.attempts > 0)
-                    j->row.attempts--;
-                job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-                job_save(j);
-            }
+            if (j->releasing)
+                job_requeue_released(j);
             job_settle(j);
             return;
         }
