@@ -267,6 +267,25 @@ fx_send(int fd, const void *buf, size_t len)
     }
 }
 
+void
+fx_send_fd(int sock, const char *line, int fd)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct iovec iov = {(void *)line, strlen(line)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
+    memset(&cm, 0, sizeof(cm));
+    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof(int));
+    cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)strlen(line));
+}
+
 char *
 fx_line(int fd, int timeout_ms)
 {
@@ -294,18 +313,24 @@ fx_line(int fd, int timeout_ms)
 }
 
 json_t *
+fx_reply(int fd)
+{
+    char *line = fx_line(fd, 10000);
+    cr_assert_not_null(line, "no reply");
+    json_t *rep = json_loads(line, 0, NULL);
+    cr_assert(json_is_object(rep), "not an object: %s", line);
+    free(line);
+    return rep;
+}
+
+json_t *
 fx_rpc(struct fx *f, const char *line)
 {
     int fd = fx_connect(f);
     fx_send(fd, line, strlen(line));
     fx_send(fd, "\n", 1);
-    char *s = fx_line(fd, 10000);
+    json_t *rep = fx_reply(fd);
     close(fd);
-    cr_assert_not_null(s, "no reply to %s", line);
-    json_error_t jerr;
-    json_t *rep = json_loads(s, 0, &jerr);
-    cr_assert(json_is_object(rep), "reply is not an object: %s", s);
-    free(s);
     return rep;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "tests/dfix.h"
 
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -309,6 +310,29 @@ dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
         nap(25);
     }
     return NULL;
+}
+
+json_t *
+dfix_wait_done(struct dfix *d, int64_t id, int timeout_ms)
+{
+    json_t *j = dfix_wait(d, id, NULL, timeout_ms);
+    cr_assert_not_null(j, "job %lld did not end within %d ms", (long long)id, timeout_ms);
+    cr_assert_str_eq(dfix_str(j, "state"), "done", "job %lld ended %s: %s", (long long)id,
+                     dfix_str(j, "state"), dfix_str(j, "error"));
+    return j;
+}
+
+const char *
+dfix_str(json_t *job, const char *key)
+{
+    const char *s = json_string_value(json_object_get(job, key));
+    return s ? s : "";
+}
+
+long long
+dfix_segs(json_t *job, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), key));
 }
 
 const char *

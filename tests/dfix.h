@@ -54,6 +54,13 @@ json_t *dfix_status(struct dfix *d, int64_t id);
 /* dfix_wait - poll until the job's state is `state` (or any terminal state
  * when state is NULL), timeout_ms at most; the job object or NULL. */
 json_t *dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms);
+/* dfix_wait_done - dfix_wait for the end, asserting the job ended done (the
+ * message names the state and error otherwise); a new reference */
+json_t *dfix_wait_done(struct dfix *d, int64_t id, int timeout_ms);
+/* dfix_str - a job's string field, "" when absent; dfix_segs - one of its
+ * segments counters ("uploaded", ...) */
+const char *dfix_str(json_t *job, const char *key);
+long long dfix_segs(json_t *job, const char *key);
 
 /* dfix_video - an H.264/AAC test clip of `seconds` at WxH (cached in the
  * run's scratch dir under a name made of its parameters) */

@@ -16,20 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static long long
-juploaded(json_t *job)
-{
-    return (long long)json_integer_value(
-        json_object_get(json_object_get(job, "segments"), "uploaded"));
-}
-
 static int
 process_gone(pid_t pid, int timeout_ms)
 {
@@ -70,11 +56,9 @@ Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
     cr_assert_eq(kill(victim, SIGKILL), 0);
     cr_assert(process_gone(victim, 5000));
 
-    j = dfix_wait(&d, id, NULL, 200000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    j = dfix_wait_done(&d, id, 200000);
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
-    cr_assert_eq(juploaded(j), 20);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
     json_decref(j);
     /* the pool was refilled, the master is the same process */
     cr_assert_gt(dfix_worker_pid(&d, "convert", 0), 0);
@@ -104,10 +88,8 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
         cr_assert(process_gone(victim, 5000));
         prev = victim;
     }
-    j = dfix_wait(&d, id, NULL, 150000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
-    cr_assert_eq(juploaded(j), 20);
+    j = dfix_wait_done(&d, id, 150000);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
     json_decref(j);
     char root[700];
     snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
@@ -137,9 +119,7 @@ Test(crash, ctl_killed_is_replaced_and_jobs_go_on, .timeout = 120)
         ;
     cr_assert_gt(now, 0, "no ctl answers after the kill");
     cr_assert_neq(now, ctl);
-    json_t *j = dfix_wait(&d, id, NULL, 90000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done");
+    json_t *j = dfix_wait_done(&d, id, 90000);
     json_decref(j);
     dfix_stop(&d, SIGTERM, 10000);
 }
@@ -174,15 +154,13 @@ Test(crash, poison_job_fails_after_max_attempts_pool_goes_on, .timeout = 240)
     char want[80];
     snprintf(want, sizeof(want), "worker crashed (signal %d) on this input",
              getenv("HLSD_SANITIZED") ? SIGABRT : SIGSEGV);
-    cr_assert_str_eq(jstr(j, "error"), want);
+    cr_assert_str_eq(dfix_str(j, "error"), want);
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
     json_decref(j);
     /* other work is still served */
     const char *good = dfix_video(4, 320, 240);
     int64_t ok = dfix_submit(&d, good, NULL);
-    j = dfix_wait(&d, ok, NULL, 90000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done");
+    j = dfix_wait_done(&d, ok, 90000);
     json_decref(j);
     cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
 }
@@ -202,9 +180,7 @@ Test(crash, stalled_conversion_is_killed_and_retried, .timeout = 180)
     cr_assert_gt(victim, 0);
     kill(victim, SIGSTOP);
     cr_assert(process_gone(victim, 15000), "the stalled worker was not killed");
-    json_t *j = dfix_wait(&d, id, NULL, 120000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
+    json_t *j = dfix_wait_done(&d, id, 120000);
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
     json_decref(j);
     cr_assert(dfix_log_contains(&d, "stalled"));
@@ -243,10 +219,8 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
         cr_assert(process_gone(kids[i], 5000), "child %ld outlived its master", (long)kids[i]);
     }
     cr_assert_eq(dfix_start(&d), 0, "no restart after a master crash");
-    j = dfix_wait(&d, id, NULL, 200000);
-    cr_assert_not_null(j);
-    cr_assert_str_eq(jstr(j, "state"), "done", "%s", jstr(j, "error"));
-    cr_assert_eq(juploaded(j), 20);
+    j = dfix_wait_done(&d, id, 200000);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
     json_decref(j);
     cr_assert_eq(stat(first, &st), 0);
     cr_assert_eq(st.st_ino, before, "a segment published before the crash was sent again");

@@ -22,37 +22,6 @@
 
 #define MiB (1024ull * 1024)
 
-/* send_with_fd - a line and a descriptor in one sendmsg, as hlsctl does */
-static void
-send_with_fd(int sock, const char *line, int fd)
-{
-    union {
-        struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
-    } cm;
-    struct iovec iov = {(void *)line, strlen(line)};
-    struct msghdr mh = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
-    memset(&cm, 0, sizeof(cm));
-    struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(h), &fd, sizeof(int));
-    cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)strlen(line));
-}
-
-static json_t *
-read_reply(int fd)
-{
-    char *s = fx_line(fd, 10000);
-    cr_assert_not_null(s, "no reply");
-    json_t *rep = json_loads(s, 0, NULL);
-    cr_assert(json_is_object(rep), "not an object: %s", s);
-    free(s);
-    return rep;
-}
-
 static void
 assert_forwarded(struct fx *f, size_t i, const char *want)
 {
@@ -173,7 +142,7 @@ Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
         static const char *const lines[] = {"{\"cmd\":\"bogus\"}\n", "[]\n",
                                             "{\"cmd\":\"ping\"}\n"};
         fx_send(fd, lines[i], strlen(lines[i]));
-        json_t *rep = read_reply(fd);
+        json_t *rep = fx_reply(fd);
         cr_assert_str_eq(fx_code(rep), i == 0 ? "unknown_command" : i == 1 ? "bad_request" : "");
         json_decref(rep);
     }
@@ -183,7 +152,7 @@ Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
     const char *l =
         "{\"cmd\":\"submit\",\"input\":\"a\",\"segment\":99,\"size\":4}\n{\"cmd\":\"ping\"}\n";
     fx_send(fd, l, strlen(l));
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "bad_request");
     json_decref(rep);
     cr_assert_null(fx_line(fd, 5000));
@@ -204,12 +173,12 @@ Test(ctl, submit_by_descriptor_copies_before_the_master_hears_of_it, .timeout = 
     fx_file(&f, "clip one.mp4", 3 * MiB + 17, path, sizeof(path));
     int in = open(path, O_RDONLY);
     int fd = fx_connect(&f);
-    send_with_fd(fd,
-                 "{\"cmd\":\"submit\",\"input\":\"/home/u/../x/clip one.mp4\",\"ladder\":"
-                 "\"720:2800k,480:1400k\",\"segment\":4,\"prefix\":\"shows/s1\"}\n",
-                 in);
+    fx_send_fd(fd,
+               "{\"cmd\":\"submit\",\"input\":\"/home/u/../x/clip one.mp4\",\"ladder\":"
+               "\"720:2800k,480:1400k\",\"segment\":4,\"prefix\":\"shows/s1\"}\n",
+               in);
     close(in);
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     close(fd);
     cr_assert_str_eq(fx_code(rep), "");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), 1);
@@ -258,12 +227,12 @@ Test(ctl, submit_inline_size_reads_exactly_n_bytes, .timeout = 30)
     memcpy(buf + strlen(line), data, n);
     memcpy(buf + strlen(line) + n, "{\"cmd\":\"ping\"}\n", 15);
     fx_send(fd, buf, strlen(line) + n + 15);
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rep, "job"), "input")),
                      "x.ts");
     json_decref(rep);
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_not_null(json_object_get(rep, "version"), "the ping after the bytes was lost");
     json_decref(rep);
     close(fd);
@@ -284,14 +253,14 @@ Test(ctl, admission_refused_copies_nothing, .timeout = 30)
     fx_file(&f, "a.mp4", 100000, path, sizeof(path));
     int in = open(path, O_RDONLY);
     int fd = fx_connect(&f);
-    send_with_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
+    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
     close(in);
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "queue_full");
     json_decref(rep);
     /* the connection still works after a refusal by descriptor */
     fx_send(fd, "{\"cmd\":\"ping\"}\n", 15);
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "");
     json_decref(rep);
     close(fd);
@@ -301,7 +270,7 @@ Test(ctl, admission_refused_copies_nothing, .timeout = 30)
     /* inline: refused, and the connection is closed (its bytes are not read) */
     fd = fx_connect(&f);
     fx_send(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":5000}\n", 46);
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "queue_full");
     json_decref(rep);
     cr_assert_null(fx_line(fd, 5000), "connection left open after an inline refusal");
@@ -320,9 +289,9 @@ Test(ctl, submit_refused_by_master_removes_the_input, .timeout = 30)
     fx_file(&f, "a.mp4", 200000, path, sizeof(path));
     int in = open(path, O_RDONLY);
     int fd = fx_connect(&f);
-    send_with_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
+    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
     close(in);
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     close(fd);
     cr_assert_str_eq(fx_code(rep), "queue_full");
     json_decref(rep);
@@ -343,9 +312,9 @@ Test(ctl, inputs_over_the_limit_are_refused, .timeout = 30)
     fx_file(&f, "big.mp4", 64 * 1024 + 1, path, sizeof(path));
     int in = open(path, O_RDONLY);
     int fd = fx_connect(&f);
-    send_with_fd(fd, "{\"cmd\":\"submit\",\"input\":\"big.mp4\"}\n", in);
+    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"big.mp4\"}\n", in);
     close(in);
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "too_large");
     json_decref(rep);
     close(fd);
@@ -354,14 +323,14 @@ Test(ctl, inputs_over_the_limit_are_refused, .timeout = 30)
     int p[2];
     cr_assert_eq(pipe(p), 0);
     fd = fx_connect(&f);
-    send_with_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
+    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
     close(p[0]);
     static char chunk[8192];
     ssize_t w = 0;
     for (int i = 0; i < 16 && w >= 0; i++)
         w = write(p[1], chunk, sizeof(chunk));
     close(p[1]);
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "too_large");
     json_decref(rep);
     close(fd);
@@ -370,7 +339,7 @@ Test(ctl, inputs_over_the_limit_are_refused, .timeout = 30)
     fd = fx_connect(&f);
     const char *l = "{\"cmd\":\"submit\",\"input\":\"a\",\"size\":65537}\n";
     fx_send(fd, l, strlen(l));
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "too_large");
     json_decref(rep);
     close(fd);

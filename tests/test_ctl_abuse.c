@@ -34,17 +34,6 @@ ping_alive(struct fx *f)
     json_decref(rep);
 }
 
-static json_t *
-read_reply(int fd)
-{
-    char *s = fx_line(fd, 10000);
-    cr_assert_not_null(s, "no reply");
-    json_t *rep = json_loads(s, 0, NULL);
-    cr_assert(json_is_object(rep), "not an object: %s", s);
-    free(s);
-    return rep;
-}
-
 Test(ctl_abuse, oversize_line_is_refused_and_closed, .timeout = 30)
 {
     struct fx f;
@@ -59,7 +48,7 @@ Test(ctl_abuse, oversize_line_is_refused_and_closed, .timeout = 30)
     /* ctl may close before taking all of it: short sends are fine */
     ssize_t w = send(fd, big, n, MSG_NOSIGNAL);
     (void)w;
-    json_t *rep = read_reply(fd);
+    json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "too_large");
     json_decref(rep);
     cr_assert_null(fx_line(fd, 5000), "the connection stays open after too_large");
@@ -71,7 +60,7 @@ Test(ctl_abuse, oversize_line_is_refused_and_closed, .timeout = 30)
     big[CTL_LINE_MAX] = '\n';
     fd = fx_connect(&f);
     fx_send(fd, big, CTL_LINE_MAX + 1);
-    rep = read_reply(fd);
+    rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "");
     json_decref(rep);
     close(fd);
@@ -159,25 +148,7 @@ Test(ctl_abuse, clients_that_vanish_mid_request, .timeout = 30)
     int p[2];
     cr_assert_eq(pipe(p), 0);
     fd = fx_connect(&f);
-    {
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
-        } cm;
-        const char *s = "{\"cmd\":\"submit\",\"input\":\"-\"}\n";
-        struct iovec iov = {(void *)s, strlen(s)};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cm.buf,
-                            .msg_controllen = sizeof(cm.buf)};
-        memset(&cm, 0, sizeof(cm));
-        struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &p[0], sizeof(int));
-        cr_assert_gt(sendmsg(fd, &mh, MSG_NOSIGNAL), 0);
-    }
+    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
     cr_assert_eq(write(p[1], "partial", 7), 7);
     usleep(100000);
     close(fd);
@@ -205,7 +176,7 @@ Test(ctl_abuse, many_clients_at_once_and_pipelined, .timeout = 30)
         fx_send(fds[i], line, strlen(line));
     }
     for (int i = 0; i < N; i++) {
-        json_t *rep = read_reply(fds[i]);
+        json_t *rep = fx_reply(fds[i]);
         cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), i + 1,
                      "client %d got another's reply", i);
         json_decref(rep);
@@ -219,7 +190,7 @@ Test(ctl_abuse, many_clients_at_once_and_pipelined, .timeout = 30)
     int fd = fx_connect(&f);
     fx_send(fd, buf, len);
     for (int i = 0; i < 200; i++) {
-        json_t *rep = read_reply(fd);
+        json_t *rep = fx_reply(fd);
         cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), i + 1);
         json_decref(rep);
     }
@@ -240,25 +211,9 @@ Test(ctl_abuse, empty_and_directory_inputs, .timeout = 30)
         int in = i == 0 ? open(path, O_RDONLY) : open(f.dir, O_RDONLY | O_DIRECTORY);
         cr_assert_geq(in, 0);
         int fd = fx_connect(&f);
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
-        } cm;
-        const char *s = "{\"cmd\":\"submit\",\"input\":\"x\"}\n";
-        struct iovec iov = {(void *)s, strlen(s)};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cm.buf,
-                            .msg_controllen = sizeof(cm.buf)};
-        memset(&cm, 0, sizeof(cm));
-        struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(h), &in, sizeof(int));
-        cr_assert_gt(sendmsg(fd, &mh, MSG_NOSIGNAL), 0);
+        fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"x\"}\n", in);
         close(in);
-        json_t *rep = read_reply(fd);
+        json_t *rep = fx_reply(fd);
         cr_assert_str_eq(fx_code(rep), "bad_input", "%s", what[i]);
         json_decref(rep);
         close(fd);

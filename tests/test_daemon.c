@@ -14,23 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *
-jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 static long long
 jint(json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static long long
-jsegs(json_t *job, const char *k)
-{
-    return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), k));
 }
 
 static char *
@@ -114,20 +101,20 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
 
     json_t *job = dfix_wait(&d, 1, "done", 1000);
     cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "input"), strrchr(clip, '/') + 1);
+    cr_assert_str_eq(dfix_str(job, "input"), strrchr(clip, '/') + 1);
     cr_assert(json_is_null(json_object_get(job, "error")));
-    cr_assert_gt(jsegs(job, "done"), 0);
-    cr_assert_eq(jsegs(job, "uploaded"), jsegs(job, "done"));
+    cr_assert_gt(dfix_segs(job, "done"), 0);
+    cr_assert_eq(dfix_segs(job, "uploaded"), dfix_segs(job, "done"));
     cr_assert_eq(json_real_value(json_object_get(job, "progress")), 1.0);
-    const char *url = jstr(job, "playlist_url");
+    const char *url = dfix_str(job, "playlist_url");
     char root[1024];
     snprintf(root, sizeof(root), "%s/1", d.www);
     char want[1100];
     snprintf(want, sizeof(want), "%s/master.m3u8", root);
     cr_assert_str_eq(url, want);
     int segs = check_published(root);
-    cr_assert_eq(segs, jsegs(job, "uploaded"), "published %d segments, job says %lld", segs,
-                 jsegs(job, "uploaded"));
+    cr_assert_eq(segs, dfix_segs(job, "uploaded"), "published %d segments, job says %lld", segs,
+                 dfix_segs(job, "uploaded"));
     /* nothing is left behind in the spool, no temporary names in the output */
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
@@ -161,10 +148,7 @@ Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
     int64_t id = dfix_submit(&d, clip, "--prefix videos");
     cr_assert_gt(id, 0);
-    json_t *job = dfix_wait(&d, id, NULL, 90000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "done", "job ended %s: %s", jstr(job, "state"),
-                     jstr(job, "error"));
+    json_t *job = dfix_wait_done(&d, id, 90000);
     json_decref(job);
 
     const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
@@ -241,17 +225,15 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
         snprintf(rend, sizeof(rend), "%.*s", (int)(strchr(first, '/') - first), first);
         snprintf(last, sizeof(last), "%s/%s/seg_00019.ts", outdir, rend);
         json_t *job = dfix_status(&d, id);
-        cr_assert_str_eq(jstr(job, "state"), "converting",
+        cr_assert_str_eq(dfix_str(job, "state"), "converting",
                          "the first segment reached the bucket only after the conversion");
         cr_assert(!dfix_exists(last), "the last segment was already written");
         json_decref(job);
         seen = 1;
     }
     cr_assert(seen, "the first segment never reached the bucket");
-    json_t *job = dfix_wait(&d, id, NULL, 180000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
-    cr_assert_eq(jsegs(job, "uploaded"), 20, "40 s in 2 s segments");
+    json_t *job = dfix_wait_done(&d, id, 180000);
+    cr_assert_eq(dfix_segs(job, "uploaded"), 20, "40 s in 2 s segments");
     json_decref(job);
     dfix_stop(&d, SIGTERM, 10000);
 }
@@ -270,7 +252,7 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     /* wait until some of it is published */
     json_t *job = dfix_wait_uploaded(&d, id, 2, 90000);
     cr_assert_not_null(job, "nothing was published in time");
-    cr_assert_str_eq(jstr(job, "state"), "converting");
+    cr_assert_str_eq(dfix_str(job, "state"), "converting");
     json_decref(job);
     pid_t conv = dfix_worker_pid(&d, "convert", id);
     cr_assert_gt(conv, 0);
@@ -279,7 +261,7 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     int rc = dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id);
     cr_assert_eq(rc, 0, "cancel: %s", out);
     job = dfix_status(&d, id);
-    cr_assert_str_eq(jstr(job, "state"), "canceled");
+    cr_assert_str_eq(dfix_str(job, "state"), "canceled");
     json_decref(job);
     /* the worker lets go of the job within a second */
     while (dfix_worker_pid(&d, "convert", id) > 0 && dfix_ms() - t0 < 3000)
@@ -328,9 +310,9 @@ Test(daemon, retry_of_a_failed_job, .timeout = 120)
     cr_assert_eq(id, 1);
     json_t *job = dfix_wait(&d, id, NULL, 60000);
     cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "failed");
-    cr_assert(strstr(jstr(job, "error"), "1/"), "the error names no object: %s",
-              jstr(job, "error"));
+    cr_assert_str_eq(dfix_str(job, "state"), "failed");
+    cr_assert(strstr(dfix_str(job, "error"), "1/"), "the error names no object: %s",
+              dfix_str(job, "error"));
     json_decref(job);
     int rc = dfix_ctl(&d, out, sizeof(out), "status 1");
     cr_assert_eq(rc, 0);
@@ -338,9 +320,7 @@ Test(daemon, retry_of_a_failed_job, .timeout = 120)
     dfix_sh(NULL, 0, "rm -f '%s/1'", d.www);
     rc = dfix_ctl(&d, out, sizeof(out), "retry 1");
     cr_assert_eq(rc, 0, "retry: %s", out);
-    job = dfix_wait(&d, id, NULL, 60000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "done", "after retry: %s", jstr(job, "error"));
+    job = dfix_wait_done(&d, id, 60000);
     cr_assert_eq(jint(job, "attempts"), 1);
     json_decref(job);
     char root[700];
@@ -375,7 +355,7 @@ Test(daemon, queue_full_refuses_and_keeps_nothing, .timeout = 120)
     cr_assert_eq(dfix_count_files(incoming), 0, "a refused input was left in the spool");
     /* both accepted jobs are still there */
     json_t *jb = dfix_status(&d, b);
-    cr_assert_str_eq(jstr(jb, "state"), "queued");
+    cr_assert_str_eq(dfix_str(jb, "state"), "queued");
     json_decref(jb);
     dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)a);
     dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)b);
@@ -412,8 +392,9 @@ Test(daemon, bad_requests_get_errors_and_break_nothing, .timeout = 60)
         cr_assert_not_null(r, "no answer to request %zu", i);
         cr_expect(json_is_false(json_object_get(r, "ok")), "request %zu was accepted", i);
         json_t *e = json_object_get(r, "error");
-        cr_expect_str_eq(jstr(e, "code"), t[i].code, "request %zu: %s", i, jstr(e, "message"));
-        cr_expect(strlen(jstr(e, "message")) > 0, "request %zu: no message", i);
+        cr_expect_str_eq(dfix_str(e, "code"), t[i].code, "request %zu: %s", i,
+                         dfix_str(e, "message"));
+        cr_expect(strlen(dfix_str(e, "message")) > 0, "request %zu: no message", i);
         json_decref(r);
     }
     /* a line over the bound */
@@ -425,7 +406,7 @@ Test(daemon, bad_requests_get_errors_and_break_nothing, .timeout = 60)
     json_t *r = dfix_req(&d, huge);
     free(huge);
     cr_assert_not_null(r, "no answer to an oversize request");
-    cr_expect_str_eq(jstr(json_object_get(r, "error"), "code"), "too_large");
+    cr_expect_str_eq(dfix_str(json_object_get(r, "error"), "code"), "too_large");
     json_decref(r);
     /* nothing crashed: same ctl, master answers */
     cr_assert_eq(dfix_worker_pid(&d, "ctl", 0), ctl, "ctl was replaced: it crashed");
@@ -450,10 +431,10 @@ settled(struct dfix *d, const char *role, int n)
 
     json_array_foreach(json_object_get(r, "workers"), i, w)
     {
-        const char *st = jstr(w, "state");
+        const char *st = dfix_str(w, "state");
         if (!strcmp(st, "starting") || !strcmp(st, "stopping"))
             moving++;
-        if (!strcmp(jstr(w, "role"), role) && jint(w, "pid") > 0)
+        if (!strcmp(dfix_str(w, "role"), role) && jint(w, "pid") > 0)
             live++;
     }
     json_decref(r);
@@ -501,8 +482,7 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     /* and it still works */
     const char *clip = dfix_video(4, 320, 240);
     int64_t id = dfix_submit(&d, clip, NULL);
-    json_t *job = dfix_wait(&d, id, NULL, 60000);
-    cr_assert_str_eq(jstr(job, "state"), "done");
+    json_t *job = dfix_wait_done(&d, id, 60000);
     json_decref(job);
     /* a broken configuration is refused and the old one kept */
     FILE *f = fopen(d.conf, "a");
@@ -537,7 +517,7 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     json_t *job = dfix_wait_uploaded(&d, id, 3, 90000);
     cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "converting", "finished too early to test a resume");
+    cr_assert_str_eq(dfix_str(job, "state"), "converting", "finished too early to test a resume");
     json_decref(job);
     char jobdir[700], first[1400];
     snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
@@ -550,10 +530,8 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
     cr_assert(dfix_log_contains(&d, "stopping"));
 
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start again");
-    job = dfix_wait(&d, id, NULL, 180000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
-    cr_assert_eq(jsegs(job, "uploaded"), 20);
+    job = dfix_wait_done(&d, id, 180000);
+    cr_assert_eq(dfix_segs(job, "uploaded"), 20);
     json_decref(job);
     cr_assert_eq(inode_of(first), before, "a segment published before the restart was sent again");
     char root[700];
@@ -579,8 +557,8 @@ Test(daemon, wrong_s3_secret_fails_clearly_and_leaks_no_secret, .timeout = 120)
     int64_t id = dfix_submit(&d, clip, NULL);
     json_t *job = dfix_wait(&d, id, NULL, 60000);
     cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "failed");
-    const char *err = jstr(job, "error");
+    cr_assert_str_eq(dfix_str(job, "state"), "failed");
+    const char *err = dfix_str(job, "error");
     cr_assert(strstr(err, "SignatureDoesNotMatch"), "the error does not say why: %s", err);
     cr_assert(strstr(err, getenv("HLSD_TEST_S3_BUCKET")), "the error names no bucket: %s", err);
     cr_assert(!strstr(err, wrong), "the error shows the secret");
@@ -636,11 +614,9 @@ Test(daemon, drops_privileges_to_the_configured_user, .timeout = 120)
 
     const char *clip = dfix_video(4, 320, 240);
     int64_t id = dfix_submit(&d, clip, NULL);
-    json_t *job = dfix_wait(&d, id, NULL, 60000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(jstr(job, "state"), "done", "%s", jstr(job, "error"));
+    json_t *job = dfix_wait_done(&d, id, 60000);
     char master[1200];
-    snprintf(master, sizeof(master), "%s", jstr(job, "playlist_url"));
+    snprintf(master, sizeof(master), "%s", dfix_str(job, "playlist_url"));
     json_decref(job);
     cr_assert_eq(stat(master, &st), 0);
     cr_assert_eq(st.st_uid, (uid_t)nobody, "published as uid %ld", (long)st.st_uid);

@@ -94,12 +94,7 @@ publish(struct dfix *d, const char *name, const char *clip, const char *args, ch
     cr_assert_eq(dfix_start(d), 0, "hlsd did not start (log %s)", d->log);
     int64_t id = dfix_submit(d, clip, args);
     cr_assert_gt(id, 0, "submit failed");
-    json_t *job = dfix_wait(d, id, NULL, 60000);
-    cr_assert_not_null(job, "job %lld did not finish", (long long)id);
-    const char *st = json_string_value(json_object_get(job, "state"));
-    cr_assert_str_eq(st ? st : "", "done", "job ended %s: %s", st ? st : "?",
-                     json_string_value(json_object_get(job, "error")));
-    json_decref(job);
+    json_decref(dfix_wait_done(d, id, 60000));
     snprintf(root, cap, "%s/%lld", d->www, (long long)id);
     char master[1100];
     snprintf(master, sizeof(master), "%s/master.m3u8", root);
