@@ -1,8 +1,9 @@
 #!/bin/sh
 # deps.sh - install, idempotently, every Debian package hlsd's build, tests
-# and benchmarks need (chromium for the player test), then the player
-# test's npm packages (tools/player-deps.sh). apt-get update runs only when
-# something is missing.
+# and benchmarks need (chromium and, when no node is on PATH, nodejs and npm
+# for the player test), then the player test's npm packages
+# (tools/player-deps.sh). apt-get update runs only when something is
+# missing.
 set -eu
 
 PKGS="build-essential pkg-config clang-format
@@ -34,6 +35,11 @@ for p in $PKGS; do
     *) missing="$missing $p" ;;
     esac
 done
+
+# Node for the player test's npm packages: Debian's, unless one is on PATH
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing="$missing nodejs npm"
+fi
 
 if [ -n "$missing" ]; then
     install_missing
