@@ -45,8 +45,6 @@ struct convert_job {
     double reported; /* monotonic time of the last progress call */
     int64_t vcount, acount;
     int last_decode_error;
-    int threaded;                     /* renditions spread over lanes (convert_pipe.c) */
-    int lane[CONVERT_MAX_RENDITIONS]; /* ... this one's lane, 0: the caller's */
 };
 
 static double
@@ -138,6 +136,7 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
     AVCodecParameters *vpar[CONVERT_MAX_RENDITIONS] = {0};
     AVCodecParameters *apar = NULL;
     AVRational vtb = {1, 90000}, atb = {1, 48000};
+    int lanes = 1, lane[CONVERT_MAX_RENDITIONS] = {0}; /* convert_pipe.c's, 1: none */
     int ret = 0;
 
     if (in->vst == NULL) {
@@ -159,9 +158,8 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
         int threads[CONVERT_MAX_RENDITIONS];
         const AVCodecParameters *src = in->vst->codecpar;
-        j->threaded =
-            convert_ladder_threads(j->r, j->n, src->width, src->height, convert_budget(j->o),
-                                   j->o->threads, threads, j->lane) > 1;
+        lanes = convert_ladder_threads(j->r, j->n, src->width, src->height, convert_budget(j->o),
+                                       j->o->threads, threads, lane);
         if (convert_video_open(&j->video, in, j->r, j->n, threads, j->o, j->seg, err, errlen) < 0) {
             return -1;
         }
@@ -213,11 +211,11 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         avcodec_parameters_free(&vpar[i]);
     }
     avcodec_parameters_free(&apar);
-    if (ret >= 0 && j->threaded) {
+    if (ret >= 0 && lanes > 1) {
         struct convert_pipe_cb cb = {.packet = convert_emit, .tick = convert_tick, .ud = j};
         /* What one decoded picture holds, as 8-bit 4:2:0 at least. */
         size_t bytes = (size_t)in->vst->codecpar->width * (size_t)in->vst->codecpar->height * 3 / 2;
-        ret = convert_pipe_open(&j->pipe, j->video, j->n, j->lane, bytes, &cb, err, errlen);
+        ret = convert_pipe_open(&j->pipe, j->video, j->n, lane, bytes, &cb, err, errlen);
     }
     return ret < 0 ? -1 : 0;
 }

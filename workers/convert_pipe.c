@@ -115,22 +115,27 @@ convert_pipe_emit(void *ud, int i, AVPacket *pkt, char *err, size_t errlen)
     return 0;
 }
 
-/* convert_pipe_encode - f (NULL: flush) through each of the lane's renditions. */
+/*
+ * convert_pipe_encode - f (NULL: flush) through each of lane l's
+ * renditions, each with its own reference (ref, a scratch frame) to f;
+ * packets go to emit: the caller's queue from a lane thread, the muxer
+ * from the caller's own lane.
+ */
 static int
-convert_pipe_encode(struct convert_pipe_lane *l, AVFrame *f)
+convert_pipe_encode(struct convert_pipe *p, const struct convert_pipe_lane *l, AVFrame *ref,
+                    AVFrame *f, convert_video_emit_fn emit, void *ud, char *err, size_t errlen)
 {
     for (int k = 0; k < l->nrend; k++) {
         AVFrame *in = NULL;
         if (f != NULL) {
-            int ret = av_frame_ref(l->ref, f);
+            int ret = av_frame_ref(ref, f);
             if (ret < 0) {
-                return convert_err_set(l->err, sizeof(l->err), ret, "video threads");
+                return convert_err_set(err, errlen, ret, "video threads");
             }
-            in = l->ref;
+            in = ref;
         }
-        int ret = convert_video_encode(l->p->v, l->rend[k], in, convert_pipe_emit, l->p, l->err,
-                                       sizeof(l->err));
-        av_frame_unref(l->ref);
+        int ret = convert_video_encode(p->v, l->rend[k], in, emit, ud, err, errlen);
+        av_frame_unref(ref);
         if (ret < 0) {
             return -1;
         }
@@ -155,7 +160,8 @@ convert_pipe_main(void *arg)
         }
         AVFrame *f = l->flen > 0 ? l->frames[l->fhead] : NULL;
         pthread_mutex_unlock(&p->lock);
-        int ret = convert_pipe_encode(l, f);
+        int ret =
+            convert_pipe_encode(p, l, l->ref, f, convert_pipe_emit, p, l->err, sizeof(l->err));
         int e = errno;
         if (f != NULL) {
             av_frame_unref(f);
@@ -376,29 +382,6 @@ convert_pipe_queue(struct convert_pipe *p, struct convert_pipe_lane *l, AVFrame 
     }
 }
 
-/* convert_pipe_here - f (NULL: flush) through the caller's own renditions. */
-static int
-convert_pipe_here(struct convert_pipe *p, AVFrame *f, char *err, size_t errlen)
-{
-    const struct convert_pipe_lane *l = &p->lane[0];
-    for (int k = 0; k < l->nrend; k++) {
-        AVFrame *in = NULL;
-        if (f != NULL) {
-            int ret = av_frame_ref(p->ref, f);
-            if (ret < 0) {
-                return convert_err_set(err, errlen, ret, "video");
-            }
-            in = p->ref;
-        }
-        int ret = convert_video_encode(p->v, l->rend[k], in, p->cb.packet, p->cb.ud, err, errlen);
-        av_frame_unref(p->ref);
-        if (ret < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /*
  * convert_pipe_send - give every lane thread a reference to f (the caller
  * keeps its own), then encode it for the caller's own renditions.
@@ -411,7 +394,7 @@ convert_pipe_send(struct convert_pipe *p, AVFrame *f, char *err, size_t errlen)
             return -1;
         }
     }
-    return convert_pipe_here(p, f, err, errlen);
+    return convert_pipe_encode(p, &p->lane[0], p->ref, f, p->cb.packet, p->cb.ud, err, errlen);
 }
 
 /* convert_pipe_poll - hand the muxers what is ready, without waiting. */
@@ -431,7 +414,8 @@ convert_pipe_finish(struct convert_pipe *p, char *err, size_t errlen)
         pthread_cond_signal(&p->lane[k].cv);
     }
     pthread_mutex_unlock(&p->lock);
-    if (convert_pipe_here(p, NULL, err, errlen) < 0) {
+    if (convert_pipe_encode(p, &p->lane[0], p->ref, NULL, p->cb.packet, p->cb.ud, err, errlen) <
+        0) {
         return -1;
     }
     for (;;) {
