@@ -419,11 +419,13 @@ on_segment(struct slot *s, struct job *j, const struct proto_conv_segment *m)
     char rel[64];
 
     if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
-        !isfinite(m->duration) || m->duration < 0) {
+        !isfinite(m->duration) || m->duration < 0 ||
+        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT)) {
         master_proc_kill(s, "protocol: malformed segment report");
         return;
     }
-    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.ts", m->rendition, m->index);
+    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
+             m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
     j->row.segs_done++;
     j->last_progress = master_now();
     if (j->row.state != JOB_CONVERTING)
@@ -441,7 +443,7 @@ on_segment(struct slot *s, struct job *j, const struct proto_conv_segment *m)
 static void
 on_conv_done(struct slot *s, struct job *j, const char *text)
 {
-    char buf[512], *save = NULL;
+    char buf[1024], *save = NULL;
     double dur;
 
     snprintf(buf, sizeof(buf), "%s", text);
@@ -459,19 +461,25 @@ on_conv_done(struct slot *s, struct job *j, const char *text)
     }
     j->row.duration = dur;
     j->row.renditions[0] = '\0';
+    /* "K:NAME": every rendition has index.m3u8, a video one iframes.m3u8 too */
     while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (!rendition_ok(tok, 16)) {
+        if (strlen(tok) < 3 || tok[1] != ':' || strchr("vas", tok[0]) == NULL ||
+            !rendition_ok(tok + 2, 16)) {
             master_proc_kill(s, "protocol: malformed rendition name");
             return;
         }
         size_t n = strlen(j->row.renditions);
-        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "", tok);
-        char rel[64];
-        snprintf(rel, sizeof(rel), "%s/index.m3u8", tok);
-        /* a playlist is rewritten by every conversion: (re)send it */
-        struct obj *o = obj_add(j, rel, OBJ_PLAYLIST, 0);
-        o->state = OBJ_PENDING;
-        obj_save(j, o);
+        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "",
+                 tok + 2);
+        static const char *const lists[] = {"index.m3u8", "iframes.m3u8"};
+        for (int k = 0; k < (tok[0] == 'v' ? 2 : 1); k++) {
+            char rel[64];
+            snprintf(rel, sizeof(rel), "%s/%s", tok + 2, lists[k]);
+            /* a playlist is rewritten by every conversion: (re)send it */
+            struct obj *o = obj_add(j, rel, OBJ_PLAYLIST, 0);
+            o->state = OBJ_PENDING;
+            obj_save(j, o);
+        }
     }
     j->row.conv_done = 1;
     j->conv_progress = 1.0;

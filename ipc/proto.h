@@ -22,7 +22,7 @@ enum proto_type {
     /* convert worker -> master */
     PROTO_CONV_SEGMENT = 0x0181,  /* struct proto_conv_segment */
     PROTO_CONV_PROGRESS = 0x0182, /* struct proto_conv_progress */
-    PROTO_CONV_DONE = 0x0183,     /* msg: "DURATION REND1 REND2 ..." (text) */
+    PROTO_CONV_DONE = 0x0183,     /* msg: "DURATION K:REND1 K:REND2 ..." (text), K v|a|s */
     PROTO_CONV_FAILED = 0x0184,   /* msg: one-line reason (text) */
     PROTO_CONV_CANCELED = 0x0185, /* empty */
     /* master -> upload worker */
@@ -48,10 +48,13 @@ struct proto_conv_start {
 };
 _Static_assert(sizeof(struct proto_conv_start) == REC_BODY, "conv_start is one body");
 
+/* what a segment file is, and so its name: seg_NNNNN.ts or seg_NNNNN.vtt */
+enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1 };
+
 struct proto_conv_segment {
     char rendition[16]; /* NUL-terminated, [A-Za-z0-9_-] */
     uint32_t index;
-    uint32_t reserved;
+    uint32_t kind; /* enum proto_seg_kind */
     uint64_t size;
     double duration;
 };

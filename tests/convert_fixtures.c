@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
@@ -88,6 +89,7 @@ convert_fixtures_media(const char *path, struct convert_fixtures_media *m, char 
 {
     memset(m, 0, sizeof(*m));
     m->media_sequence = -1;
+    long long rlen = -1, roff = -1;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         snprintf(why, whylen, "%s: cannot open", path);
@@ -115,6 +117,10 @@ convert_fixtures_media(const char *path, struct convert_fixtures_media *m, char 
             m->independent = 1;
         } else if (strcmp(line, "#EXT-X-ENDLIST") == 0) {
             m->endlist = 1;
+        } else if (strcmp(line, "#EXT-X-I-FRAMES-ONLY") == 0) {
+            m->iframes_only = 1;
+        } else if (sscanf(line, "#EXT-X-BYTERANGE:%lld@%lld", &rlen, &roff) == 2) {
+            continue;
         } else if (sscanf(line, "#EXTINF:%lf,", &dur) == 1) {
             pending = 1;
         } else if (line[0] != '#' && line[0] != '\0') {
@@ -124,6 +130,9 @@ convert_fixtures_media(const char *path, struct convert_fixtures_media *m, char 
                 return -1;
             }
             m->extinf[m->n] = dur;
+            m->range_len[m->n] = rlen;
+            m->range_off[m->n] = roff;
+            rlen = roff = -1;
             snprintf(m->uri[m->n], sizeof(m->uri[0]), "%.63s", line);
             m->sum += dur;
             m->n++;
@@ -168,6 +177,10 @@ convert_fixtures_master(const char *path, struct convert_fixtures_variant *v, in
             if (convert_fixtures_attr(a, "FRAME-RATE", val, sizeof(val))) {
                 v[n].fps = atof(val);
             }
+            convert_fixtures_attr(a, "AUDIO", v[n].audio, sizeof(v[n].audio));
+            convert_fixtures_attr(a, "SUBTITLES", v[n].subtitles, sizeof(v[n].subtitles));
+            convert_fixtures_attr(a, "CLOSED-CAPTIONS", v[n].cc, sizeof(v[n].cc));
+            convert_fixtures_attr(a, "VIDEO-RANGE", v[n].range, sizeof(v[n].range));
             pending = 1;
         } else if (pending && line[0] != '#' && line[0] != '\0') {
             snprintf(v[n].uri, sizeof(v[n].uri), "%.63s", line);
@@ -181,6 +194,126 @@ convert_fixtures_master(const char *path, struct convert_fixtures_variant *v, in
         return -1;
     }
     return n;
+}
+
+/* convert_fixtures_tagged - the attributes of f's next line starting with tag, or NULL. */
+static const char *
+convert_fixtures_tagged(FILE *f, const char *tag, char *line, size_t len)
+{
+    size_t tl = strlen(tag);
+    while (fgets(line, (int)len, f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, tag, tl) == 0) {
+            return line + tl;
+        }
+    }
+    return NULL;
+}
+
+int
+convert_fixtures_renditions(const char *path, struct convert_fixtures_rendition *r, int max,
+                            char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(why, whylen, "%s: cannot open", path);
+        return -1;
+    }
+    char line[2048], val[64];
+    const char *a;
+    int n = 0;
+    while (n < max && (a = convert_fixtures_tagged(f, "#EXT-X-MEDIA:", line, sizeof(line)))) {
+        struct convert_fixtures_rendition *x = &r[n++];
+        memset(x, 0, sizeof(*x));
+        convert_fixtures_attr(a, "TYPE", x->type, sizeof(x->type));
+        convert_fixtures_attr(a, "GROUP-ID", x->group, sizeof(x->group));
+        convert_fixtures_attr(a, "NAME", x->name, sizeof(x->name));
+        convert_fixtures_attr(a, "LANGUAGE", x->language, sizeof(x->language));
+        convert_fixtures_attr(a, "CHANNELS", x->channels, sizeof(x->channels));
+        convert_fixtures_attr(a, "URI", x->uri, sizeof(x->uri));
+        x->is_default =
+            convert_fixtures_attr(a, "DEFAULT", val, sizeof(val)) && !strcmp(val, "YES");
+        x->autoselect =
+            convert_fixtures_attr(a, "AUTOSELECT", val, sizeof(val)) && !strcmp(val, "YES");
+        x->forced = convert_fixtures_attr(a, "FORCED", val, sizeof(val)) && !strcmp(val, "YES");
+    }
+    fclose(f);
+    return n;
+}
+
+int
+convert_fixtures_iframes(const char *path, struct convert_fixtures_variant *v, int max, char *why,
+                         size_t whylen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(why, whylen, "%s: cannot open", path);
+        return -1;
+    }
+    char line[2048], val[64];
+    const char *a;
+    int n = 0;
+    while (n < max &&
+           (a = convert_fixtures_tagged(f, "#EXT-X-I-FRAME-STREAM-INF:", line, sizeof(line)))) {
+        struct convert_fixtures_variant *x = &v[n++];
+        memset(x, 0, sizeof(*x));
+        x->bandwidth = convert_fixtures_attr(a, "BANDWIDTH", val, sizeof(val)) ? atol(val) : -1;
+        convert_fixtures_attr(a, "CODECS", x->codecs, sizeof(x->codecs));
+        if (convert_fixtures_attr(a, "RESOLUTION", val, sizeof(val))) {
+            sscanf(val, "%dx%d", &x->width, &x->height);
+        }
+        convert_fixtures_attr(a, "VIDEO-RANGE", x->range, sizeof(x->range));
+        convert_fixtures_attr(a, "URI", x->uri, sizeof(x->uri));
+    }
+    fclose(f);
+    return n;
+}
+
+int
+convert_fixtures_range_frames(const char *path, long long off, long long len, int *keys)
+{
+    char *part = convert_fixtures_path("range.ts");
+    static int seq;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.%d.%d", part, (int)getpid(), seq++);
+    free(part);
+    int rc = -1;
+    FILE *in = fopen(path, "rb"), *out = fopen(tmp, "wb");
+    char *buf = malloc((size_t)len);
+    if (in != NULL && out != NULL && buf != NULL && fseek(in, off, SEEK_SET) == 0 &&
+        fread(buf, 1, (size_t)len, in) == (size_t)len &&
+        fwrite(buf, 1, (size_t)len, out) == (size_t)len) {
+        rc = 0;
+    }
+    free(buf);
+    if (in != NULL) {
+        fclose(in);
+    }
+    if (out != NULL && fclose(out) != 0) {
+        rc = -1;
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    /* Decode what the range holds, as a player given only those bytes would. */
+    char cmd[8600];
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v:0 -show_entries frame=key_frame -of csv=p=0 '%s'",
+             tmp);
+    FILE *p = popen(cmd, "r");
+    int frames = 0;
+    *keys = 0;
+    char line[64];
+    while (p != NULL && fgets(line, sizeof(line), p) != NULL) {
+        if (line[0] == '0' || line[0] == '1') { /* side data adds lines of its own */
+            frames++;
+            *keys += line[0] == '1';
+        }
+    }
+    int st = p != NULL ? pclose(p) : -1;
+    unlink(tmp);
+    return st == 0 ? frames : -1;
 }
 
 int
@@ -221,14 +354,21 @@ convert_fixtures_probe(const char *path, struct convert_fixtures_seg *s)
         return -1;
     }
     vi = -1;
+    int ai = -1;
     for (unsigned i = 0; i < fmt->nb_streams; i++) {
         if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
             vi = (int)i;
+        } else if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
+            ai = (int)i;
         }
     }
     AVPacket *pkt = av_packet_alloc();
-    int first = 1;
+    int first = 1, first_audio = 1;
     while (av_read_frame(fmt, pkt) >= 0) {
+        if (pkt->stream_index == ai && first_audio && pkt->pts != AV_NOPTS_VALUE) {
+            s->first_audio_pts = pkt->pts * av_q2d(fmt->streams[ai]->time_base);
+            first_audio = 0;
+        }
         if (pkt->stream_index == vi) {
             double t = pkt->pts * av_q2d(fmt->streams[vi]->time_base);
             if (first) {

@@ -12,26 +12,36 @@
 #define CONVERT_FIXTURES_MAX_KEYS 64
 
 struct convert_fixtures_media {
-    int version, vod, independent, endlist, media_sequence;
+    int version, vod, independent, endlist, media_sequence, iframes_only;
     long target;
     int n;
     double extinf[CONVERT_FIXTURES_MAX_SEGS];
     char uri[CONVERT_FIXTURES_MAX_SEGS][64];
+    long long range_len[CONVERT_FIXTURES_MAX_SEGS], range_off[CONVERT_FIXTURES_MAX_SEGS]; /* -1 */
     double sum;
 };
 
+/* An EXT-X-STREAM-INF (or, from convert_fixtures_iframes, I-FRAME-STREAM-INF). */
 struct convert_fixtures_variant {
     long bandwidth, average;
     char codecs[64];
     int width, height; /* 0: no RESOLUTION */
     double fps;        /* 0: no FRAME-RATE */
     char uri[64];
+    char audio[32], subtitles[32], cc[32], range[16]; /* "" when absent */
+};
+
+/* An EXT-X-MEDIA line. */
+struct convert_fixtures_rendition {
+    char type[16], group[32], name[64], language[16], channels[8], uri[64];
+    int is_default, autoselect, forced;
 };
 
 struct convert_fixtures_seg {
     int has_video, has_audio;
     int first_video_key;    /* the first video packet is a keyframe */
     double first_video_pts; /* seconds */
+    double first_audio_pts; /* seconds */
     int n_keys;             /* video keyframes in the segment */
     double keys[CONVERT_FIXTURES_MAX_KEYS];
     int width, height, pix_fmt, profile, level;
@@ -52,7 +62,13 @@ int convert_fixtures_media(const char *path, struct convert_fixtures_media *m, c
                            size_t whylen);
 int convert_fixtures_master(const char *path, struct convert_fixtures_variant *v, int max,
                             char *why, size_t whylen);
+int convert_fixtures_renditions(const char *path, struct convert_fixtures_rendition *r, int max,
+                                char *why, size_t whylen);
+int convert_fixtures_iframes(const char *path, struct convert_fixtures_variant *v, int max,
+                             char *why, size_t whylen);
 int convert_fixtures_probe(const char *path, struct convert_fixtures_seg *s);
+/* Decode bytes [off, off+len) of path alone: frames decoded, how many key, or -1. */
+int convert_fixtures_range_frames(const char *path, long long off, long long len, int *keys);
 /* The input's duration (seconds) and, if it has video, width/height/fps. */
 int convert_fixtures_input(const char *path, double *duration, int *w, int *h, double *fps);
 /* Mean absolute difference of two pictures' first frames, as 24x32 gray. */

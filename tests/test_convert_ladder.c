@@ -37,9 +37,9 @@ Test(convert_ladder, parse)
         {"100:1M,110:1M,120:1M,130:1M,140:1M,150:1M,160:1M,170:1M,180:1M", -1, 0, 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct convert_rung r[CONVERT_MAX_RENDITIONS];
+        struct convert_rung r[CONVERT_MAX_LADDER];
         char err[256] = "";
-        int n = convert_ladder_parse(cases[i].spec, r, CONVERT_MAX_RENDITIONS, err, sizeof(err));
+        int n = convert_ladder_parse(cases[i].spec, r, CONVERT_MAX_LADDER, err, sizeof(err));
         cr_expect_eq(n, cases[i].n, "\"%s\": %d (%s)", cases[i].spec, n, err);
         if (n > 0) {
             cr_expect_eq(r[0].size, cases[i].size0);
@@ -72,7 +72,7 @@ Test(convert_ladder, select)
         {3, 1, 1, "2p", 2, 2, "2p", 2, 2},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct convert_rendition r[CONVERT_MAX_RENDITIONS];
+        struct convert_rendition r[CONVERT_MAX_LADDER];
         int n = convert_ladder_select(def, 4, cases[i].w, cases[i].h, r);
         cr_expect_eq(n, cases[i].n, "%dx%d: %d renditions", cases[i].w, cases[i].h, n);
         if (n < 1) {
@@ -159,7 +159,7 @@ Test(convert_ladder, threads_plan)
         {hd, 1, 1280, 720, 1, 0, 1, {0}, {1}},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        int lane[CONVERT_MAX_RENDITIONS], threads[CONVERT_MAX_RENDITIONS];
+        int lane[CONVERT_MAX_LADDER], threads[CONVERT_MAX_LADDER];
         int lanes = convert_ladder_threads(cases[c].r, cases[c].n, cases[c].src_w, cases[c].src_h,
                                            cases[c].budget, cases[c].single, threads, lane);
         cr_expect_eq(lanes, cases[c].lanes, "case %zu: %d lanes", c, lanes);
@@ -175,16 +175,16 @@ Test(convert_ladder, threads_plan)
 /* Whatever the ladder and budget, every lane thread has a rendition to encode. */
 Test(convert_ladder, threads_plan_lanes_valid)
 {
-    for (int n = 1; n <= CONVERT_MAX_RENDITIONS; n++) {
+    for (int n = 1; n <= CONVERT_MAX_LADDER; n++) {
         for (int budget = 1; budget <= 64; budget++) {
-            struct convert_rendition r[CONVERT_MAX_RENDITIONS];
+            struct convert_rendition r[CONVERT_MAX_LADDER];
             for (int i = 0; i < n; i++) {
                 r[i] = (struct convert_rendition){"r", 2 * (8 + 37 * i % 11), 2 * (8 + i), 1};
             }
-            int lane[CONVERT_MAX_RENDITIONS], threads[CONVERT_MAX_RENDITIONS];
+            int lane[CONVERT_MAX_LADDER], threads[CONVERT_MAX_LADDER];
             int lanes = convert_ladder_threads(r, n, 1920, 1080, budget, 0, threads, lane);
             cr_assert(lanes >= 1 && lanes <= n + 1 && lanes <= (budget > 1 ? budget : 1));
-            int used[CONVERT_MAX_RENDITIONS + 1] = {0};
+            int used[CONVERT_MAX_LADDER + 1] = {0};
             for (int i = 0; i < n; i++) {
                 cr_assert(lane[i] >= 0 && lane[i] < lanes, "n %d budget %d: lane %d", n, budget,
                           lane[i]);

@@ -137,13 +137,16 @@ Test(convert_run, segments_reported_as_they_complete)
     double t1 = now();
     cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
     cr_assert_eq(z->wrong_thread, 0, "callbacks on another thread");
-    cr_assert_eq(res.n_renditions, 2);
+    cr_assert_eq(res.n_renditions, 3);
     cr_assert_str_eq(res.renditions[0], "240p");
     cr_assert_str_eq(res.renditions[1], "160p");
+    cr_assert_str_eq(res.renditions[2], "audio");
+    cr_assert_eq(res.kinds[0], CONVERT_VIDEO);
+    cr_assert_eq(res.kinds[2], CONVERT_AUDIO);
     cr_assert_float_eq(res.duration, 7.0, 0.034);
 
     /* Every playlist entry was reported once, in order, with its EXTINF. */
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 3; r++) {
         char idx[4200], why[256];
         snprintf(idx, sizeof(idx), "%s/%s/index.m3u8", out, res.renditions[r]);
         struct convert_fixtures_media m;
@@ -318,8 +321,8 @@ Test(convert_run, threaded_ladder_contract)
     cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
     cr_assert_eq(z->wrong_thread, 0, "%d callbacks on another thread", z->wrong_thread);
-    cr_assert_eq(res.n_renditions, 3);
-    cr_assert_eq(z->n, 9, "3 renditions x 3 segments, %d reported", z->n);
+    cr_assert_eq(res.n_renditions, 4);
+    cr_assert_eq(z->n, 12, "3 video and 1 audio renditions x 3 segments, %d reported", z->n);
     for (int r = 0; r < res.n_renditions; r++) {
         unsigned next = 0;
         for (int k = 0; k < z->n; k++) {
@@ -352,7 +355,7 @@ Test(convert_run, threaded_ladder_contract)
         cr_assert_eq(convert_run(&o, &res, err, sizeof(err)), 0, "%s", err);
         cr_assert_eq(z->problems, 0, "%d problems, e.g. %s", z->problems, z->problem);
         cr_assert_eq(z->wrong_thread, 0);
-        cr_assert_eq(z->n, 9, "threads %d: %d segments reported", threads, z->n);
+        cr_assert_eq(z->n, 12, "threads %d: %d segments reported", threads, z->n);
         cr_assert_eq(convert_fixtures_sh("diff -r '%s' '%s' >/dev/null", a, c), 0,
                      "threads %d gives other bytes than threads 2", threads);
         free(c);

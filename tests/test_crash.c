@@ -58,7 +58,7 @@ Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
 
     j = dfix_wait_done(&d, id, 200000);
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
-    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
     /* the pool was refilled, the master is the same process */
     cr_assert_gt(dfix_worker_pid(&d, "convert", 0), 0);
@@ -89,12 +89,13 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
         prev = victim;
     }
     j = dfix_wait_done(&d, id, 150000);
-    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
     char root[700];
     snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
-    /* 20 segments, a rendition playlist, the master playlist, no debris */
-    cr_assert_eq(dfix_count_files(root), 22);
+    /* 20 video and 20 audio segments, their playlists, the I-frame
+     * playlist, the master playlist, no debris */
+    cr_assert_eq(dfix_count_files(root), 44);
     dfix_stop(&d, SIGTERM, 10000);
 }
 
@@ -220,7 +221,7 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
     }
     cr_assert_eq(dfix_start(&d), 0, "no restart after a master crash");
     j = dfix_wait_done(&d, id, 200000);
-    cr_assert_eq(dfix_segs(j, "uploaded"), 20);
+    cr_assert_eq(dfix_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
     cr_assert_eq(stat(first, &st), 0);
     cr_assert_eq(st.st_ino, before, "a segment published before the crash was sent again");

@@ -33,16 +33,46 @@ slurp(const char *path)
     return strdup(buf);
 }
 
+/* check_playlist - a finished VOD playlist at root/uri whose files all exist; its entries. */
+static int
+check_playlist(const char *root, const char *uri)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", root, uri);
+    char *media = slurp(path);
+    cr_assert_not_null(media, "rendition playlist %s is missing", path);
+    cr_assert(strstr(media, "#EXT-X-PLAYLIST-TYPE:VOD"), "%s is not VOD", uri);
+    cr_assert(strstr(media, "#EXT-X-ENDLIST"), "%s is not finished", uri);
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", uri);
+    char *slash = strrchr(dir, '/');
+    cr_assert_not_null(slash);
+    *slash = '\0';
+    int n = 0;
+    char *s2 = NULL;
+    for (char *l = strtok_r(media, "\n", &s2); l; l = strtok_r(NULL, "\n", &s2)) {
+        if (l[0] == '#' || l[0] == '\0')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
+        cr_assert(dfix_exists(path), "segment %s is missing", path);
+        n++;
+    }
+    free(media);
+    return n;
+}
+
 /*
  * check_published - what a player needs under root (a directory holding
  * master.m3u8): every variant line carries the required attributes, every
- * rendition playlist is a finished VOD playlist, every segment it names
- * exists. Returns the number of segments.
+ * playlist it names (variants, audio and subtitle renditions, I-frame
+ * playlists) is a finished VOD playlist, every segment they name exists.
+ * Returns the number of segments; *playlists (if not NULL) the playlists.
  */
 static int
-check_published(const char *root)
+check_published_n(const char *root, int *playlists)
 {
-    char path[1024];
+    char path[1024], seen[64][64];
+    int nseen = 0;
     snprintf(path, sizeof(path), "%s/master.m3u8", root);
     char *master = slurp(path);
     cr_assert_not_null(master, "%s is missing", path);
@@ -50,38 +80,47 @@ check_published(const char *root)
     int variants = 0, segments = 0;
     char *save = NULL;
     for (char *line = strtok_r(master, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "#EXT-X-STREAM-INF:", 18) != 0)
-            continue;
-        variants++;
-        const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\"avc1.",
-                              "RESOLUTION=", "FRAME-RATE="};
-        for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-            cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
-        char *uri = strtok_r(NULL, "\n", &save);
-        cr_assert(uri && uri[0] != '#', "a variant without a URI");
-        snprintf(path, sizeof(path), "%s/%s", root, uri);
-        char *media = slurp(path);
-        cr_assert_not_null(media, "rendition playlist %s is missing", path);
-        cr_assert(strstr(media, "#EXT-X-PLAYLIST-TYPE:VOD"), "%s is not VOD", uri);
-        cr_assert(strstr(media, "#EXT-X-ENDLIST"), "%s is not finished", uri);
-        char dir[512];
-        snprintf(dir, sizeof(dir), "%s", uri);
-        char *slash = strrchr(dir, '/');
-        cr_assert_not_null(slash);
-        *slash = '\0';
-        char *s2 = NULL;
-        for (char *l = strtok_r(media, "\n", &s2); l; l = strtok_r(NULL, "\n", &s2)) {
-            if (l[0] == '#' || l[0] == '\0')
-                continue;
-            snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
-            cr_assert(dfix_exists(path), "segment %s is missing", path);
-            segments++;
+        char uri[64] = "";
+        const char *u = strstr(line, "URI=\"");
+        if (strncmp(line, "#EXT-X-STREAM-INF:", 18) == 0) {
+            variants++;
+            const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\""};
+            for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+                cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
+            if (strstr(line, "RESOLUTION=")) {
+                cr_assert(strstr(line, "CODECS=\"avc1.") && strstr(line, "FRAME-RATE=") &&
+                              strstr(line, "VIDEO-RANGE="),
+                          "video variant lacks CODECS, FRAME-RATE or VIDEO-RANGE: %s", line);
+            }
+            char *next = strtok_r(NULL, "\n", &save);
+            cr_assert(next && next[0] != '#', "a variant without a URI");
+            snprintf(uri, sizeof(uri), "%s", next);
+        } else if ((strncmp(line, "#EXT-X-MEDIA:", 13) == 0 ||
+                    strncmp(line, "#EXT-X-I-FRAME-STREAM-INF:", 26) == 0) &&
+                   u != NULL) {
+            snprintf(uri, sizeof(uri), "%.*s", (int)strcspn(u + 5, "\""), u + 5);
         }
-        free(media);
+        int dup = uri[0] == '\0';
+        for (int i = 0; i < nseen && !dup; i++)
+            dup = strcmp(seen[i], uri) == 0;
+        if (dup)
+            continue;
+        cr_assert_lt(nseen, 64);
+        snprintf(seen[nseen++], sizeof(seen[0]), "%s", uri);
+        int n = check_playlist(root, uri);
+        segments += strstr(uri, "iframes.m3u8") ? 0 : n; /* byte ranges of the same files */
     }
     free(master);
     cr_assert_gt(variants, 0, "no variant in the master playlist");
+    if (playlists)
+        *playlists = nseen;
     return segments;
+}
+
+static int
+check_published(const char *root)
+{
+    return check_published_n(root, NULL);
 }
 
 Test(daemon, submit_to_done_with_file_output, .timeout = 120)
@@ -112,16 +151,17 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     char want[1100];
     snprintf(want, sizeof(want), "%s/master.m3u8", root);
     cr_assert_str_eq(url, want);
-    int segs = check_published(root);
+    int lists = 0;
+    int segs = check_published_n(root, &lists);
     cr_assert_eq(segs, dfix_segs(job, "uploaded"), "published %d segments, job says %lld", segs,
                  dfix_segs(job, "uploaded"));
+    /* a video and an audio rendition: two media playlists and an I-frame one */
+    cr_assert_eq(lists, 3, "%d playlists besides the master", lists);
     /* nothing is left behind in the spool, no temporary names in the output */
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
     cr_assert(!dfix_exists(spooljob), "the spool still holds job 1");
-    cr_assert_eq(dfix_count_files(d.www),
-                 segs + 1 + (int)json_array_size(json_object_get(job, "renditions")),
-                 "stray files in the output");
+    cr_assert_eq(dfix_count_files(d.www), segs + 1 + lists, "stray files in the output");
     json_decref(job);
 
     /* status and list, as a person reads them */
@@ -168,7 +208,8 @@ Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "application/vnd.apple.mpegurl"), "master content type: %s", out);
     char seg[1024];
-    snprintf(seg, sizeof(seg), "find '%s' -name seg_00000.ts | head -1", down);
+    /* a video rendition's (the audio renditions' are named audio*) */
+    snprintf(seg, sizeof(seg), "find '%s' -path '*/[0-9]*p/seg_00000.ts' | head -1", down);
     char segpath[700];
     dfix_sh(segpath, sizeof(segpath), "%s", seg);
     segpath[strcspn(segpath, "\n")] = '\0';
@@ -233,7 +274,7 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
     }
     cr_assert(seen, "the first segment never reached the bucket");
     json_t *job = dfix_wait_done(&d, id, 180000);
-    cr_assert_eq(dfix_segs(job, "uploaded"), 20, "40 s in 2 s segments");
+    cr_assert_eq(dfix_segs(job, "uploaded"), 40, "40 s in 2 s segments, video and audio");
     json_decref(job);
     dfix_stop(&d, SIGTERM, 10000);
 }
@@ -531,12 +572,12 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
 
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start again");
     job = dfix_wait_done(&d, id, 180000);
-    cr_assert_eq(dfix_segs(job, "uploaded"), 20);
+    cr_assert_eq(dfix_segs(job, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(job);
     cr_assert_eq(inode_of(first), before, "a segment published before the restart was sent again");
     char root[700];
     snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
-    cr_assert_eq(check_published(root), 20);
+    cr_assert_eq(check_published(root), 40);
     dfix_stop(&d, SIGTERM, 10000);
 }
 

@@ -2,7 +2,9 @@
  * hls-convert - run the conversion engine once from the command line:
  *
  *   hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS]
- *               [--preset P] [--threads N] [--verbose]
+ *               [--preset P] [--threads N] [--audio separate|muxed]
+ *               [--first-variant auto|lowest|highest|NAME]
+ *               [--subtitles LANG=FILE]... [--verbose]
  *
  * Exit 0 on success; otherwise 1 with a one-line reason on stderr (2 for
  * bad usage). --verbose prints each segment as it is reported, and the
@@ -19,8 +21,10 @@
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS] "
-                    "[--preset P] [--threads N] [--verbose]\n");
+    fprintf(stderr, "usage: hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS]\n"
+                    "                   [--preset P] [--threads N] [--audio separate|muxed]\n"
+                    "                   [--first-variant auto|lowest|highest|NAME]\n"
+                    "                   [--subtitles LANG=FILE]... [--verbose]\n");
     exit(2);
 }
 
@@ -43,6 +47,7 @@ int
 main(int argc, char **argv)
 {
     struct convert_opts o = {0};
+    struct convert_caption caps[CONVERT_MAX_SUBTITLES];
     int verbose = 0;
     int pos = 0;
     for (int i = 1; i < argc; i++) {
@@ -67,6 +72,25 @@ main(int argc, char **argv)
                 return 2;
             }
             o.threads = (int)n;
+        } else if (strcmp(a, "--audio") == 0 && !last) {
+            const char *v = argv[++i];
+            if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0) {
+                fprintf(stderr, "hls-convert: --audio is separate or muxed, not %s\n", v);
+                return 2;
+            }
+            o.audio_muxed = strcmp(v, "muxed") == 0;
+        } else if (strcmp(a, "--first-variant") == 0 && !last) {
+            o.first_variant = argv[++i];
+        } else if (strcmp(a, "--subtitles") == 0 && !last) {
+            char *v = argv[++i], *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || eq[1] == '\0' || o.n_captions == CONVERT_MAX_SUBTITLES) {
+                fprintf(stderr, "hls-convert: --subtitles takes LANG=FILE (at most %d)\n",
+                        CONVERT_MAX_SUBTITLES);
+                return 2;
+            }
+            *eq = '\0';
+            caps[o.n_captions++] = (struct convert_caption){.language = v, .path = eq + 1};
+            o.captions = caps;
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = 1;
         } else if (a[0] == '-' && a[1] == '-') {
@@ -102,6 +126,9 @@ main(int argc, char **argv)
             fprintf(stderr, " %s", res.renditions[i]);
         }
         fprintf(stderr, "\n");
+    }
+    if (res.notes[0] != '\0') {
+        fprintf(stderr, "hls-convert: note: %s\n", res.notes);
     }
     return 0;
 }

@@ -26,21 +26,38 @@
 #define CONVERT_DEFAULT_SEGMENT 6.0
 #define CONVERT_PROGRESS_PERIOD 0.5 /* seconds; the promise is one */
 
+/*
+ * One audio rendition: a track of the input encoded once, as stereo or
+ * 5.1, into its own segments, or (mux NULL) into every video rendition's.
+ */
+struct convert_aout {
+    int track;    /* in.audio[track] */
+    int channels; /* 2 or 6 */
+    struct convert_audio *enc;
+    struct convert_mux *mux;
+    char name[CONVERT_NAME_MAX], language[16], label[64];
+    const char *group; /* "aac"; NULL: muxed */
+    int is_default;
+};
+
 struct convert_job {
     const struct convert_opts *o;
     struct convert_input in;
     int copy;
     double seg;
-    int n;
-    struct convert_rendition r[CONVERT_MAX_RENDITIONS];
-    struct convert_mux *mux[CONVERT_MAX_RENDITIONS];
+    int n; /* video renditions */
+    struct convert_rendition r[CONVERT_MAX_LADDER];
+    struct convert_mux *mux[CONVERT_MAX_LADDER];
     struct convert_video *video;
     struct convert_pipe *pipe; /* NULL: renditions encoded on this thread */
-    struct convert_audio *audio;
+    int na;                    /* audio renditions */
+    struct convert_aout aout[2 * CONVERT_MAX_AUDIO];
+    struct convert_subs *subs;
     AVPacket *pkt;
     AVFrame *frame;
     AVFrame *vref;   /* a rendition's reference when encoding on this thread */
     double end;      /* latest media end seen, seconds from the start */
+    int64_t vcut;    /* the video's next cut on the grid, input time base */
     double pos;      /* progress position, seconds */
     double reported; /* monotonic time of the last progress call */
     int64_t vcount, acount;
@@ -128,78 +145,169 @@ convert_budget(const struct convert_opts *o)
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-/* convert_setup - pick renditions and open encoders and muxers. */
+/* convert_aout_taken - is an audio rendition already so named? */
+static int
+convert_aout_taken(void *ud, const char *name)
+{
+    const struct convert_job *j = ud;
+    for (int i = 0; i < j->na - 1; i++) { /* the last one is being named */
+        if (strcmp(j->aout[i].name, name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * convert_aout_plan - the audio renditions: muxed, the main track in
+ * stereo; otherwise every kept track in stereo and each surround track
+ * also in 5.1, all in one group "aac". The stereo rendition of the input's
+ * default track (its disposition, else the main one) is the DEFAULT.
+ *
+ * One group, not a group per channel count with every variant listed once
+ * per group as Apple's examples do: hls.js moves between variants as its
+ * bandwidth estimate moves, and across such groups that would switch the
+ * audio between stereo and 5.1 under the viewer. In one group, 5.1 is a
+ * track a player or a viewer picks (CHANNELS="6"), never one a bandwidth
+ * switch picks.
+ */
+static void
+convert_aout_plan(struct convert_job *j, int muxed)
+{
+    const struct convert_input *in = &j->in;
+    int def = 0;
+    for (int t = 0; t < in->na; t++) {
+        if (in->audio[t].st->disposition & AV_DISPOSITION_DEFAULT) {
+            def = t;
+            break;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = 0; t < (muxed ? 1 : in->na); t++) {
+            const AVStream *st = in->audio[t].st;
+            if (pass == 1 && (muxed || st->codecpar->ch_layout.nb_channels < 6)) {
+                continue;
+            }
+            struct convert_aout *a = &j->aout[j->na++];
+            a->track = t;
+            a->channels = pass == 1 ? 6 : 2;
+            a->group = muxed ? NULL : "aac";
+            a->is_default = t == def && pass == 0;
+            char name[64];
+            const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
+            convert_lang_tag(e != NULL ? e->value : NULL, a->language, sizeof(a->language), name,
+                             sizeof(name));
+            e = av_dict_get(st->metadata, "title", NULL, 0);
+            snprintf(a->label, sizeof(a->label), "%.56s%s",
+                     e != NULL && e->value[0] != '\0' ? e->value
+                     : name[0] != '\0'                ? name
+                                                      : "Audio",
+                     pass == 1 ? " (5.1)" : "");
+            if (e == NULL && name[0] == '\0' && in->na > 1) {
+                snprintf(a->label, sizeof(a->label), "Audio %d%s", t + 1,
+                         pass == 1 ? " (5.1)" : "");
+            }
+            convert_lang_name(a->name, "audio", a->language, pass == 1 ? "_51" : "",
+                              convert_aout_taken, j);
+        }
+    }
+}
+
+/*
+ * convert_setup - pick renditions and open encoders and muxers. Audio has
+ * renditions of its own unless asked to be muxed, or copied (the copy
+ * ladder keeps the input's one audio track beside its video); an input
+ * without video always gives its audio a muxer of its own.
+ */
 static int
 convert_setup(struct convert_job *j, char *err, size_t errlen)
 {
-    const struct convert_input *in = &j->in;
-    AVCodecParameters *vpar[CONVERT_MAX_RENDITIONS] = {0};
-    AVCodecParameters *apar = NULL;
+    struct convert_input *in = &j->in;
+    AVCodecParameters *vpar[CONVERT_MAX_LADDER] = {0};
+    const AVCodecParameters *apar;
     AVRational vtb = {1, 90000}, atb = {1, 48000};
-    int lanes = 1, lane[CONVERT_MAX_RENDITIONS] = {0}; /* convert_pipe.c's, 1: none */
+    int lanes = 1, lane[CONVERT_MAX_LADDER] = {0}; /* convert_pipe.c's, 1: none */
+    int muxed = j->copy || j->o->audio_muxed;
     int ret = 0;
 
-    if (in->vst == NULL) {
-        j->n = 1;
-        snprintf(j->r[0].name, sizeof(j->r[0].name), "audio");
-    } else if (j->copy) {
+    if (in->vst != NULL && j->copy) {
         j->n = 1;
         int s = in->disp_w < in->disp_h ? in->disp_w : in->disp_h;
         snprintf(j->r[0].name, sizeof(j->r[0].name), "%dp", s);
         j->r[0].width = in->vst->codecpar->width;
         j->r[0].height = in->vst->codecpar->height;
-    } else {
-        struct convert_rung rungs[CONVERT_MAX_RENDITIONS];
+    } else if (in->vst != NULL) {
+        struct convert_rung rungs[CONVERT_MAX_LADDER];
         const char *spec = j->o->ladder != NULL ? j->o->ladder : CONVERT_DEFAULT_LADDER;
-        int nr = convert_ladder_parse(spec, rungs, CONVERT_MAX_RENDITIONS, err, errlen);
+        int nr = convert_ladder_parse(spec, rungs, CONVERT_MAX_LADDER, err, errlen);
         if (nr < 0) {
             return -1;
         }
         j->n = convert_ladder_select(rungs, nr, in->disp_w, in->disp_h, j->r);
-        int threads[CONVERT_MAX_RENDITIONS];
+        int threads[CONVERT_MAX_LADDER];
         const AVCodecParameters *src = in->vst->codecpar;
         lanes = convert_ladder_threads(j->r, j->n, src->width, src->height, convert_budget(j->o),
                                        j->o->threads, threads, lane);
         if (convert_video_open(&j->video, in, j->r, j->n, threads, j->o, j->seg, err, errlen) < 0) {
             return -1;
         }
+        vtb = convert_video_encoder(j->video, 0)->time_base;
+        j->vcut = convert_grid_next(0, in->vst->time_base, j->seg);
     }
-
+    if (in->na > 0) {
+        convert_aout_plan(j, muxed);
+    }
     if (j->copy) {
         vtb = in->vst != NULL ? in->vst->time_base : vtb;
-        atb = in->ast != NULL ? in->ast->time_base : atb;
-    } else {
-        if (in->ast != NULL && convert_audio_open(&j->audio, in, err, errlen) < 0) {
+        atb = in->na > 0 ? in->audio[0].st->time_base : atb;
+    }
+    for (int k = 0; k < j->na; k++) {
+        struct convert_aout *a = &j->aout[k];
+        if (!j->copy &&
+            convert_audio_open(&a->enc, in, in->audio[a->track].st, a->channels, err, errlen) < 0) {
             return -1;
-        }
-        if (in->vst != NULL) {
-            vtb = convert_video_encoder(j->video, 0)->time_base;
         }
     }
     for (int i = 0; i < j->n && ret >= 0; i++) {
-        if (in->vst != NULL) {
-            vpar[i] = avcodec_parameters_alloc();
-            if (vpar[i] == NULL) {
-                ret = AVERROR(ENOMEM);
-            } else if (j->copy) {
-                ret = avcodec_parameters_copy(vpar[i], in->vst->codecpar);
-            } else {
-                ret = avcodec_parameters_from_context(vpar[i], convert_video_encoder(j->video, i));
-            }
-        }
-    }
-    if (ret >= 0 && in->ast != NULL) {
-        apar = avcodec_parameters_alloc();
-        if (apar == NULL) {
+        vpar[i] = avcodec_parameters_alloc();
+        if (vpar[i] == NULL) {
             ret = AVERROR(ENOMEM);
         } else if (j->copy) {
-            ret = avcodec_parameters_copy(apar, in->ast->codecpar);
+            ret = avcodec_parameters_copy(vpar[i], in->vst->codecpar);
         } else {
-            ret = avcodec_parameters_from_context(apar, convert_audio_encoder(j->audio));
+            ret = avcodec_parameters_from_context(vpar[i], convert_video_encoder(j->video, i));
         }
     }
+    /* Every audio rendition's encoder has the same parameters but the channels. */
+    AVCodecParameters *aparv[2 * CONVERT_MAX_AUDIO] = {0};
+    for (int k = 0; k < j->na && ret >= 0; k++) {
+        aparv[k] = avcodec_parameters_alloc();
+        if (aparv[k] == NULL) {
+            ret = AVERROR(ENOMEM);
+        } else if (j->copy) {
+            ret = avcodec_parameters_copy(aparv[k], in->audio[0].st->codecpar);
+        } else {
+            ret = avcodec_parameters_from_context(aparv[k], convert_audio_encoder(j->aout[k].enc));
+        }
+    }
+    apar = muxed && j->na > 0 ? aparv[0] : NULL;
     if (ret < 0) {
         convert_err_set(err, errlen, ret, "%s: stream parameters", in->path);
+    }
+    for (int k = 0; k < j->na && ret >= 0; k++) {
+        /* Its own muxer, unless muxed into the video renditions. */
+        if (muxed && j->n > 0) {
+            continue;
+        }
+        if (muxed) {
+            snprintf(j->aout[k].name, sizeof(j->aout[k].name), "audio");
+        }
+        if (convert_mux_open(&j->aout[k].mux, j->o, j->aout[k].name, NULL, vtb, aparv[k], atb,
+                             j->seg, err, errlen) < 0) {
+            ret = -1;
+        } else if (in->vst != NULL) {
+            convert_mux_follow(j->aout[k].mux);
+        }
     }
     for (int i = 0; i < j->n && ret >= 0; i++) {
         if (convert_mux_open(&j->mux[i], j->o, j->r[i].name, vpar[i], vtb, apar, atb, j->seg, err,
@@ -210,7 +318,12 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
     for (int i = 0; i < j->n; i++) {
         avcodec_parameters_free(&vpar[i]);
     }
-    avcodec_parameters_free(&apar);
+    for (int k = 0; k < j->na; k++) {
+        avcodec_parameters_free(&aparv[k]);
+    }
+    if (ret >= 0 && convert_subs_open(&j->subs, in, j->o, err, errlen) < 0) {
+        ret = -1;
+    }
     if (ret >= 0 && lanes > 1) {
         struct convert_pipe_cb cb = {.packet = convert_emit, .tick = convert_tick, .ud = j};
         /* What one decoded picture holds, as 8-bit 4:2:0 at least. */
@@ -240,37 +353,90 @@ convert_upright(void *ud, AVFrame *f, char *err, size_t errlen)
     return 0;
 }
 
+/* convert_audio_out - a decoded frame of audio track t (NULL: flush) to its renditions. */
+static int
+convert_audio_out(struct convert_job *j, int t, AVFrame *f, char *err, size_t errlen)
+{
+    for (int k = 0; k < j->na; k++) {
+        struct convert_aout *a = &j->aout[k];
+        if (a->track != t && t >= 0) {
+            continue;
+        }
+        struct convert_mux **to = a->mux != NULL ? &a->mux : j->mux;
+        if (convert_audio_push(a->enc, f, to, a->mux != NULL ? 1 : j->n, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * convert_video_cuts - tell the audio renditions where the video cuts and
+ * how far it is decoded. A video segment starts at the first frame at or
+ * after each multiple of the segment length (the frame convert_video.c
+ * forces to be a keyframe and convert_mux.c cuts before), so the audio's
+ * segments start with the first AAC frame at or after the same instants.
+ */
+static int
+convert_video_cuts(struct convert_job *j, const AVFrame *f, char *err, size_t errlen)
+{
+    if (f->pts == AV_NOPTS_VALUE) {
+        return 0;
+    }
+    AVRational tb = j->in.vst->time_base;
+    double t = f->pts * av_q2d(tb);
+    int cut = f->pts >= j->vcut;
+    if (cut) {
+        j->vcut = convert_grid_next(f->pts, tb, j->seg);
+    }
+    for (int k = 0; k < j->na; k++) {
+        struct convert_mux *m = j->aout[k].mux;
+        if (m != NULL && ((cut && convert_mux_video_cut(m, t, err, errlen) < 0) ||
+                          convert_mux_video_clock(m, t, err, errlen) < 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* convert_frame - a decoded frame: shift its time to the input's start, pass it on. */
 static int
-convert_frame(struct convert_job *j, int video, AVFrame *f, char *err, size_t errlen)
+convert_frame(struct convert_job *j, const struct convert_track *t, AVFrame *f, char *err,
+              size_t errlen)
 {
-    AVStream *st = video ? j->in.vst : j->in.ast;
+    AVStream *st = t != NULL ? t->st : j->in.vst;
     int64_t start = av_rescale_q(j->in.start, AV_TIME_BASE_Q, st->time_base);
     f->pts = f->best_effort_timestamp == AV_NOPTS_VALUE ? AV_NOPTS_VALUE
                                                         : f->best_effort_timestamp - start;
     if (f->pts != AV_NOPTS_VALUE) {
-        double t = f->pts * av_q2d(st->time_base);
-        if (video) {
-            t += f->pkt_duration > 0 ? f->pkt_duration * av_q2d(st->time_base)
-                                     : 1 / av_q2d(j->in.fps);
+        double tt = f->pts * av_q2d(st->time_base);
+        if (t == NULL) {
+            tt += f->pkt_duration > 0 ? f->pkt_duration * av_q2d(st->time_base)
+                                      : 1 / av_q2d(j->in.fps);
         } else if (f->sample_rate > 0) {
-            t += (double)f->nb_samples / f->sample_rate;
+            tt += (double)f->nb_samples / f->sample_rate;
         }
-        j->end = t > j->end ? t : j->end;
+        j->end = tt > j->end ? tt : j->end;
     }
-    if (video) {
+    if (t == NULL && convert_video_cuts(j, f, err, errlen) < 0) {
+        return -1;
+    }
+    if (t == NULL) {
         j->vcount++;
         return convert_video_rotate(j->video, f, convert_upright, j, err, errlen);
     }
-    j->acount++;
-    return convert_audio_push(j->audio, f, j->mux, j->n, err, errlen);
+    if (t == &j->in.audio[0]) {
+        j->acount++;
+    }
+    return convert_audio_out(j, (int)(t - j->in.audio), f, err, errlen);
 }
 
-/* convert_decode - one packet (NULL: drain) through its decoder. */
+/* convert_decode - one packet (NULL: drain) through its decoder; t NULL: the video. */
 static int
-convert_decode(struct convert_job *j, int video, const AVPacket *pkt, char *err, size_t errlen)
+convert_decode(struct convert_job *j, const struct convert_track *t, const AVPacket *pkt, char *err,
+               size_t errlen)
 {
-    AVCodecContext *dec = video ? j->in.vdec : j->in.adec;
+    AVCodecContext *dec = t != NULL ? t->dec : j->in.vdec;
     int ret = avcodec_send_packet(dec, pkt);
     if (ret < 0 && ret != AVERROR_EOF) {
         if (ret == AVERROR(ENOMEM)) {
@@ -292,7 +458,7 @@ convert_decode(struct convert_job *j, int video, const AVPacket *pkt, char *err,
             j->last_decode_error = ret;
             continue;
         }
-        ret = convert_frame(j, video, j->frame, err, errlen);
+        ret = convert_frame(j, t, j->frame, err, errlen);
         av_frame_unref(j->frame);
         if (ret < 0) {
             return -1;
@@ -304,7 +470,7 @@ convert_decode(struct convert_job *j, int video, const AVPacket *pkt, char *err,
 static int
 convert_copy_packet(struct convert_job *j, int video, AVPacket *pkt, char *err, size_t errlen)
 {
-    AVStream *st = video ? j->in.vst : j->in.ast;
+    AVStream *st = video ? j->in.vst : j->in.audio[0].st;
     int64_t start = av_rescale_q(j->in.start, AV_TIME_BASE_Q, st->time_base);
     if (pkt->pts == AV_NOPTS_VALUE && pkt->dts == AV_NOPTS_VALUE) {
         return 0; /* nowhere to place it on the timeline */
@@ -327,7 +493,9 @@ convert_copy_packet(struct convert_job *j, int video, AVPacket *pkt, char *err, 
     } else {
         j->acount++;
     }
-    return convert_mux_push(j->mux[0], video, p, err, errlen);
+    struct convert_mux *m =
+        !video && j->na > 0 && j->aout[0].mux != NULL ? j->aout[0].mux : j->mux[0];
+    return convert_mux_push(m, video, p, err, errlen);
 }
 
 /* convert_video_flush - the last frames through every rendition, all packets muxed. */
@@ -375,20 +543,27 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
             return convert_err_set(err, errlen, ret, "%s: read", j->in.path);
         }
         int video = j->pkt->stream_index == j->in.vidx;
-        if (!video && j->pkt->stream_index != j->in.aidx) {
+        enum convert_kind kind = CONVERT_VIDEO;
+        const struct convert_track *t =
+            video ? NULL : convert_probe_track(&j->in, j->pkt->stream_index, &kind);
+        if (!video && t == NULL) {
             av_packet_unref(j->pkt);
             continue;
         }
         AVStream *st = j->in.fmt->streams[j->pkt->stream_index];
         int64_t ts = j->pkt->dts != AV_NOPTS_VALUE ? j->pkt->dts : j->pkt->pts;
-        if (ts != AV_NOPTS_VALUE) {
-            double t = ts * av_q2d(st->time_base) - j->in.start / (double)AV_TIME_BASE;
-            j->pos = t > j->pos ? t : j->pos;
+        if (ts != AV_NOPTS_VALUE && kind != CONVERT_SUBTITLES) {
+            double tt = ts * av_q2d(st->time_base) - j->in.start / (double)AV_TIME_BASE;
+            j->pos = tt > j->pos ? tt : j->pos;
         }
-        if (j->copy) {
-            ret = convert_copy_packet(j, video, j->pkt, err, errlen);
+        if (kind == CONVERT_SUBTITLES) {
+            ret = convert_subs_packet(j->subs, t, j->pkt, err, errlen);
+        } else if (j->copy) {
+            ret = t == NULL || t == &j->in.audio[0]
+                      ? convert_copy_packet(j, video, j->pkt, err, errlen)
+                      : 0;
         } else {
-            ret = convert_decode(j, video, j->pkt, err, errlen);
+            ret = convert_decode(j, t, j->pkt, err, errlen);
         }
         av_packet_unref(j->pkt);
         if (ret < 0 || (j->pipe != NULL && convert_pipe_poll(j->pipe, err, errlen) < 0)) {
@@ -396,15 +571,18 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
         }
     }
     if (!j->copy) {
-        if (j->in.vdec != NULL && convert_decode(j, 1, NULL, err, errlen) < 0) {
+        if (j->in.vdec != NULL && convert_decode(j, NULL, NULL, err, errlen) < 0) {
             return -1;
         }
-        if (j->in.adec != NULL && convert_decode(j, 0, NULL, err, errlen) < 0) {
-            return -1;
+        for (int k = 0; k < j->in.na; k++) {
+            if (j->in.audio[k].dec != NULL &&
+                convert_decode(j, &j->in.audio[k], NULL, err, errlen) < 0) {
+                return -1;
+            }
         }
     }
     /* A stream that yields nothing would be declared but absent: refuse. */
-    if ((j->in.vst != NULL && j->vcount == 0) || (j->in.ast != NULL && j->acount == 0)) {
+    if ((j->in.vst != NULL && j->vcount == 0) || (j->in.na > 0 && j->acount == 0)) {
         return convert_err_set(err, errlen, j->last_decode_error,
                                "%s: no %s could be decoded (truncated or damaged)", j->in.path,
                                j->in.vst != NULL && j->vcount == 0 ? "video frame" : "audio frame");
@@ -416,7 +594,7 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
         if (j->video != NULL && convert_video_flush(j, err, errlen) < 0) {
             return -1;
         }
-        if (j->audio != NULL && convert_audio_push(j->audio, NULL, j->mux, j->n, err, errlen) < 0) {
+        if (convert_audio_out(j, -1, NULL, err, errlen) < 0) {
             return -1;
         }
     }
@@ -430,39 +608,115 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
             return -1;
         }
     }
+    for (int k = 0; k < j->na; k++) {
+        if (j->aout[k].mux != NULL && convert_mux_finish(j->aout[k].mux, j->end, err, errlen) < 0) {
+            return -1;
+        }
+    }
     return 0;
 }
 
-/* convert_publish - media playlists, then the master, then the result. */
+/* convert_range - VIDEO-RANGE of what the video renditions carry. */
+static const char *
+convert_range(const struct convert_job *j)
+{
+    if (!j->copy) {
+        return "SDR"; /* H.264 8-bit, HDR inputs tone-mapped (convert_video.c) */
+    }
+    enum AVColorTransferCharacteristic trc = j->in.vst->codecpar->color_trc;
+    return trc == AVCOL_TRC_SMPTE2084 ? "PQ" : trc == AVCOL_TRC_ARIB_STD_B67 ? "HLG" : "SDR";
+}
+
+/* convert_result_add - one rendition into the caller's result. */
+static void
+convert_result_add(struct convert_result *res, const char *name, enum convert_kind kind)
+{
+    if (res != NULL && res->n_renditions < CONVERT_MAX_RENDITIONS) {
+        snprintf(res->renditions[res->n_renditions], CONVERT_NAME_MAX, "%s", name);
+        res->kinds[res->n_renditions++] = kind;
+    }
+}
+
+/*
+ * convert_publish - subtitle segments (on the video's boundaries), every
+ * rendition's media playlist and each video rendition's I-frame playlist,
+ * then the master, then the result.
+ */
 static int
 convert_publish(struct convert_job *j, struct convert_result *res, char *err, size_t errlen)
 {
     struct convert_variant v[CONVERT_MAX_RENDITIONS];
+    char vcodecs[CONVERT_MAX_LADDER][48];
+    int n = 0;
     for (int i = 0; i < j->n; i++) {
-        v[i] = (struct convert_variant){
+        const char *ac = convert_mux_acodec(j->mux[i]);
+        snprintf(vcodecs[i], sizeof(vcodecs[i]), "%s%s%s", convert_mux_vcodec(j->mux[i]),
+                 ac[0] != '\0' ? "," : "", ac);
+        v[n] = (struct convert_variant){
+            .kind = CONVERT_VIDEO,
             .name = j->r[i].name,
-            .width = j->in.vst != NULL ? j->r[i].width : 0,
-            .height = j->in.vst != NULL ? j->r[i].height : 0,
-            .fps = j->in.vst != NULL ? av_q2d(j->in.fps) : 0,
-            .codecs = convert_mux_codecs(j->mux[i]),
+            .ext = "ts",
+            .codecs = vcodecs[i],
+            .width = j->r[i].width,
+            .height = j->r[i].height,
+            .fps = av_q2d(j->in.fps),
+            .range = convert_range(j),
         };
-        v[i].segs = convert_mux_segments(j->mux[i], &v[i].n_segs);
-        if (convert_playlist_media(j->o->outdir, &v[i], err, errlen) < 0) {
+        v[n].segs = convert_mux_segments(j->mux[i], &v[n].n_segs);
+        v[n].keys = convert_mux_keys(j->mux[i], &v[n].n_keys);
+        n++;
+    }
+    for (int k = 0; k < j->na; k++) {
+        const struct convert_aout *a = &j->aout[k];
+        if (a->mux == NULL) {
+            continue; /* muxed into the video renditions */
+        }
+        v[n] = (struct convert_variant){
+            .kind = CONVERT_AUDIO,
+            .name = a->name,
+            .ext = "ts",
+            .codecs = convert_mux_acodec(a->mux),
+            .group = a->group,
+            .language = a->language,
+            .label = a->label,
+            .channels = a->channels,
+            .is_default = a->is_default,
+        };
+        v[n].segs = convert_mux_segments(a->mux, &v[n].n_segs);
+        n++;
+    }
+    /* Subtitles follow the first rendition's boundaries: the video's, or the main audio's. */
+    if (convert_subs_count(j->subs) > 0) {
+        if (convert_subs_write(j->subs, j->o, v[0].segs, v[0].n_segs, err, errlen) < 0) {
+            return -1;
+        }
+        for (int i = 0; i < convert_subs_count(j->subs); i++) {
+            convert_subs_variant(j->subs, i, &v[n++]);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (convert_playlist_media(j->o->outdir, &v[i], err, errlen) < 0 ||
+            (v[i].kind == CONVERT_VIDEO &&
+             convert_playlist_iframes(j->o->outdir, &v[i], err, errlen) < 0)) {
             return -1;
         }
     }
-    if (convert_playlist_master(j->o->outdir, v, j->n, err, errlen) < 0) {
+    struct convert_master how = {.first = j->o->first_variant, .captions = -1};
+    if (j->in.vdec != NULL) {
+        how.captions = (j->in.vdec->properties & FF_CODEC_PROPERTY_CLOSED_CAPTIONS) != 0;
+    }
+    if (convert_playlist_master(j->o->outdir, v, n, &how, err, errlen) < 0) {
         return -1;
     }
     if (res != NULL) {
-        res->n_renditions = j->n;
-        for (int i = 0; i < j->n; i++) {
-            snprintf(res->renditions[i], sizeof(res->renditions[i]), "%s", j->r[i].name);
+        for (int i = 0; i < n; i++) {
+            convert_result_add(res, v[i].name, v[i].kind);
         }
         res->duration = 0;
         for (unsigned k = 0; k < v[0].n_segs; k++) {
             res->duration += v[0].segs[k].duration;
         }
+        snprintf(res->notes, sizeof(res->notes), "%s", j->in.skipped);
     }
     return 0;
 }
@@ -516,7 +770,9 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
     j.reported = convert_now();
     convert_progress(&j, 1);
     int ret = -1;
-    if (convert_probe_open(&j.in, o->input, o->threads, !j.copy, o->cancel, err, errlen) < 0) {
+    int max_audio = j.copy || o->audio_muxed ? 1 : CONVERT_MAX_AUDIO;
+    if (convert_probe_open(&j.in, o->input, o->threads, !j.copy, max_audio, o->cancel, err,
+                           errlen) < 0) {
         return -1;
     }
     j.pkt = av_packet_alloc();
@@ -533,7 +789,11 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
     int e = errno;
     convert_pipe_free(&j.pipe); /* its threads use the encoders: stop them first */
     convert_video_free(&j.video);
-    convert_audio_free(&j.audio);
+    for (int k = 0; k < j.na; k++) {
+        convert_audio_free(&j.aout[k].enc);
+        convert_mux_free(&j.aout[k].mux);
+    }
+    convert_subs_free(&j.subs);
     for (int i = 0; i < j.n; i++) {
         convert_mux_free(&j.mux[i]);
     }

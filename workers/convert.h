@@ -2,12 +2,19 @@
  * convert.h - the conversion engine: one media file in, an HLS ladder out.
  *
  * convert_run() decodes the input once, scales and encodes every rendition
- * of the ladder (H.264 High + AAC-LC), cuts MPEG-TS segments on keyframes
- * that are forced at the same times in every rendition, and writes
+ * of the ladder (H.264 High), encodes every audio track of the input
+ * (AAC-LC stereo, plus 5.1 for a surround track) into renditions of their
+ * own, turns text subtitle tracks and caption files into WebVTT, cuts
+ * MPEG-TS segments on keyframes that are forced at the same times in every
+ * rendition, and writes
  *
- *     OUTDIR/<rendition>/seg_00000.ts ...   (each reported when closed)
+ *     OUTDIR/<rendition>/seg_00000.ts ...   (each reported when closed;
+ *                                            seg_00000.vtt for subtitles)
  *     OUTDIR/<rendition>/index.m3u8         (after its last segment)
+ *     OUTDIR/<video rendition>/iframes.m3u8 (byte ranges into the segments)
  *     OUTDIR/master.m3u8                    (last of all)
+ *
+ * docs/convert.md describes the layout and the master playlist.
  *
  * It is library code: it never logs, prints, exits or aborts on bad input.
  * It keeps no global state of its own, so it may run in a forked worker.
@@ -21,16 +28,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONVERT_MAX_RENDITIONS 8
+#define CONVERT_MAX_LADDER     8  /* video renditions */
+#define CONVERT_MAX_AUDIO      8  /* audio tracks of the input made renditions */
+#define CONVERT_MAX_SUBTITLES  16 /* subtitle tracks and caption files */
+#define CONVERT_MAX_RENDITIONS (CONVERT_MAX_LADDER + 2 * CONVERT_MAX_AUDIO + CONVERT_MAX_SUBTITLES)
 #define CONVERT_NAME_MAX       16
+
+enum convert_kind { CONVERT_VIDEO, CONVERT_AUDIO, CONVERT_SUBTITLES };
 
 /* One finished segment, reported the moment its file is complete on disk. */
 struct convert_segment {
-    const char *rendition; /* "720p", "audio", ... */
-    unsigned index;        /* NNNNN in seg_NNNNN.ts */
-    const char *path;      /* OUTDIR/<rendition>/seg_NNNNN.ts */
-    uint64_t size;         /* bytes */
-    double duration;       /* seconds, as its EXTINF will say */
+    const char *rendition; /* "720p", "audio_en", "subs_fr", ... */
+    enum convert_kind kind;
+    unsigned index;   /* NNNNN in seg_NNNNN.ts */
+    const char *path; /* OUTDIR/<rendition>/seg_NNNNN.ts (.vtt for subtitles) */
+    uint64_t size;    /* bytes */
+    double duration;  /* seconds, as its EXTINF will say */
+};
+
+/* A caption file given with the input (SubRip or WebVTT). */
+struct convert_caption {
+    const char *language; /* "en", "eng", "pt-BR"; NULL or "": undetermined */
+    const char *path;
 };
 
 struct convert_opts {
@@ -47,6 +66,18 @@ struct convert_opts {
     double segment_seconds; /* target segment length; 0 = 6 */
     const char *preset;     /* libx264 preset; NULL = "veryfast" */
     int threads;            /* per encoder and decoder; 0 = automatic */
+    /*
+     * 0: every audio track of the input is a rendition of its own in an
+     * EXT-X-MEDIA group (and an audio-only variant is listed); 1: the
+     * input's main audio track muxed into every video variant, as hlsd
+     * did before (the "copy" ladder always muxes).
+     */
+    int audio_muxed;
+    /* The variant listed first, where players start: NULL or "auto" (the
+     * one nearest 2 Mb/s), "lowest", "highest" or a rendition name. */
+    const char *first_variant;
+    const struct convert_caption *captions; /* CONVERT_MAX_SUBTITLES at most */
+    int n_captions;
     /* Non-zero: stop within a second, return -1 with errno ECANCELED. */
     const _Atomic int *cancel;
     /* Both optional; called on the thread that runs convert_run(). */
@@ -57,8 +88,10 @@ struct convert_opts {
 
 struct convert_result {
     int n_renditions;
-    char renditions[CONVERT_MAX_RENDITIONS][CONVERT_NAME_MAX]; /* "720p", "audio" */
+    char renditions[CONVERT_MAX_RENDITIONS][CONVERT_NAME_MAX]; /* "720p", "audio_en" */
+    enum convert_kind kinds[CONVERT_MAX_RENDITIONS];
     double duration; /* seconds of media converted (the sum of EXTINF) */
+    char notes[256]; /* what of the input was left out and why; "" if nothing */
 };
 
 /*
@@ -71,6 +104,15 @@ struct convert_result {
  * reported stay on disk; the caller owns OUTDIR's cleanup.
  */
 int convert_run(const struct convert_opts *o, struct convert_result *res, char *err, size_t errlen);
+
+/*
+ * convert_caption_check - is path a caption file convert_run() can use
+ * (SubRip or WebVTT, UTF-8, at least one cue)? 0, or -1 with errno EINVAL
+ * and the reason with its line number in err ("captions.srt line 7: ..."),
+ * naming the file as shown (NULL: path). For front ends, before a job is
+ * accepted.
+ */
+int convert_caption_check(const char *path, const char *shown, char *err, size_t errlen);
 
 /*
  * convert_log_quiet - silence FFmpeg's logging for this process and keep

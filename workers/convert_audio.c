@@ -1,8 +1,9 @@
 /*
- * convert_audio.c - the audio half of a transcode: resample and downmix to
- * 48 kHz stereo, encode AAC-LC at 128 kb/s once, and hand a reference to
- * each packet to every rendition's muxer (all renditions carry the same
- * audio, so encoding it per rendition would only burn CPU).
+ * convert_audio.c - the audio half of a transcode, for one audio track:
+ * resample and mix to 48 kHz stereo (or 5.1 for a surround rendition),
+ * encode AAC-LC once, and hand a reference to each packet to every muxer
+ * that carries it (its own audio rendition, or every video rendition when
+ * audio is muxed: encoding it per rendition would only burn CPU).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,11 +17,15 @@
 
 #include "workers/convert_int.h"
 
-#define CONVERT_AUDIO_RATE    48000
-#define CONVERT_AUDIO_BITRATE 128000
+#define CONVERT_AUDIO_RATE 48000
+/* Apple's authoring specification: stereo AAC-LC at 128 kb/s or more,
+ * 5.1 AAC at 320 to 384 kb/s (2.3, 2.26). */
+#define CONVERT_AUDIO_BITRATE_2 128000
+#define CONVERT_AUDIO_BITRATE_6 320000
 
 struct convert_audio {
     const struct convert_input *in;
+    const AVStream *st;
     AVFilterGraph *graph;
     AVFilterContext *src, *sink;
     int grate, gfmt; /* what the graph was built for */
@@ -32,8 +37,8 @@ struct convert_audio {
 };
 
 int
-convert_audio_open(struct convert_audio **out, const struct convert_input *in, char *err,
-                   size_t errlen)
+convert_audio_open(struct convert_audio **out, const struct convert_input *in, const AVStream *st,
+                   int channels, char *err, size_t errlen)
 {
     struct convert_audio *a = calloc(1, sizeof(*a));
     if (a == NULL) {
@@ -41,6 +46,7 @@ convert_audio_open(struct convert_audio **out, const struct convert_input *in, c
     }
     *out = a;
     a->in = in;
+    a->st = st;
     a->next_pts = INT64_MIN;
     a->f = av_frame_alloc();
     a->pkt = av_packet_alloc();
@@ -55,10 +61,18 @@ convert_audio_open(struct convert_audio **out, const struct convert_input *in, c
     a->enc = c;
     c->sample_fmt = AV_SAMPLE_FMT_FLTP;
     c->sample_rate = CONVERT_AUDIO_RATE;
-    c->bit_rate = CONVERT_AUDIO_BITRATE;
+    c->bit_rate = channels > 2 ? CONVERT_AUDIO_BITRATE_6 : CONVERT_AUDIO_BITRATE_2;
     c->time_base = (AVRational){1, CONVERT_AUDIO_RATE};
     c->profile = FF_PROFILE_AAC_LOW;
-    av_channel_layout_default(&c->ch_layout, 2);
+    if (channels > 2) {
+        /* AAC's channel configuration 6 is 5.1 with back surrounds; any
+         * other 5.1 needs a program config element, which ADTS carries only
+         * in the stream's first frame: every segment but the first would
+         * then be undecodable on its own. */
+        c->ch_layout = (AVChannelLayout)AV_CHANNEL_LAYOUT_5POINT1_BACK;
+    } else {
+        av_channel_layout_default(&c->ch_layout, 2);
+    }
     int ret = avcodec_open2(c, codec, NULL);
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "aac encoder");
@@ -76,9 +90,9 @@ convert_audio_encoder(const struct convert_audio *a)
 static int
 convert_audio_graph(struct convert_audio *a, const AVFrame *f, char *err, size_t errlen)
 {
-    char args[512], layout[128];
+    char args[512], layout[128], formats[128];
     av_channel_layout_describe(&f->ch_layout, layout, sizeof(layout));
-    AVRational tb = a->in->ast->time_base;
+    AVRational tb = a->st->time_base;
     snprintf(args, sizeof(args), "time_base=%d/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
              tb.num, tb.den, f->sample_rate, av_get_sample_fmt_name(f->format), layout);
 
@@ -90,9 +104,9 @@ convert_audio_graph(struct convert_audio *a, const AVFrame *f, char *err, size_t
     int ret = avfilter_graph_create_filter(&a->src, avfilter_get_by_name("abuffer"), "in", args,
                                            NULL, a->graph);
     if (ret >= 0) {
-        ret = avfilter_graph_create_filter(&fmt, avfilter_get_by_name("aformat"), "fmt",
-                                           "sample_fmts=fltp:sample_rates=48000:"
-                                           "channel_layouts=stereo",
+        snprintf(formats, sizeof(formats), "sample_fmts=fltp:sample_rates=%d:channel_layouts=%s",
+                 CONVERT_AUDIO_RATE, a->enc->ch_layout.nb_channels > 2 ? "5.1" : "stereo");
+        ret = avfilter_graph_create_filter(&fmt, avfilter_get_by_name("aformat"), "fmt", formats,
                                            NULL, a->graph);
     }
     if (ret >= 0) {

@@ -31,9 +31,9 @@ convert_copy_check(const struct convert_input *in, char *err, size_t errlen)
                                    in->path, in->rotation);
         }
     }
-    if (in->ast != NULL && in->ast->codecpar->codec_id != AV_CODEC_ID_AAC) {
+    if (in->na > 0 && in->audio[0].st->codecpar->codec_id != AV_CODEC_ID_AAC) {
         return convert_err_set(err, errlen, 0, "%s: the copy ladder needs AAC audio, not %s",
-                               in->path, avcodec_get_name(in->ast->codecpar->codec_id));
+                               in->path, avcodec_get_name(in->audio[0].st->codecpar->codec_id));
     }
     return 0;
 }

@@ -31,23 +31,46 @@ int convert_err_set(char *err, size_t errlen, int averr, const char *fmt, ...)
 void convert_log_reset(void);
 const char *convert_log_last(void);
 
+/* convert_lang.c: RFC 5646 tag and English name of a container's language. */
+void convert_lang_tag(const char *value, char *tag, size_t taglen, char *name, size_t namelen);
+void convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *tag,
+                       const char *suffix, int (*taken)(void *ud, const char *name), void *ud);
+
 /* convert_probe.c: the input, its chosen streams and what they look like. */
+struct convert_track {
+    AVStream *st;
+    AVCodecContext *dec; /* NULL unless decoders were opened */
+};
+
 struct convert_input {
     const char *path;
     AVFormatContext *fmt;
-    int vidx, aidx; /* -1: none */
-    AVStream *vst, *ast;
-    AVCodecContext *vdec, *adec; /* NULL unless decoders were opened */
-    double rotation;             /* degrees clockwise, as the ffmpeg CLI applies */
-    int disp_w, disp_h;          /* after pixel aspect and rotation */
-    AVRational fps;              /* never 0 */
-    double duration;             /* seconds; 0 = unknown */
-    int64_t start;               /* AV_TIME_BASE units, subtracted from every time */
-    int64_t size;                /* bytes; -1 = unknown */
+    int vidx; /* -1: none */
+    AVStream *vst;
+    AVCodecContext *vdec; /* NULL unless decoders were opened */
+    /* Audio tracks, the main one (the best match for the video) first. */
+    int na;
+    struct convert_track audio[CONVERT_MAX_AUDIO];
+    /* Text subtitle tracks, with their decoders always open. */
+    int ns;
+    struct convert_track subs[CONVERT_MAX_SUBTITLES];
+    char skipped[256];  /* tracks left out and why, "" if none */
+    double rotation;    /* degrees clockwise, as the ffmpeg CLI applies */
+    int disp_w, disp_h; /* after pixel aspect and rotation */
+    AVRational fps;     /* never 0 */
+    double duration;    /* seconds; 0 = unknown */
+    int64_t start;      /* AV_TIME_BASE units, subtracted from every time */
+    int64_t size;       /* bytes; -1 = unknown */
 };
 
+/* max_audio: how many audio tracks to keep (at least the main one). */
 int convert_probe_open(struct convert_input *in, const char *path, int threads, int decoders,
-                       const _Atomic int *cancel, char *err, size_t errlen);
+                       int max_audio, const _Atomic int *cancel, char *err, size_t errlen);
+/* convert_probe_note - append one line to in->skipped ("; "-separated). */
+void convert_probe_note(struct convert_input *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* convert_probe_track - the input's track whose stream index is idx, or NULL. */
+struct convert_track *convert_probe_track(struct convert_input *in, int idx, enum convert_kind *k);
 void convert_probe_close(struct convert_input *in);
 double convert_probe_fraction(const struct convert_input *in, double pos_seconds);
 
@@ -105,14 +128,27 @@ struct convert_mux_seg {
     uint64_t size;
 };
 
+/* A video keyframe: where its PAT, PMT and picture lie in its segment. */
+struct convert_mux_key {
+    double time; /* seconds, on the rendition's timeline */
+    unsigned seg;
+    uint64_t offset, size;
+};
+
 int convert_mux_open(struct convert_mux **out, const struct convert_opts *o, const char *name,
                      const AVCodecParameters *vpar, AVRational vtb, const AVCodecParameters *apar,
                      AVRational atb, double seg_seconds, char *err, size_t errlen);
 int convert_mux_push(struct convert_mux *m, int video, AVPacket *pkt, char *err, size_t errlen);
 int convert_mux_finish(struct convert_mux *m, double end, char *err, size_t errlen);
+void convert_mux_follow(struct convert_mux *m);
+int convert_mux_video_cut(struct convert_mux *m, double t, char *err, size_t errlen);
+int convert_mux_video_clock(struct convert_mux *m, double t, char *err, size_t errlen);
 void convert_mux_free(struct convert_mux **m);
 const struct convert_mux_seg *convert_mux_segments(const struct convert_mux *m, unsigned *n);
-const char *convert_mux_codecs(struct convert_mux *m);
+const struct convert_mux_key *convert_mux_keys(const struct convert_mux *m, unsigned *n);
+/* The RFC 6381 codecs of the video and of the audio carried, "" when none. */
+const char *convert_mux_vcodec(const struct convert_mux *m);
+const char *convert_mux_acodec(const struct convert_mux *m);
 
 /* convert_video.c: rotation (the caller's stage), then per rendition scale +
  * libx264 (each rendition's stage, on any one thread). */
@@ -159,30 +195,67 @@ int convert_pipe_poll(struct convert_pipe *p, char *err, size_t errlen);
 int convert_pipe_finish(struct convert_pipe *p, char *err, size_t errlen);
 void convert_pipe_free(struct convert_pipe **p);
 
-/* convert_audio.c: AAC-LC stereo 48 kHz, encoded once for all renditions. */
+/* convert_audio.c: one audio track to AAC-LC 48 kHz, stereo or 5.1, encoded
+ * once for every muxer that carries it. */
 struct convert_audio;
 
-int convert_audio_open(struct convert_audio **out, const struct convert_input *in, char *err,
-                       size_t errlen);
+int convert_audio_open(struct convert_audio **out, const struct convert_input *in,
+                       const AVStream *st, int channels, char *err, size_t errlen);
 const AVCodecContext *convert_audio_encoder(const struct convert_audio *a);
 int convert_audio_push(struct convert_audio *a, AVFrame *frame, struct convert_mux **mux, int n,
                        char *err, size_t errlen);
 void convert_audio_free(struct convert_audio **a);
 
-/* convert_playlist.c: media and master playlists, each written atomically. */
+/*
+ * convert_playlist.c: media, I-frame and master playlists, each written
+ * atomically, from one description per rendition.
+ */
 struct convert_variant {
+    enum convert_kind kind;
     const char *name;
-    int width, height; /* 0: audio only */
-    double fps;
-    const char *codecs;
+    const char *ext;    /* of its segments: "ts", "vtt" */
+    const char *codecs; /* what its own segments carry ("avc1.64001f,mp4a.40.2" muxed) */
     const struct convert_mux_seg *segs;
     unsigned n_segs;
+    /* video */
+    int width, height;
+    double fps;
+    const char *range; /* VIDEO-RANGE: "SDR", "PQ", "HLG" */
+    const struct convert_mux_key *keys;
+    unsigned n_keys;
+    /* audio and subtitles: their EXT-X-MEDIA entry */
+    const char *group;    /* "aac-2", "aac-6", "subs"; NULL: muxed into the video */
+    const char *language; /* RFC 5646, "" unknown */
+    const char *label;    /* NAME */
+    int channels;
+    int is_default;
+    int forced; /* subtitles: FORCED=YES */
+};
+
+struct convert_master {
+    const char *first; /* convert_opts.first_variant */
+    int captions;      /* CEA-608 in the video: 1 yes, 0 no, -1 unknown (copied video) */
 };
 
 int convert_playlist_media(const char *outdir, const struct convert_variant *v, char *err,
                            size_t errlen);
-int convert_playlist_master(const char *outdir, const struct convert_variant *v, int n, char *err,
-                            size_t errlen);
+int convert_playlist_iframes(const char *outdir, const struct convert_variant *v, char *err,
+                             size_t errlen);
+int convert_playlist_master(const char *outdir, const struct convert_variant *v, int n,
+                            const struct convert_master *how, char *err, size_t errlen);
+
+/* convert_subs.c: subtitle tracks and caption files as segmented WebVTT. */
+struct convert_subs;
+
+int convert_subs_open(struct convert_subs **out, struct convert_input *in,
+                      const struct convert_opts *o, char *err, size_t errlen);
+int convert_subs_count(const struct convert_subs *ss);
+int convert_subs_packet(struct convert_subs *ss, const struct convert_track *t, AVPacket *pkt,
+                        char *err, size_t errlen);
+int convert_subs_write(struct convert_subs *ss, const struct convert_opts *o,
+                       const struct convert_mux_seg *segs, unsigned n, char *err, size_t errlen);
+void convert_subs_variant(const struct convert_subs *ss, int i, struct convert_variant *v);
+void convert_subs_free(struct convert_subs **ss);
 
 /* convert_copy.c: the "copy" ladder, remuxing without re-encoding. */
 int convert_copy_check(const struct convert_input *in, char *err, size_t errlen);

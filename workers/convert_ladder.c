@@ -113,7 +113,7 @@ convert_ladder_select(const struct convert_rung *rungs, int n, int src_w, int sr
         if (rungs[i].size < rungs[smallest].size) {
             smallest = i;
         }
-        if (rungs[i].size <= src_short && k < CONVERT_MAX_RENDITIONS) {
+        if (rungs[i].size <= src_short && k < CONVERT_MAX_LADDER) {
             convert_ladder_fill(&out[k++], rungs[i].size, rungs[i].bitrate, src_w, src_h);
         }
     }
@@ -146,7 +146,7 @@ int
 convert_ladder_threads(const struct convert_rendition *r, int n, int src_w, int src_h, int budget,
                        int x264_single, int *threads, int *lane)
 {
-    double area[CONVERT_MAX_RENDITIONS], total = 0;
+    double area[CONVERT_MAX_LADDER], total = 0;
     for (int i = 0; i < n; i++) {
         area[i] = (double)r[i].width * r[i].height;
         total += area[i];
@@ -162,9 +162,9 @@ convert_ladder_threads(const struct convert_rendition *r, int n, int src_w, int 
         return 2;
     }
     int lanes = budget < n + 1 ? budget : n + 1;
-    double load[CONVERT_MAX_RENDITIONS + 1] = {0};
+    double load[CONVERT_MAX_LADDER + 1] = {0};
     load[0] = CONVERT_CALLER_SHARE * src_w * src_h;
-    int placed[CONVERT_MAX_RENDITIONS] = {0};
+    int placed[CONVERT_MAX_LADDER] = {0};
     for (int done = 0; done < n; done++) {
         int big = -1;
         for (int i = 0; i < n; i++) {

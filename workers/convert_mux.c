@@ -9,6 +9,12 @@
  * segment length. Each file is written as seg_NNNNN.ts.part and renamed
  * when complete, and only then reported, so that a reader never sees half
  * a segment under its final name.
+ *
+ * Every video keyframe's place in its segment is recorded for the I-frame
+ * playlist: the TS muxer writes a PAT and PMT just before each keyframe's
+ * PES and writes a video PES whole in the call that is given it, so the
+ * bytes one av_write_frame() adds for a keyframe are exactly what a player
+ * needs to show it alone.
  */
 #include <errno.h>
 #include <limits.h>
@@ -29,6 +35,9 @@
  * grow with its length.
  */
 #define CONVERT_MUX_QUEUE_MAX 4096
+
+/* Video cut times an audio rendition may be told ahead of its packets. */
+#define CONVERT_MUX_CUTS 64
 
 struct convert_mux_queue {
     AVPacket **p;
@@ -51,9 +60,38 @@ struct convert_mux {
     double last_time; /* latest packet end seen, seconds */
     struct convert_mux_seg *segs;
     unsigned n_segs, cap_segs;
-    char vcodec[24], acodec[16], codecs[48];
+    struct convert_mux_key *keys;
+    unsigned n_keys, cap_keys;
+    /*
+     * An audio rendition beside video follows the video's cuts, not the
+     * grid: the caller tells it where each video segment starts (cuts) and
+     * how far the video has been decoded (clock); a packet is written only
+     * once the video is past it, so that its cut is known.
+     */
+    int follow;
+    double clock;
+    double cuts[CONVERT_MUX_CUTS];
+    unsigned cut_head, cut_len;
+    char vcodec[24], acodec[16];
     int have_sps;
 };
+
+/* convert_mux_grow - room for one more element in a doubling array. */
+static int
+convert_mux_grow(void **arr, unsigned *cap, unsigned n, size_t size)
+{
+    if (n < *cap) {
+        return 0;
+    }
+    unsigned c = *cap ? *cap * 2 : 64;
+    void *p = realloc(*arr, (size_t)c * size);
+    if (p == NULL) {
+        return -1;
+    }
+    *arr = p;
+    *cap = c;
+    return 0;
+}
 
 /* convert_mux_sps - "avc1.PPCCLL" from an SPS in Annex B or avcC bytes. */
 static int
@@ -169,20 +207,15 @@ convert_mux_end(struct convert_mux *m, double end, int trailer, char *err, size_
     if (stat(path, &st) < 0) {
         return convert_err_set(err, errlen, AVERROR(errno), "%s: stat", path);
     }
-    if (m->n_segs == m->cap_segs) {
-        unsigned cap = m->cap_segs ? m->cap_segs * 2 : 64;
-        struct convert_mux_seg *s = realloc(m->segs, cap * sizeof(*s));
-        if (s == NULL) {
-            return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", path);
-        }
-        m->segs = s;
-        m->cap_segs = cap;
+    if (convert_mux_grow((void **)&m->segs, &m->cap_segs, m->n_segs, sizeof(*m->segs)) < 0) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", path);
     }
     double dur = end - m->seg_start;
     m->segs[m->n_segs++] = (struct convert_mux_seg){.duration = dur, .size = (uint64_t)st.st_size};
     if (m->o->on_segment != NULL) {
         struct convert_segment seg = {
             .rendition = m->name,
+            .kind = m->vi >= 0 ? CONVERT_VIDEO : CONVERT_AUDIO,
             .index = m->index,
             .path = path,
             .size = (uint64_t)st.st_size,
@@ -204,8 +237,20 @@ convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, si
     if (!m->have_sps && video) {
         m->have_sps = convert_mux_sps(m, pkt->data, (size_t)pkt->size);
     }
-    if (cutter && pkt->pts != AV_NOPTS_VALUE && pkt->pts >= m->next_cut &&
-        (pkt->flags & AV_PKT_FLAG_KEY)) {
+    if (m->follow) {
+        /* Cut where the video cut: before the first packet at or after it.
+         * The AAC tail past the video's last cut stays in the last segment. */
+        double t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts * av_q2d(tb) : -1;
+        if (m->cut_len > 0 && t >= m->cuts[m->cut_head]) {
+            double at = m->cuts[m->cut_head];
+            m->cut_head = (m->cut_head + 1) % CONVERT_MUX_CUTS;
+            m->cut_len--;
+            if (m->open && convert_mux_end(m, at, 0, err, errlen) < 0) {
+                return -1;
+            }
+        }
+    } else if (cutter && pkt->pts != AV_NOPTS_VALUE && pkt->pts >= m->next_cut &&
+               (pkt->flags & AV_PKT_FLAG_KEY)) {
         if (m->open) {
             if (convert_mux_end(m, pkt->pts * av_q2d(tb), 0, err, errlen) < 0) {
                 return -1;
@@ -234,9 +279,23 @@ convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, si
     }
     pkt->stream_index = st->index;
     pkt->pos = -1;
+    int key = video && (pkt->flags & AV_PKT_FLAG_KEY);
+    int64_t before = avio_tell(m->oc->pb);
+    double time = pkt->pts != AV_NOPTS_VALUE ? (pkt->pts - off) * av_q2d(st->time_base) : 0;
     int ret = av_write_frame(m->oc, pkt);
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s/seg_%05u.ts: write", m->dir, m->index);
+    }
+    if (key) {
+        if (convert_mux_grow((void **)&m->keys, &m->cap_keys, m->n_keys, sizeof(*m->keys)) < 0) {
+            return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", m->dir);
+        }
+        m->keys[m->n_keys++] = (struct convert_mux_key){
+            .time = time,
+            .seg = m->index,
+            .offset = (uint64_t)before,
+            .size = (uint64_t)(avio_tell(m->oc->pb) - before),
+        };
     }
     return 0;
 }
@@ -253,7 +312,9 @@ convert_mux_drain(struct convert_mux *m, int eof, char *err, size_t errlen)
             video = av_compare_ts(v->dts, m->vtb, a->dts, m->atb) <= 0;
         } else if (v != NULL && (m->ai < 0 || eof || m->vq.len > CONVERT_MUX_QUEUE_MAX)) {
             video = 1;
-        } else if (a != NULL && (m->vi < 0 || eof || m->aq.len > CONVERT_MUX_QUEUE_MAX)) {
+        } else if (a != NULL && (eof || m->vi < 0 || m->aq.len > CONVERT_MUX_QUEUE_MAX) &&
+                   (!m->follow || eof || a->pts * av_q2d(m->atb) < m->clock ||
+                    m->aq.len > CONVERT_MUX_QUEUE_MAX)) {
             video = 0;
         } else {
             return 0;
@@ -387,6 +448,7 @@ convert_mux_free(struct convert_mux **mp)
         avformat_free_context(m->oc);
     }
     free(m->segs);
+    free(m->keys);
     free(m);
     *mp = NULL;
 }
@@ -398,11 +460,67 @@ convert_mux_segments(const struct convert_mux *m, unsigned *n)
     return m->segs;
 }
 
-/* convert_mux_codecs - the RFC 6381 CODECS value for what this mux carries. */
-const char *
-convert_mux_codecs(struct convert_mux *m)
+/*
+ * convert_mux_follow - make an audio-only mux cut where the video cuts:
+ * convert_mux_video_cut() at each video segment's start, convert_mux_video
+ * _clock() as the video is decoded. For audio renditions beside video.
+ */
+void
+convert_mux_follow(struct convert_mux *m)
 {
-    snprintf(m->codecs, sizeof(m->codecs), "%s%s%s", m->vcodec,
-             m->vcodec[0] != '\0' && m->acodec[0] != '\0' ? "," : "", m->acodec);
-    return m->codecs;
+    m->follow = m->vi < 0;
+}
+
+/* convert_mux_video_cut - a video segment starts at t seconds. */
+int
+convert_mux_video_cut(struct convert_mux *m, double t, char *err, size_t errlen)
+{
+    if (!m->follow) {
+        return 0;
+    }
+    if (m->cut_len == CONVERT_MUX_CUTS) {
+        /* Video this far ahead of the audio: write what waits, in order. */
+        m->clock = t;
+        if (convert_mux_drain(m, 0, err, errlen) < 0) {
+            return -1;
+        }
+        if (m->cut_len == CONVERT_MUX_CUTS) {
+            return convert_err_set(err, errlen, AVERROR(EINVAL),
+                                   "%s: audio more than %d segments behind the video", m->dir,
+                                   CONVERT_MUX_CUTS);
+        }
+    }
+    m->cuts[(m->cut_head + m->cut_len) % CONVERT_MUX_CUTS] = t;
+    m->cut_len++;
+    return 0;
+}
+
+/* convert_mux_video_clock - the video has been decoded up to t seconds. */
+int
+convert_mux_video_clock(struct convert_mux *m, double t, char *err, size_t errlen)
+{
+    if (!m->follow || t <= m->clock) {
+        return 0;
+    }
+    m->clock = t;
+    return convert_mux_drain(m, 0, err, errlen);
+}
+
+const struct convert_mux_key *
+convert_mux_keys(const struct convert_mux *m, unsigned *n)
+{
+    *n = m->n_keys;
+    return m->keys;
+}
+
+const char *
+convert_mux_vcodec(const struct convert_mux *m)
+{
+    return m->vcodec;
+}
+
+const char *
+convert_mux_acodec(const struct convert_mux *m)
+{
+    return m->acodec;
 }

@@ -49,12 +49,12 @@
 /* Packets waiting for the caller per rendition (x264 flushes its delay at once). */
 #define CONVERT_PIPE_PACKETS 64
 #define CONVERT_PIPE_TICK_NS 100000000L
-#define CONVERT_PIPE_LANES   (CONVERT_MAX_RENDITIONS + 1)
+#define CONVERT_PIPE_LANES   (CONVERT_MAX_LADDER + 1)
 
 /* A thread and the renditions it encodes. */
 struct convert_pipe_lane {
     struct convert_pipe *p;
-    int rend[CONVERT_MAX_RENDITIONS]; /* in rendition order */
+    int rend[CONVERT_MAX_LADDER]; /* in rendition order */
     int nrend;
     pthread_t th;
     int started;       /* th must be joined */
@@ -87,7 +87,7 @@ struct convert_pipe {
     pthread_cond_t caller; /* room for a frame, a packet, a lane done */
     int lock_ok, caller_ok;
     int stop; /* the caller is giving up: threads return at once */
-    struct convert_pipe_rend r[CONVERT_MAX_RENDITIONS];
+    struct convert_pipe_rend r[CONVERT_MAX_LADDER];
     struct convert_pipe_lane lane[CONVERT_PIPE_LANES]; /* lane[0]: the caller's */
     int nlanes;
     AVFrame *ref; /* the caller's reference for its own renditions */

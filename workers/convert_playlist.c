@@ -87,64 +87,353 @@ convert_playlist_commit(FILE *f, const char *tmp, const char *path, char *err, s
     return 0;
 }
 
+/* convert_playlist_open - the temporary file beside OUTDIR/<dir>/<name>. */
+static FILE *
+convert_playlist_open(const char *outdir, const char *dir, const char *name, char *path,
+                      size_t pathlen, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    snprintf(path, pathlen, "%s%s%s/%s", outdir, dir != NULL ? "/" : "", dir != NULL ? dir : "",
+             name);
+    snprintf(tmp, tmplen, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        convert_err_set(err, errlen, AVERROR(errno), "%s: create", tmp);
+    }
+    return f;
+}
+
 int
 convert_playlist_media(const char *outdir, const struct convert_variant *v, char *err,
                        size_t errlen)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
-    snprintf(path, sizeof(path), "%s/%s/index.m3u8", outdir, v->name);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    FILE *f = convert_playlist_open(outdir, v->name, "index.m3u8", path, sizeof(path), tmp,
+                                    sizeof(tmp), err, errlen);
     if (f == NULL) {
-        return convert_err_set(err, errlen, AVERROR(errno), "%s: create", tmp);
+        return -1;
     }
     fprintf(f,
             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
             "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n",
             convert_playlist_target(v));
     for (unsigned i = 0; i < v->n_segs; i++) {
-        fprintf(f, "#EXTINF:%.6f,\nseg_%05u.ts\n", v->segs[i].duration, i);
+        fprintf(f, "#EXTINF:%.6f,\nseg_%05u.%s\n", v->segs[i].duration, i, v->ext);
     }
     fprintf(f, "#EXT-X-ENDLIST\n");
     return convert_playlist_commit(f, tmp, path, err, errlen);
 }
 
-int
-convert_playlist_master(const char *outdir, const struct convert_variant *v, int n, char *err,
-                        size_t errlen)
+/*
+ * convert_playlist_keysegs - the I-frame playlist as segments: each
+ * keyframe's bytes lasting until the next keyframe (the last until the
+ * rendition's end), so that the same target and peak rules apply.
+ */
+static struct convert_mux_seg *
+convert_playlist_keysegs(const struct convert_variant *v)
 {
-    uint64_t peak[CONVERT_MAX_RENDITIONS], avg[CONVERT_MAX_RENDITIONS];
-    int order[CONVERT_MAX_RENDITIONS];
-    for (int i = 0; i < n; i++) {
-        peak[i] = convert_playlist_peak(&v[i]);
-        avg[i] = convert_playlist_average(&v[i]);
-        order[i] = i;
+    struct convert_mux_seg *ks = calloc(v->n_keys > 0 ? v->n_keys : 1, sizeof(*ks));
+    if (ks == NULL) {
+        return NULL;
     }
-    /* Lowest bandwidth first: players start low and climb. */
-    for (int i = 1; i < n; i++) {
-        for (int j = i; j > 0 && peak[order[j]] < peak[order[j - 1]]; j--) {
-            int t = order[j];
-            order[j] = order[j - 1];
-            order[j - 1] = t;
+    double end = 0;
+    for (unsigned i = 0; i < v->n_segs; i++) {
+        end += v->segs[i].duration;
+    }
+    for (unsigned i = 0; i < v->n_keys; i++) {
+        double next = i + 1 < v->n_keys ? v->keys[i + 1].time : end;
+        ks[i].duration = next > v->keys[i].time ? next - v->keys[i].time : 0;
+        ks[i].size = v->keys[i].size;
+    }
+    return ks;
+}
+
+/* convert_playlist_iframes - OUTDIR/<name>/iframes.m3u8: a byte range per keyframe. */
+int
+convert_playlist_iframes(const char *outdir, const struct convert_variant *v, char *err,
+                         size_t errlen)
+{
+    struct convert_mux_seg *ks = convert_playlist_keysegs(v);
+    if (ks == NULL) {
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", outdir);
+    }
+    struct convert_variant iv = {.segs = ks, .n_segs = v->n_keys};
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    FILE *f = convert_playlist_open(outdir, v->name, "iframes.m3u8", path, sizeof(path), tmp,
+                                    sizeof(tmp), err, errlen);
+    if (f == NULL) {
+        free(ks);
+        return -1;
+    }
+    fprintf(f,
+            "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-INDEPENDENT-SEGMENTS\n",
+            convert_playlist_target(&iv));
+    for (unsigned i = 0; i < v->n_keys; i++) {
+        fprintf(f, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%llu@%llu\nseg_%05u.%s\n", ks[i].duration,
+                (unsigned long long)v->keys[i].size, (unsigned long long)v->keys[i].offset,
+                v->keys[i].seg, v->ext);
+    }
+    fprintf(f, "#EXT-X-ENDLIST\n");
+    free(ks);
+    return convert_playlist_commit(f, tmp, path, err, errlen);
+}
+
+/* What the master playlist says of one rendition, measured once. */
+struct convert_playlist_rate {
+    uint64_t peak, avg;
+};
+
+/* A group of alternative renditions and what the heaviest of them costs. */
+struct convert_playlist_group {
+    const char *id;
+    struct convert_playlist_rate rate;
+    int main; /* a member that an audio-only variant plays */
+};
+
+/* One EXT-X-STREAM-INF line to write. */
+struct convert_playlist_line {
+    int rend;    /* the rendition it names: a video one, or audio for audio only */
+    int group;   /* the audio group it names; -1: none */
+    int primary; /* eligible to be listed first (with the first audio group) */
+    uint64_t peak, avg;
+};
+
+/* convert_playlist_attr - a quoted-string attribute value: no '"', no line breaks. */
+static void
+convert_playlist_attr(FILE *f, const char *name, const char *value)
+{
+    fprintf(f, ",%s=\"", name);
+    for (const char *p = value; *p != '\0'; p++) {
+        fputc(*p == '"' || *p == '\n' || *p == '\r' ? '\'' : *p, f);
+    }
+    fputc('"', f);
+}
+
+/*
+ * convert_playlist_first - which line players should start on: "auto"
+ * (or NULL) the one whose BANDWIDTH is nearest 2 Mb/s (Apple's authoring
+ * specification 1.32), "lowest", "highest", or the one of the video
+ * rendition so named (auto when no rendition has that name). Among lines
+ * with the first audio group only, so that players start in stereo.
+ */
+static int
+convert_playlist_first(const struct convert_playlist_line *l, int n,
+                       const struct convert_variant *v, const char *how)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!l[i].primary) {
+            continue;
+        }
+        if (best < 0) {
+            best = i;
+            continue;
+        }
+        if (how != NULL && strcmp(how, "lowest") == 0) {
+            best = l[i].peak < l[best].peak ? i : best;
+        } else if (how != NULL && strcmp(how, "highest") == 0) {
+            best = l[i].peak > l[best].peak ? i : best;
+        } else {
+            double di = fabs((double)l[i].peak - 2e6), db = fabs((double)l[best].peak - 2e6);
+            best = di < db || (di == db && l[i].peak < l[best].peak) ? i : best;
+        }
+    }
+    if (how != NULL && strcmp(how, "auto") != 0 && strcmp(how, "lowest") != 0 &&
+        strcmp(how, "highest") != 0) {
+        for (int i = 0; i < n; i++) {
+            if (l[i].primary && strcmp(v[l[i].rend].name, how) == 0) {
+                return i;
+            }
+        }
+    }
+    return best;
+}
+
+/* convert_playlist_media_tag - one EXT-X-MEDIA line for an audio or subtitle rendition. */
+static void
+convert_playlist_media_tag(FILE *f, const struct convert_variant *x)
+{
+    fprintf(f, "#EXT-X-MEDIA:TYPE=%s", x->kind == CONVERT_AUDIO ? "AUDIO" : "SUBTITLES");
+    convert_playlist_attr(f, "GROUP-ID", x->group);
+    convert_playlist_attr(f, "NAME", x->label);
+    if (x->language[0] != '\0') {
+        convert_playlist_attr(f, "LANGUAGE", x->language);
+    }
+    fprintf(f, ",DEFAULT=%s,AUTOSELECT=YES", x->is_default ? "YES" : "NO");
+    if (x->kind == CONVERT_AUDIO) {
+        fprintf(f, ",CHANNELS=\"%d\"", x->channels);
+    } else {
+        fprintf(f, ",FORCED=%s", x->forced ? "YES" : "NO");
+    }
+    fprintf(f, ",URI=\"%s/index.m3u8\"\n", x->name);
+}
+
+/*
+ * convert_playlist_master - master.m3u8: the audio groups and the
+ * subtitle group (EXT-X-MEDIA), a variant per video rendition and audio
+ * group, an audio-only variant per audio group, then an I-frame variant
+ * per video rendition. BANDWIDTH and AVERAGE-BANDWIDTH add the heaviest
+ * rendition of each group a variant names (RFC 8216 4.3.4.2). The first
+ * variant is the one players should start on; the rest follow in
+ * bandwidth order, video variants before audio-only ones.
+ */
+int
+convert_playlist_master(const char *outdir, const struct convert_variant *v, int n,
+                        const struct convert_master *how, char *err, size_t errlen)
+{
+    struct convert_playlist_rate rate[CONVERT_MAX_RENDITIONS];
+    struct convert_playlist_group ag[CONVERT_MAX_RENDITIONS];
+    struct convert_playlist_rate subs = {0, 0};
+    int nag = 0, have_subs = 0, have_video = 0;
+    for (int i = 0; i < n; i++) {
+        rate[i].peak = convert_playlist_peak(&v[i]);
+        rate[i].avg = convert_playlist_average(&v[i]);
+        if (v[i].kind == CONVERT_VIDEO) {
+            have_video = 1;
+        } else if (v[i].kind == CONVERT_SUBTITLES) {
+            have_subs = 1;
+            subs.peak = rate[i].peak > subs.peak ? rate[i].peak : subs.peak;
+            subs.avg = rate[i].avg > subs.avg ? rate[i].avg : subs.avg;
+        } else if (v[i].group != NULL) {
+            int g = 0;
+            while (g < nag && strcmp(ag[g].id, v[i].group) != 0) {
+                g++;
+            }
+            if (g == nag) {
+                ag[nag++] = (struct convert_playlist_group){.id = v[i].group, .main = i};
+            }
+            ag[g].rate.peak = rate[i].peak > ag[g].rate.peak ? rate[i].peak : ag[g].rate.peak;
+            ag[g].rate.avg = rate[i].avg > ag[g].rate.avg ? rate[i].avg : ag[g].rate.avg;
+            if (v[i].is_default) {
+                ag[g].main = i;
+            }
         }
     }
 
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    snprintf(path, sizeof(path), "%s/master.m3u8", outdir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL) {
-        return convert_err_set(err, errlen, AVERROR(errno), "%s: create", tmp);
+    /* The variants: video x audio group, then audio only. */
+    struct convert_playlist_line line[CONVERT_MAX_RENDITIONS * 2];
+    int nl = 0;
+    for (int i = 0; i < n; i++) {
+        for (int g = 0; v[i].kind == CONVERT_VIDEO && g < (nag > 0 ? nag : 1); g++) {
+            struct convert_playlist_rate a =
+                nag > 0 ? ag[g].rate : (struct convert_playlist_rate){0};
+            line[nl++] = (struct convert_playlist_line){
+                .rend = i,
+                .group = nag > 0 ? g : -1,
+                .primary = g == 0,
+                .peak = rate[i].peak + a.peak + subs.peak,
+                .avg = rate[i].avg + a.avg + subs.avg,
+            };
+        }
     }
-    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    for (int k = 0; k < n; k++) {
-        const struct convert_variant *x = &v[order[k]];
+    int nvideo = nl;
+    for (int i = 0; i < n; i++) {
+        /* Muxed audio of an input without video: a variant of its own. */
+        if (v[i].kind == CONVERT_AUDIO && v[i].group == NULL) {
+            line[nl++] = (struct convert_playlist_line){.rend = i,
+                                                        .group = -1,
+                                                        .primary = !have_video,
+                                                        .peak = rate[i].peak,
+                                                        .avg = rate[i].avg};
+        }
+    }
+    for (int g = 0; g < nag; g++) {
+        line[nl++] = (struct convert_playlist_line){.rend = ag[g].main,
+                                                    .group = g,
+                                                    .primary = !have_video && g == 0,
+                                                    .peak = ag[g].rate.peak + subs.peak,
+                                                    .avg = ag[g].rate.avg + subs.avg};
+    }
+    /* By bandwidth, video variants first (a stable insertion sort). */
+    struct convert_playlist_line sorted[CONVERT_MAX_RENDITIONS * 2];
+    for (int i = 0; i < nl; i++) {
+        int j = i;
+        for (; j > 0; j--) {
+            const struct convert_playlist_line *a = &sorted[j - 1];
+            int av = v[a->rend].kind == CONVERT_VIDEO, bv = i < nvideo;
+            if (av > bv || (av == bv && a->peak <= line[i].peak)) {
+                break;
+            }
+            sorted[j] = sorted[j - 1];
+        }
+        sorted[j] = line[i];
+    }
+    int first = convert_playlist_first(sorted, nl, v, how != NULL ? how->first : NULL);
+    if (first > 0) {
+        struct convert_playlist_line t = sorted[first];
+        memmove(&sorted[1], &sorted[0], (size_t)first * sizeof(sorted[0]));
+        sorted[0] = t;
+    }
+
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    FILE *f = convert_playlist_open(outdir, NULL, "master.m3u8", path, sizeof(path), tmp,
+                                    sizeof(tmp), err, errlen);
+    if (f == NULL) {
+        return -1;
+    }
+    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (int i = 0; i < n; i++) {
+        if (v[i].kind == CONVERT_AUDIO && v[i].group != NULL) {
+            convert_playlist_media_tag(f, &v[i]);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (v[i].kind == CONVERT_SUBTITLES) {
+            convert_playlist_media_tag(f, &v[i]);
+        }
+    }
+    int cc = how != NULL && how->captions > 0;
+    if (cc) {
+        fprintf(f, "#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"CC1\","
+                   "DEFAULT=YES,AUTOSELECT=YES,INSTREAM-ID=\"CC1\"\n");
+    }
+    for (int k = 0; k < nl; k++) {
+        const struct convert_playlist_line *l = &sorted[k];
+        const struct convert_variant *x = &v[l->rend];
+        int video = x->kind == CONVERT_VIDEO;
+        char codecs[96];
+        /* A group's members share a codec (AAC-LC) and differ in channels. */
+        snprintf(codecs, sizeof(codecs), "%s%s%s", x->codecs, video && l->group >= 0 ? "," : "",
+                 video && l->group >= 0 ? v[ag[l->group].main].codecs : "");
         fprintf(f, "#EXT-X-STREAM-INF:BANDWIDTH=%llu,AVERAGE-BANDWIDTH=%llu,CODECS=\"%s\"",
-                (unsigned long long)peak[order[k]], (unsigned long long)avg[order[k]], x->codecs);
-        if (x->width > 0) {
-            fprintf(f, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f", x->width, x->height, x->fps);
+                (unsigned long long)l->peak, (unsigned long long)l->avg, codecs);
+        if (video) {
+            fprintf(f, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f,VIDEO-RANGE=%s", x->width, x->height,
+                    x->fps, x->range != NULL ? x->range : "SDR");
+        }
+        if (l->group >= 0) {
+            convert_playlist_attr(f, "AUDIO", ag[l->group].id);
+        }
+        if (have_subs) {
+            fprintf(f, ",SUBTITLES=\"subs\"");
+        }
+        if (video && how != NULL && how->captions >= 0) {
+            fprintf(f, ",CLOSED-CAPTIONS=%s", cc ? "\"cc\"" : "NONE");
         }
         fprintf(f, "\n%s/index.m3u8\n", x->name);
+    }
+    for (int i = 0; i < n; i++) {
+        const struct convert_variant *x = &v[i];
+        if (x->kind != CONVERT_VIDEO || x->n_keys == 0) {
+            continue;
+        }
+        struct convert_mux_seg *ks = convert_playlist_keysegs(x);
+        if (ks == NULL) {
+            fclose(f);
+            remove(tmp);
+            return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", outdir);
+        }
+        struct convert_variant iv = {.segs = ks, .n_segs = x->n_keys};
+        /* Only the picture: the codecs of the video alone. */
+        char vc[32];
+        snprintf(vc, sizeof(vc), "%.*s", (int)strcspn(x->codecs, ","), x->codecs);
+        fprintf(f,
+                "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=%llu,AVERAGE-BANDWIDTH=%llu,CODECS=\"%s\","
+                "RESOLUTION=%dx%d,VIDEO-RANGE=%s,URI=\"%s/iframes.m3u8\"\n",
+                (unsigned long long)convert_playlist_peak(&iv),
+                (unsigned long long)convert_playlist_average(&iv), vc, x->width, x->height,
+                x->range != NULL ? x->range : "SDR", x->name);
+        free(ks);
     }
     return convert_playlist_commit(f, tmp, path, err, errlen);
 }

@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
@@ -67,12 +70,107 @@ convert_probe_decoder(struct convert_input *in, AVStream *st, AVCodecContext **o
     return 0;
 }
 
+/* convert_probe_note - one more "what was left out" line for the job. */
+void
+convert_probe_note(struct convert_input *in, const char *fmt, ...)
+{
+    size_t n = strlen(in->skipped);
+    if (n > 0 && n + 2 < sizeof(in->skipped)) {
+        memcpy(in->skipped + n, "; ", 3);
+        n += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(in->skipped + n, sizeof(in->skipped) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* convert_probe_text_sub - a subtitle codec whose events are text (WebVTT can carry them). */
+static int
+convert_probe_text_sub(const AVCodecParameters *par)
+{
+    const AVCodecDescriptor *d = avcodec_descriptor_get(par->codec_id);
+    return d != NULL && (d->props & AV_CODEC_PROP_TEXT_SUB) != 0 &&
+           par->codec_id != AV_CODEC_ID_EIA_608;
+}
+
+/*
+ * convert_probe_streams - pick the video, the audio tracks (the one that
+ * best matches the video first, then the others in file order, up to
+ * max_audio) and the text subtitle tracks; every other stream is
+ * discarded, and what a viewer might miss is noted.
+ */
+static int
+convert_probe_streams(struct convert_input *in, int max_audio)
+{
+    AVFormatContext *fmt = in->fmt;
+    /* Cover art is a video stream of one picture: never the video. */
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        if (fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+            fmt->streams[i]->discard = AVDISCARD_ALL;
+        }
+    }
+    int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (v >= 0 && (fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+        v = -1;
+    }
+    /* Text-mode art demuxers claim any *.bin or *.txt as "video". */
+    if (v >= 0) {
+        enum AVCodecID id = fmt->streams[v]->codecpar->codec_id;
+        if (id == AV_CODEC_ID_BINTEXT || id == AV_CODEC_ID_XBIN || id == AV_CODEC_ID_IDF ||
+            id == AV_CODEC_ID_ANSI) {
+            v = -1;
+        }
+    }
+    int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v >= 0 ? v : -1, NULL, 0);
+    if (v < 0 && a < 0) {
+        a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    }
+    in->vidx = v < 0 ? -1 : v;
+    in->vst = v >= 0 ? fmt->streams[v] : NULL;
+    if (a >= 0) {
+        in->audio[in->na++].st = fmt->streams[a];
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++) {
+        AVStream *st = fmt->streams[i];
+        enum AVMediaType type = st->codecpar->codec_type;
+        if ((int)i == v || (int)i == a || (st->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+            continue;
+        }
+        st->discard = AVDISCARD_ALL;
+        if (type == AVMEDIA_TYPE_AUDIO && a >= 0) {
+            if (in->na < max_audio) {
+                st->discard = AVDISCARD_DEFAULT;
+                in->audio[in->na++].st = st;
+            } else if (max_audio > 1) {
+                convert_probe_note(in, "audio track %u left out (more than %d)", i, max_audio);
+            }
+        } else if (type == AVMEDIA_TYPE_SUBTITLE) {
+            const char *name = avcodec_get_name(st->codecpar->codec_id);
+            if (!convert_probe_text_sub(st->codecpar)) {
+                convert_probe_note(in,
+                                   "subtitle track %u (%s) left out: bitmap subtitles cannot "
+                                   "become WebVTT",
+                                   i, name);
+            } else if (in->ns == CONVERT_MAX_SUBTITLES) {
+                convert_probe_note(in, "subtitle track %u left out (more than %d)", i,
+                                   CONVERT_MAX_SUBTITLES);
+            } else {
+                st->discard = AVDISCARD_DEFAULT;
+                in->subs[in->ns++].st = st;
+            }
+        }
+    }
+    return v >= 0 || a >= 0 ? 0 : -1;
+}
+
 int
 convert_probe_open(struct convert_input *in, const char *path, int threads, int decoders,
-                   const _Atomic int *cancel, char *err, size_t errlen)
+                   int max_audio, const _Atomic int *cancel, char *err, size_t errlen)
 {
-    *in = (struct convert_input){.path = path, .vidx = -1, .aidx = -1, .size = -1};
+    *in = (struct convert_input){.path = path, .vidx = -1, .size = -1};
     convert_log_reset();
+    max_audio = max_audio < 1 ? 1 : max_audio > CONVERT_MAX_AUDIO ? CONVERT_MAX_AUDIO : max_audio;
 
     AVFormatContext *fmt = avformat_alloc_context();
     if (fmt == NULL) {
@@ -94,44 +192,13 @@ convert_probe_open(struct convert_input *in, const char *path, int threads, int 
         convert_probe_close(in);
         return convert_err_set(err, errlen, ret, "%s: cannot read stream information", path);
     }
-
-    /* Cover art is a video stream of one picture: never the video. */
-    for (unsigned i = 0; i < fmt->nb_streams; i++) {
-        if (fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC) {
-            fmt->streams[i]->discard = AVDISCARD_ALL;
-        }
-    }
-    int v = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (v >= 0 && (fmt->streams[v]->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
-        v = -1;
-    }
-    int a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, v >= 0 ? v : -1, NULL, 0);
-    if (v < 0 && a < 0) {
-        a = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
-    }
-    /* Text-mode art demuxers claim any *.bin or *.txt as "video". */
-    if (v >= 0) {
-        enum AVCodecID id = fmt->streams[v]->codecpar->codec_id;
-        if (id == AV_CODEC_ID_BINTEXT || id == AV_CODEC_ID_XBIN || id == AV_CODEC_ID_IDF ||
-            id == AV_CODEC_ID_ANSI) {
-            v = -1;
-        }
-    }
-    if (v < 0 && a < 0) {
+    if (convert_probe_streams(in, max_audio) < 0) {
         const char *name = fmt->iformat->name;
         convert_err_set(err, errlen, 0, "%s: no audio or video stream (format %s)", path, name);
         convert_probe_close(in);
         return -1;
     }
-    in->vidx = v < 0 ? -1 : v;
-    in->aidx = a < 0 ? -1 : a;
-    in->vst = v >= 0 ? fmt->streams[v] : NULL;
-    in->ast = a >= 0 ? fmt->streams[a] : NULL;
-    for (unsigned i = 0; i < fmt->nb_streams; i++) {
-        if ((int)i != in->vidx && (int)i != in->aidx) {
-            fmt->streams[i]->discard = AVDISCARD_ALL;
-        }
-    }
+    int v = in->vidx;
 
     if (in->vst != NULL) {
         AVCodecParameters *par = in->vst->codecpar;
@@ -172,22 +239,75 @@ convert_probe_open(struct convert_input *in, const char *path, int threads, int 
             errno = e;
             return -1;
         }
-        if (in->ast != NULL &&
-            convert_probe_decoder(in, in->ast, &in->adec, threads, err, errlen) < 0) {
-            int e = errno;
-            convert_probe_close(in);
-            errno = e;
-            return -1;
+        for (int k = 0; k < in->na; k++) {
+            if (convert_probe_decoder(in, in->audio[k].st, &in->audio[k].dec, threads, err,
+                                      errlen) == 0) {
+                continue;
+            }
+            if (k == 0) { /* the main track: the job needs it */
+                int e = errno;
+                convert_probe_close(in);
+                errno = e;
+                return -1;
+            }
+            /* Another track that cannot be decoded costs that track, not the job. */
+            convert_probe_note(in, "audio track %d (%s) left out: no decoder",
+                               in->audio[k].st->index,
+                               avcodec_get_name(in->audio[k].st->codecpar->codec_id));
+            in->audio[k].st->discard = AVDISCARD_ALL;
+            memmove(&in->audio[k], &in->audio[k + 1],
+                    (size_t)(in->na - k - 1) * sizeof(in->audio[0]));
+            in->na--;
+            k--;
         }
     }
+    /* Subtitles are decoded in every mode: they are text, never copied. */
+    for (int k = 0; k < in->ns; k++) {
+        if (convert_probe_decoder(in, in->subs[k].st, &in->subs[k].dec, 1, err, errlen) == 0) {
+            continue;
+        }
+        convert_probe_note(in, "subtitle track %d (%s) left out: no decoder", in->subs[k].st->index,
+                           avcodec_get_name(in->subs[k].st->codecpar->codec_id));
+        in->subs[k].st->discard = AVDISCARD_ALL;
+        memmove(&in->subs[k], &in->subs[k + 1], (size_t)(in->ns - k - 1) * sizeof(in->subs[0]));
+        in->ns--;
+        k--;
+    }
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
     return 0;
+}
+
+/* convert_probe_track - which kept track a packet of stream idx belongs to. */
+struct convert_track *
+convert_probe_track(struct convert_input *in, int idx, enum convert_kind *k)
+{
+    for (int i = 0; i < in->na; i++) {
+        if (in->audio[i].st->index == idx) {
+            *k = CONVERT_AUDIO;
+            return &in->audio[i];
+        }
+    }
+    for (int i = 0; i < in->ns; i++) {
+        if (in->subs[i].st->index == idx) {
+            *k = CONVERT_SUBTITLES;
+            return &in->subs[i];
+        }
+    }
+    return NULL;
 }
 
 void
 convert_probe_close(struct convert_input *in)
 {
     avcodec_free_context(&in->vdec);
-    avcodec_free_context(&in->adec);
+    for (int k = 0; k < in->na; k++) {
+        avcodec_free_context(&in->audio[k].dec);
+    }
+    for (int k = 0; k < in->ns; k++) {
+        avcodec_free_context(&in->subs[k].dec);
+    }
     avformat_close_input(&in->fmt);
 }
 

@@ -56,11 +56,12 @@ struct convert_video {
     const struct convert_opts *o;
     double seg_seconds;
     int n;
-    struct convert_rendition r[CONVERT_MAX_RENDITIONS];
-    struct convert_video_out out[CONVERT_MAX_RENDITIONS];
-    struct convert_video_graph rot; /* the caller's stage; unused without rotation */
-    const char *rotate;             /* filter for the display matrix, NULL: none */
-    char rotate_buf[64];
+    struct convert_rendition r[CONVERT_MAX_LADDER];
+    struct convert_video_out out[CONVERT_MAX_LADDER];
+    struct convert_video_graph rot; /* the caller's stage; unused without one */
+    const char *rotate;             /* its filters: tone map, display matrix; NULL: none */
+    char rotate_buf[384];
+    int tonemap; /* HDR (PQ or HLG) input made SDR in the caller's stage */
     AVFrame *f;
 };
 
@@ -87,7 +88,11 @@ convert_video_encoder_open(struct convert_video *v, int i, int threads, char *er
     c->thread_count = threads;
     c->rc_max_rate = r->maxrate;
     c->rc_buffer_size = (int)(r->maxrate * 2 > INT32_MAX ? INT32_MAX : r->maxrate * 2);
-    if (v->in->vdec != NULL) {
+    if (v->tonemap) {
+        c->color_primaries = AVCOL_PRI_BT709;
+        c->color_trc = AVCOL_TRC_BT709;
+        c->colorspace = AVCOL_SPC_BT709;
+    } else if (v->in->vdec != NULL) {
         c->color_primaries = v->in->vdec->color_primaries;
         c->color_trc = v->in->vdec->color_trc;
         c->colorspace = v->in->vdec->colorspace;
@@ -137,16 +142,39 @@ convert_video_open(struct convert_video **out, const struct convert_input *in,
     if (v->f == NULL) {
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "video");
     }
+    /*
+     * HDR to SDR: the ladder is 8-bit H.264 that players take as BT.709,
+     * so a PQ or HLG picture is brought to linear light, tone-mapped
+     * (Hable, no desaturation) and converted to BT.709 once, here, before
+     * any scaling; the master playlist then honestly says VIDEO-RANGE=SDR.
+     */
+    enum AVColorTransferCharacteristic trc = in->vst->codecpar->color_trc;
+    const char *tonemap = NULL;
+    if (trc == AVCOL_TRC_SMPTE2084 || trc == AVCOL_TRC_ARIB_STD_B67) {
+        tonemap = trc == AVCOL_TRC_SMPTE2084
+                      ? "zscale=tin=smpte2084:min=bt2020nc:pin=bt2020:rin=tv:t=linear:npl=100,"
+                        "format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
+                        "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+                      : "zscale=tin=arib-std-b67:min=bt2020nc:pin=bt2020:rin=tv:t=linear:npl=100,"
+                        "format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
+                        "zscale=t=bt709:m=bt709:r=tv,format=yuv420p";
+        v->tonemap = 1;
+    }
     /* Rotation exactly as the ffmpeg CLI's autorotate inserts it. */
+    char rotate[64] = "";
     double rot = in->rotation;
     if (fabs(rot - 90) < 1.0) {
-        v->rotate = "transpose=clock";
+        snprintf(rotate, sizeof(rotate), "transpose=clock");
     } else if (fabs(rot - 180) < 1.0) {
-        v->rotate = "hflip,vflip";
+        snprintf(rotate, sizeof(rotate), "hflip,vflip");
     } else if (fabs(rot - 270) < 1.0) {
-        v->rotate = "transpose=cclock";
+        snprintf(rotate, sizeof(rotate), "transpose=cclock");
     } else if (fabs(rot) > 1.0) {
-        snprintf(v->rotate_buf, sizeof(v->rotate_buf), "rotate=%f*PI/180", rot);
+        snprintf(rotate, sizeof(rotate), "rotate=%f*PI/180", rot);
+    }
+    if (tonemap != NULL || rotate[0] != '\0') {
+        snprintf(v->rotate_buf, sizeof(v->rotate_buf), "%s%s%s", tonemap != NULL ? tonemap : "",
+                 tonemap != NULL && rotate[0] != '\0' ? "," : "", rotate);
         v->rotate = v->rotate_buf;
     }
     for (int i = 0; i < n; i++) {

@@ -58,6 +58,7 @@ on_segment(void *ud, const struct convert_segment *s)
     memset(&m, 0, sizeof(m));
     snprintf(m.rendition, sizeof(m.rendition), "%s", s->rendition);
     m.index = s->index;
+    m.kind = s->kind == CONVERT_SUBTITLES ? PROTO_SEG_VTT : PROTO_SEG_TS;
     m.size = s->size;
     m.duration = s->duration;
     if (worker_send(c->w, PROTO_CONV_SEGMENT, c->job, &m, sizeof(m)) < 0)
@@ -139,13 +140,19 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
     if (atomic_load(&c->master_gone))
         return;
     if (rc == 0) {
-        char msg[64 + CONVERT_MAX_RENDITIONS * (CONVERT_NAME_MAX + 1)];
+        char msg[64 + CONVERT_MAX_RENDITIONS * (CONVERT_NAME_MAX + 3)];
         int n = snprintf(msg, sizeof(msg), "%.3f", res.duration);
         for (int i = 0; i < res.n_renditions && n < (int)sizeof(msg); i++)
-            n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s", res.renditions[i]);
+            n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %c:%s",
+                          res.kinds[i] == CONVERT_VIDEO   ? 'v'
+                          : res.kinds[i] == CONVERT_AUDIO ? 'a'
+                                                          : 's',
+                          res.renditions[i]);
         worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
         log_info("job %llu: converted %.1fs into %d renditions", (unsigned long long)job,
                  res.duration, res.n_renditions);
+        if (res.notes[0] != '\0')
+            log_warn("job %llu: %s", (unsigned long long)job, res.notes);
     } else if (e == ECANCELED) {
         worker_send(c->w, PROTO_CONV_CANCELED, job, NULL, 0);
         log_info("job %llu: conversion canceled", (unsigned long long)job);

@@ -33,6 +33,10 @@
     video: { width: 0, height: 0 },
     duration: null,
     playlist_durations: [],
+    audio_tracks: [],
+    audio_switch: null,
+    subtitle_tracks: [],
+    subtitles: null,
     errors: [],
     video_error: null,
     reasons: [],
@@ -46,7 +50,14 @@
    * own HLS output of the same clip too); a stall while playing at 4x on a
    * busy machine is hls.js nudging, not bad media. Every other error, fatal
    * or not, fails the check. */
-  const BENIGN = new Set(['aborted', 'bufferSeekOverHole', 'bufferNudgeOnStall', 'bufferStalledError']);
+  /* With audio in renditions of its own and B-frames in the video, hls.js
+   * 1.7 reports the first video fragment as appended "without buffered
+   * range growth" once (the MediaSource's range is the intersection of
+   * audio and video, and the video starts a frame before its first
+   * picture); the ffmpeg CLI's own HLS output with an audio group draws the
+   * same warning. Every level must still load, buffer and decode below. */
+  const BENIGN = new Set(['aborted', 'bufferSeekOverHole', 'bufferNudgeOnStall', 'bufferStalledError',
+    'bufferAppendNoProgress']);
 
   const frags = []; /* {level, sn, ev: 'loaded'|'buffered'} in arrival order */
 
@@ -86,12 +97,56 @@
   }
 
   /* countVariants - EXT-X-STREAM-INF lines of the master as served, so that
-   * a variant hls.js drops (e.g. a codec the browser lacks) is noticed */
+   * a variant hls.js drops (e.g. a codec the browser lacks) is noticed.
+   * Audio-only variants are for players that want no picture: hls.js drops
+   * them when there is video, so only video variants count then. */
   async function countVariants() {
     const res = await fetch(src, { cache: 'no-store' });
     if (!res.ok) throw new Error('GET ' + src + ': HTTP ' + res.status);
     const text = await res.text();
-    return text.split(/\r?\n/).filter((l) => l.startsWith('#EXT-X-STREAM-INF:')).length;
+    const all = text.split(/\r?\n/).filter((l) => l.startsWith('#EXT-X-STREAM-INF:'));
+    const video = all.filter((l) => /[:,]RESOLUTION=/.test(l));
+    return video.length > 0 ? video.length : all.length;
+  }
+
+  /* switchAudio - choose another audio track (another language) and wait
+   * for hls.js to switch and buffer audio of it. */
+  async function switchAudio(hls) {
+    const from = hls.audioTrack;
+    const to = R.audio_tracks.findIndex((t, i) => i !== from && t.lang !== R.audio_tracks[from].lang);
+    if (to < 0) return;
+    const mark = frags.length;
+    let switched = false;
+    hls.once(Hls.Events.AUDIO_TRACK_SWITCHED, () => {
+      switched = true;
+    });
+    hls.audioTrack = to;
+    const ok = await until(
+      () => switched && frags.slice(mark).some((f) => f.type === 'audio' && f.ev === 'buffered'),
+      stepMs,
+      null
+    );
+    R.audio_switch = { from: from, to: to, lang: R.audio_tracks[to].lang, switched: switched,
+      audio_buffered: frags.slice(mark).some((f) => f.type === 'audio' && f.ev === 'buffered'),
+      now: hls.audioTrack, ok: ok };
+    if (!ok) fail('audio track switch to ' + to + ' (' + R.audio_tracks[to].lang + ') did not happen');
+  }
+
+  /* showSubtitles - turn the first subtitle track on and wait for its cues
+   * to reach the video element's text track. */
+  async function showSubtitles(hls) {
+    hls.subtitleDisplay = true;
+    hls.subtitleTrack = 0;
+    const cues = () => {
+      for (const t of Array.from(video.textTracks)) {
+        if (t.mode === 'showing' && t.cues && t.cues.length > 0) return Array.from(t.cues);
+      }
+      return [];
+    };
+    const ok = await until(() => cues().length > 0, stepMs, null);
+    R.subtitles = { track: hls.subtitleTrack, ok: ok,
+      cues: cues().map((c) => ({ start: c.startTime, end: c.endTime, text: c.text })) };
+    if (!ok) fail('no subtitle cues reached the video element');
   }
 
   async function run() {
@@ -131,8 +186,10 @@
     hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => {
       R.switches.push({ level: d.level, at: Math.round(performance.now() - t0) });
     });
-    hls.on(Hls.Events.FRAG_LOADED, (_, d) => frags.push({ level: d.frag.level, sn: d.frag.sn, ev: 'loaded' }));
-    hls.on(Hls.Events.FRAG_BUFFERED, (_, d) => frags.push({ level: d.frag.level, sn: d.frag.sn, ev: 'buffered' }));
+    hls.on(Hls.Events.FRAG_LOADED, (_, d) =>
+      frags.push({ level: d.frag.level, sn: d.frag.sn, type: d.frag.type, ev: 'loaded' }));
+    hls.on(Hls.Events.FRAG_BUFFERED, (_, d) =>
+      frags.push({ level: d.frag.level, sn: d.frag.sn, type: d.frag.type, ev: 'buffered' }));
     video.addEventListener('waiting', () => {
       if (R.playback.started) R.playback.stalls++;
     });
@@ -164,6 +221,10 @@
     });
     if (R.levels.length !== R.manifest_variants)
       fail('hls.js kept ' + R.levels.length + ' of ' + R.manifest_variants + ' variants');
+    R.audio_tracks = hls.audioTracks.map((t) => ({ name: t.name, lang: t.lang || '', group: t.groupId,
+      default: !!t.default, channels: (t.attrs && t.attrs.CHANNELS) || null }));
+    R.subtitle_tracks = hls.subtitleTracks.map((t) => ({ name: t.name, lang: t.lang || '',
+      default: !!t.default }));
 
     try {
       await video.play();
@@ -206,6 +267,10 @@
             ' buffered=' + c.fragment_buffered + ' decoded=' + c.decoded.join('x')
         );
     }
+
+    /* Another language, and the subtitles, as a viewer would pick them. */
+    if (R.audio_tracks.length > 1) await switchAudio(hls);
+    if (R.subtitle_tracks.length > 0) await showSubtitles(hls);
 
     /* Then play on fast: past minTime, or to the end when asked. */
     if (video.ended) {
