@@ -20,10 +20,13 @@ PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil \
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# the one source of the version: compiled into hlsd and hlsctl, names the .deb
+VERSION := $(shell cat VERSION)
+
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE \
-           -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -I. -DHLSD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -Wl,--as-needed $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm -lrt
 
@@ -52,7 +55,8 @@ ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
-$(BUILD)/%.o: %.c
+# every object depends on VERSION: it is compiled in through CFLAGS
+$(BUILD)/%.o: %.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
