@@ -5,6 +5,8 @@
  * says: versions, error codes, a job whose progress drops on cancel).
  * Every case checks the exit status and the message.
  */
+#include "tests/dfix.h"
+
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -535,4 +537,63 @@ Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
                           "job 2 done: /srv/hls/1/master.m3u8\n");
     unlink(file);
     fake_stop(&f);
+}
+
+/* ------------------------------------------------------- the real daemon */
+
+/* the same against bin/hlsd: versions agree, --wait's lines only go
+ * forward and end with a total, and the worker's log says "1 rendition" */
+Test(cli, real_daemon_version_progress_and_plurals, .timeout = 120)
+{
+    struct dfix d;
+    static char text[16384];
+    char want[2048];
+
+    dfix_init(&d, "cli", 0);
+    dfix_config(&d, 1, 1, NULL, NULL, NULL);
+    const char *clip = dfix_video(4, 320, 240);
+    cr_assert_not_null(clip);
+    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
+
+    cr_assert_eq(dfix_ctl(&d, text, sizeof(text), "--version"), 0);
+    snprintf(want, sizeof(want), "hlsctl %s\nhlsd %s at %s\n", version(), version(), d.sock);
+    cr_assert_str_eq(text, want);
+
+    int rc =
+        dfix_ctl(&d, text, sizeof(text), "submit '%s' --ladder 240:400k --segment 1 --wait", clip);
+    cr_assert_eq(rc, 0, "hlsctl exited %d: %s", rc, text);
+    double last_pct = -1;
+    long long last_up = -1;
+    int lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        long long id, up, total;
+        double pct;
+        char state[32];
+        if (sscanf(line, "job %lld %31s %lf%%", &id, state, &pct) != 3)
+            continue;
+        const char *paren = strchr(line, '(');
+        cr_assert_not_null(paren, "%s", line);
+        if (sscanf(paren, "(%lld/%lld segment", &up, &total) == 2) {
+            cr_assert_leq(up, total, "%s", line);
+        } else {
+            cr_assert_eq(sscanf(paren, "(%lld segment", &up), 1, "%s", line);
+        }
+        /* "1 segment", "N segments", "N/1 segment", "N/M segments" */
+        cr_assert(!strstr(paren, "(1 segments") && !strstr(paren, "/1 segments"), "%s", line);
+        cr_assert(strstr(paren, "1 segment uploaded") || strstr(paren, "segments uploaded"), "%s",
+                  line);
+        cr_assert_geq(pct, last_pct, "progress went back: %s", line);
+        cr_assert_geq(up, last_up, "uploaded count went back: %s", line);
+        last_pct = pct;
+        last_up = up;
+        lines++;
+    }
+    cr_assert_gt(lines, 1);
+    cr_assert_eq(last_pct, 100);
+    json_t *job = dfix_wait_done(&d, 1, 1000);
+    cr_assert_geq(dfix_segs(job, "uploaded"), 2, "a 4 s clip in 1 s segments");
+    json_decref(job);
+    cr_assert(dfix_log_contains(&d, "into 1 rendition\n"), "see %s", d.log);
+    cr_assert(!dfix_log_contains(&d, " 1 renditions"), "see %s", d.log);
+    cr_assert_eq(dfix_stop(&d, SIGTERM, 10000), 0);
 }

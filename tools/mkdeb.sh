@@ -89,7 +89,7 @@ cat >"$root/DEBIAN/postinst" <<'EOC'
 set -e
 if [ "$1" = configure ]; then
     if ! getent passwd hlsd >/dev/null; then
-        adduser --system --group --home /var/lib/hlsd --no-create-home \
+        adduser --system --group --home /var/lib/hlsd \
             --gecos "hlsd HLS conversion daemon" --shell /usr/sbin/nologin hlsd >/dev/null
     fi
     install -d -m 0750 -o hlsd -g hlsd /var/lib/hlsd /var/spool/hlsd

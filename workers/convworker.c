@@ -144,8 +144,8 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
         for (int i = 0; i < res.n_renditions && n < (int)sizeof(msg); i++)
             n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %s", res.renditions[i]);
         worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
-        log_info("job %llu: converted %.1fs into %d renditions", (unsigned long long)job,
-                 res.duration, res.n_renditions);
+        log_info("job %llu: converted %.1fs into %d rendition%s", (unsigned long long)job,
+                 res.duration, res.n_renditions, res.n_renditions == 1 ? "" : "s");
     } else if (e == ECANCELED) {
         worker_send(c->w, PROTO_CONV_CANCELED, job, NULL, 0);
         log_info("job %llu: conversion canceled", (unsigned long long)job);
