@@ -331,10 +331,14 @@ main(int argc, char **argv)
     char err[1024];
 
     /* the GNU long forms too, as packagers' scripts expect them */
-    if (argc == 2 && strcmp(argv[1], "--help") == 0)
-        usage(1);
-    if (argc == 2 && strcmp(argv[1], "--version") == 0)
-        argv[1] = "-V";
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0)
+            usage(1);
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("hlsd %s\n", HLSD_VERSION);
+            return 0;
+        }
+    }
     while ((opt = getopt(argc, argv, "fc:tvVh")) != -1) {
         switch (opt) {
         case 'f':

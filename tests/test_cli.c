@@ -317,6 +317,10 @@ Test(cli, hlsd_version_and_help_exit_0)
     }
     cr_assert_eq(run("hlsd", "--help", NULL), 0, "%s", err);
     cr_assert(strncmp(out, "usage: hlsd ", 12) == 0, "%s", out);
+    cr_assert_eq(run("hlsd", "-f", "--help", NULL), 0, "%s", err);
+    cr_assert(strncmp(out, "usage: hlsd ", 12) == 0, "%s", out);
+    cr_assert_eq(run("hlsd", "-c", "/nonexistent", "--version", NULL), 0, "%s", err);
+    cr_assert_str_eq(out, want);
     /* a wrong option is still a usage error, on stderr */
     cr_assert_eq(run("hlsd", "-x", NULL), 2);
     cr_assert(strstr(err, "usage: hlsd "), "%s", err);

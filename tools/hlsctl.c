@@ -83,7 +83,7 @@ usage(FILE *f)
             "  --ladder SPEC        renditions, HEIGHT:BITRATE[,...] (e.g. 720:2800k,480:1400k,\n"
             "                       at most 8, heights 144..4320) or copy\n"
             "  --segment SECONDS    target segment duration, 1..60\n"
-            "  --prefix KEY         publish under KEY instead of the job id's prefix\n"
+            "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
             "  --wait               show progress until the job ends; exit 0 only if done\n"
             "\n"
             "Exit status: 0 ok, 1 error or job failed/canceled, 2 usage, 3 daemon unreachable.\n"
