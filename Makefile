@@ -174,6 +174,7 @@ install: $(INSTALL_BINS)
 	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl || \
 	 { echo "install: $(BINDIR)/hlsd and $(BINDIR)/hlsctl are not built" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(SYSCONFDIR)/hlsd \
+	  $(DESTDIR)$(SYSCONFDIR)/default \
 	  $(DESTDIR)$(initdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysusersdir) \
 	  $(DESTDIR)$(bashcompdir) $(DESTDIR)$(docdir) \
 	  $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
@@ -184,6 +185,13 @@ install: $(INSTALL_BINS)
 	else \
 	  echo "$(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf"; \
 	  $(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf; \
+	fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/hlsd ]; then \
+	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	else \
+	  echo "$(SUBST) etc/default/hlsd >$(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	  $(SUBST) etc/default/hlsd >$(DESTDIR)$(SYSCONFDIR)/default/hlsd && \
+	  chmod 0600 $(DESTDIR)$(SYSCONFDIR)/default/hlsd; \
 	fi
 	$(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(docdir)/hlsd.conf.example
 	$(INSTALL) -m 0644 README.md $(DESTDIR)$(docdir)/README.md
@@ -196,7 +204,8 @@ install: $(INSTALL_BINS)
 	  chmod 0644 $(DESTDIR)$(mandir)/man$$s/$${m##*/} || exit 1; \
 	done
 
-# the configuration goes only if it is the one shipped, unchanged
+# the configuration and the defaults file go only if they are the ones
+# shipped, unchanged
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/hlsd $(DESTDIR)$(bindir)/hlsctl \
 	  $(DESTDIR)$(initdir)/hlsd $(DESTDIR)$(unitdir)/hlsd.service \
@@ -209,7 +218,12 @@ uninstall:
 	elif [ -e $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf ]; then \
 	  echo "uninstall: keeping the changed $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf"; \
 	fi
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/hlsd $(DESTDIR)$(docdir) 2>/dev/null
+	@if $(SUBST) etc/default/hlsd | cmp -s - $(DESTDIR)$(SYSCONFDIR)/default/hlsd; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/default/hlsd; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/hlsd ]; then \
+	  echo "uninstall: keeping the changed $(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	fi
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/hlsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(docdir) 2>/dev/null
 
 # make deb [DEB_OUT=.]: tools/mkdeb.sh stages `make install PREFIX=/usr`
 # and builds hlsd_$(VERSION)_ARCH.deb with dpkg-deb

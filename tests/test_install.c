@@ -16,6 +16,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,7 +127,8 @@ Test(install, make_install_into_destdir, .timeout = 60)
     cr_assert_eq(make(args), 0, "%s", out);
 
     files(root, list, sizeof(list));
-    cr_assert_str_eq(list, "./etc/hlsd/hlsd.conf\n"
+    cr_assert_str_eq(list, "./etc/default/hlsd\n"
+                           "./etc/hlsd/hlsd.conf\n"
                            "./etc/init.d/hlsd\n"
                            "./usr/local/bin/hlsctl\n"
                            "./usr/local/lib/systemd/system/hlsd.service\n"
@@ -146,6 +148,7 @@ Test(install, make_install_into_destdir, .timeout = 60)
         {"usr/local/bin/hlsctl", 0755},
         {"etc/init.d/hlsd", 0755},
         {"etc/hlsd/hlsd.conf", 0644},
+        {"etc/default/hlsd", 0600},
         {"usr/local/share/man/man8/hlsd.8", 0644},
         {"usr/local/lib/systemd/system/hlsd.service", 0644},
     };
@@ -228,6 +231,7 @@ Test(install, prefix_and_sysconfdir_reach_every_file, .timeout = 60)
     files(root, list, sizeof(list));
     cr_assert(strstr(list, "./opt/etc/hlsd/hlsd.conf\n"), "%s", list);
     cr_assert(strstr(list, "./opt/etc/init.d/hlsd\n"), "%s", list);
+    cr_assert(strstr(list, "./opt/etc/default/hlsd\n"), "%s", list);
     cr_assert(strstr(list, "./usr/sbin/hlsd\n"), "%s", list);
     cr_assert(strstr(list, "./usr/lib/systemd/system/hlsd.service\n"), "%s", list);
     cr_assert(strstr(list, "./usr/share/man/man5/hlsd.conf.5\n"), "%s", list);
@@ -253,6 +257,119 @@ Test(install, prefix_and_sysconfdir_reach_every_file, .timeout = 60)
     cr_assert_eq(make(args), 0, "%s", out);
     files(root, list, sizeof(list));
     cr_expect_str_empty(list);
+    dfix_sh(NULL, 0, "rm -rf '%s'", dir);
+}
+
+/* ------------------------------------------------- the init script's RUN_AS */
+
+static char runas_pidfile[700];
+
+static pid_t
+runas_pid(void)
+{
+    FILE *f = fopen(runas_pidfile, "r");
+    long pid = -1;
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* alive - pid exists and is not a zombie (a subreaper may not have reaped
+ * the daemonized master yet) */
+static int
+alive(pid_t pid)
+{
+    char st[64];
+    if (dfix_sh(st, sizeof(st), "awk '{print $3}' /proc/%ld/stat 2>/dev/null", (long)pid) != 0 ||
+        st[0] == '\0')
+        return 0;
+    return st[0] != 'Z' && st[0] != 'X';
+}
+
+/* a daemon left by a failed assertion is killed */
+static void
+runas_fini(void)
+{
+    pid_t pid = runas_pid();
+    if (pid > 0)
+        kill(pid, SIGKILL);
+}
+
+/* uid_of - the real and effective uid of pid ("R E") from /proc */
+static void
+uid_of(pid_t pid, char *buf, size_t cap)
+{
+    cr_assert_eq(dfix_sh(buf, cap, "awk '/^Uid:/ {print $2, $3}' /proc/%ld/status", (long)pid), 0);
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* RUN_AS=nobody from root: the daemon runs as nobody (with and without
+ * start-stop-daemon), owns the directories the script made for it, answers,
+ * stops; an unknown user is refused before anything starts */
+Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
+{
+    char dir[64] = "/tmp/hlsd-runas.XXXXXX", conf[128], env[2048], uid[64];
+
+    if (geteuid() != 0)
+        cr_skip_test("needs root");
+    cr_assert_eq(dfix_sh(NULL, 0, "id nobody >/dev/null 2>&1"), 0, "no user nobody");
+    /* outside the run's scratch directory, which only root may enter */
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(chmod(dir, 0755), 0);
+    cr_assert_eq(dfix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", bindir(), bindir(), dir), 0);
+    snprintf(conf, sizeof(conf), "%s/hlsd.conf", dir);
+    FILE *f = fopen(conf, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "[daemon]\nsocket = %s/run/s\npidfile = %s/run/hlsd.pid\nstate_dir = %s/state\n"
+            "spool_dir = %s/spool\n[convert]\nworkers = 1\n[upload]\nworkers = 1\n"
+            "url = file://%s/www\n",
+            dir, dir, dir, dir, dir);
+    fclose(f);
+    snprintf(runas_pidfile, sizeof(runas_pidfile), "%s/run/hlsd.pid", dir);
+    snprintf(env, sizeof(env),
+             "HLSD_DEFAULTS=/dev/null DAEMON='%s/hlsd' CONFIG='%s' PIDFILE='%s' "
+             "RUN_DIRS='%s/state %s/spool %s/www' STOP_TIMEOUT=20",
+             dir, conf, runas_pidfile, dir, dir, dir);
+
+    static const char *const ssd[] = {"START_STOP_DAEMON=/sbin/start-stop-daemon",
+                                      "START_STOP_DAEMON="};
+    for (size_t i = 0; i < sizeof(ssd) / sizeof(ssd[0]); i++) {
+        if (i == 0 && !dfix_exists("/sbin/start-stop-daemon"))
+            continue;
+        cr_assert_eq(dfix_sh(out, sizeof(out),
+                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' start 2>&1", env, ssd[i],
+                             srcdir()),
+                     0, "%s: %s", ssd[i], out);
+        pid_t pid = runas_pid();
+        cr_assert_gt(pid, 0, "%s: no pidfile: %s", ssd[i], out);
+        uid_of(pid, uid, sizeof(uid));
+        cr_expect_str_eq(uid, "65534 65534", "%s: the master runs as uid %s", ssd[i], uid);
+        struct stat st;
+        char run[128];
+        snprintf(run, sizeof(run), "%s/run", dir);
+        cr_assert_eq(stat(run, &st), 0);
+        cr_expect_eq(st.st_uid, 65534u, "%s is not nobody's", run);
+        cr_expect_eq(st.st_mode & 0777, 0750);
+        cr_expect_eq(dfix_sh(out, sizeof(out), "'%s/hlsctl' -s '%s/run/s' ping 2>&1", dir, dir), 0,
+                     "%s", out);
+        cr_assert_eq(dfix_sh(out, sizeof(out),
+                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' stop 2>&1", env, ssd[i],
+                             srcdir()),
+                     0, "%s: %s", ssd[i], out);
+        cr_expect(!alive(pid), "pid %ld still there after stop", (long)pid);
+    }
+
+    cr_expect_neq(dfix_sh(out, sizeof(out),
+                          "%s RUN_AS=no-such-user-hlsd sh '%s/etc/init.d/hlsd' start 2>&1", env,
+                          srcdir()),
+                  0);
+    cr_expect(strstr(out, "RUN_AS user no-such-user-hlsd does not exist"), "%s", out);
+    cr_expect(runas_pid() <= 0, "a daemon started for an unknown user");
+    runas_pidfile[0] = '\0';
     dfix_sh(NULL, 0, "rm -rf '%s'", dir);
 }
 
@@ -307,6 +424,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
         "./usr/bin/hlsctl\n",
         "./etc/hlsd/hlsd.conf\n",
         "./etc/init.d/hlsd\n",
+        "./etc/default/hlsd\n",
         "./lib/systemd/system/hlsd.service\n",
         "./usr/lib/sysusers.d/hlsd.conf\n",
         "./usr/share/bash-completion/completions/hlsctl\n",
@@ -328,7 +446,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     char path[1024];
     snprintf(path, sizeof(path), "%s/conffiles", ctl);
     char *conffiles = slurp(path);
-    cr_expect_str_eq(conffiles, "/etc/hlsd/hlsd.conf\n/etc/init.d/hlsd\n");
+    cr_expect_str_eq(conffiles, "/etc/default/hlsd\n/etc/hlsd/hlsd.conf\n/etc/init.d/hlsd\n");
     free(conffiles);
     snprintf(path, sizeof(path), "%s/postinst", ctl);
     char *postinst = slurp(path);

@@ -31,6 +31,9 @@ root=$work/root
 $MAKE --no-print-directory -s install NOBUILD=1 BINDIR="$BINDIR" DESTDIR="$root" \
     PREFIX=/usr SYSCONFDIR=/etc unitdir=/lib/systemd/system >/dev/null
 
+# /etc/default/hlsd ships 0644 as lintian wants and is made 0600 by the
+# postinst at the first install (it may come to hold credentials)
+chmod 0644 "$root/etc/default/hlsd"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
     "$root/usr/sbin/hlsd" "$root/usr/bin/hlsctl"
 gzip -9n "$root"/usr/share/man/man*/*
@@ -82,7 +85,7 @@ Description: HTTP Live Streaming conversion and publishing daemon
  an SQLite store and resume after a restart. hlsctl is the command-line
  client.
 EOC
-printf '/etc/hlsd/hlsd.conf\n/etc/init.d/hlsd\n' >"$root/DEBIAN/conffiles"
+printf '/etc/default/hlsd\n/etc/hlsd/hlsd.conf\n/etc/init.d/hlsd\n' >"$root/DEBIAN/conffiles"
 
 cat >"$root/DEBIAN/postinst" <<'EOC'
 #!/bin/sh
@@ -97,6 +100,7 @@ if [ "$1" = configure ]; then
     # secrets, so only root and the daemon's group read it
     if [ -z "$2" ]; then
         chgrp hlsd /etc/hlsd/hlsd.conf && chmod 0640 /etc/hlsd/hlsd.conf
+        chmod 0600 /etc/default/hlsd
     fi
 fi
 if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] ||
