@@ -601,3 +601,43 @@ Test(cli, real_daemon_version_progress_and_plurals, .timeout = 120)
     cr_assert(!dfix_log_contains(&d, " 1 renditions"), "see %s", d.log);
     cr_assert_eq(dfix_stop(&d, SIGTERM, 10000), 0);
 }
+
+/* on a terminal: one line redrawn with \r, its numbers never going back */
+Test(cli, hlsctl_wait_progress_bar_on_a_terminal, .timeout = 30)
+{
+    struct fake f;
+    char file[700];
+    static char text[65536];
+
+    if (dfix_sh(NULL, 0, "command -v script >/dev/null") != 0)
+        cr_skip_test("script(1) is not installed");
+    fake_start(&f, answer_cancel);
+    snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
+    FILE *fp = fopen(file, "w");
+    cr_assert_not_null(fp);
+    fputs("x", fp);
+    fclose(fp);
+    /* script(1) gives hlsctl a pseudo-terminal */
+    int rc = dfix_sh(text, sizeof(text),
+                     "script -qec \"'%s/hlsctl' -s '%s' submit '%s' --wait\" /dev/null 2>&1",
+                     bindir(), f.sock, file);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, text);
+    cr_assert(strstr(text, "\rjob 1 [######"), "no progress bar: %s", text);
+    int last = -1, bars = 0;
+    for (char *p = text; (p = strstr(p, "\rjob 1 [")) != NULL; p++) {
+        int pct;
+        char *close = strchr(p, ']');
+        cr_assert_not_null(close);
+        cr_assert_eq(sscanf(close + 1, " %d%%", &pct), 1, "%s", p);
+        cr_assert_geq(pct, last, "the bar went back to %d%% after %d%%", pct, last);
+        cr_assert(strstr(p, "segments uploaded"), "%s", p);
+        last = pct;
+        bars++;
+    }
+    cr_assert_geq(bars, 3);
+    cr_assert_eq(last, 50);
+    cr_assert(strstr(text, "canceled    4/10 segments uploaded"), "%s", text);
+    cr_assert(strstr(text, "hlsctl: job 1 canceled: canceled by request"), "%s", text);
+    unlink(file);
+    fake_stop(&f);
+}
