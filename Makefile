@@ -6,10 +6,16 @@
 #   make            build everything (bin/)
 #   make test       install deps, build, run every test
 #   make test-asan  the same under AddressSanitizer + UBSan (build/asan/)
-#   make run        install deps, build, run hlsd in the foreground (./var)
+#   make run        install the runtime deps, build hlsd and hlsctl only, run
+#                   hlsd in the foreground (./var)
+#   make install    hlsd, hlsctl, config, man pages, init script, systemd
+#                   unit, sysusers file, bash completion (PREFIX, DESTDIR,
+#                   SYSCONFDIR; see "Installing" below); make uninstall
+#   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
 #   make bench      every benchmark (bench-ring, bench-convert, bench-upload)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
+#                   (tools/deps.sh test; `tools/deps.sh run` for running only)
 
 BUILD  ?= build
 BINDIR ?= bin
@@ -20,10 +26,13 @@ PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil \
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# the one source of the version: compiled into hlsd and hlsctl, names the .deb
+VERSION := $(shell cat VERSION)
+
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE \
-           -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+           -I. -DHLSD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -Wl,--as-needed $(EXTRA_LDFLAGS)
 LDLIBS  := $(PKG_LIBS) -lpthread -lm -lrt
 
@@ -48,11 +57,12 @@ ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload lint format deps clean
+        bench-upload lint format deps deps-run clean install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
-$(BUILD)/%.o: %.c
+# every object depends on VERSION: it is compiled in through CFLAGS
+$(BUILD)/%.o: %.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -75,7 +85,10 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%.d)
 
 deps:
-	@tools/deps.sh
+	@tools/deps.sh test
+
+deps-run:
+	@tools/deps.sh run
 
 # The deps step runs first in its own make so that pkg-config flags are read
 # after the -dev packages exist.
@@ -89,13 +102,15 @@ test-asan: deps
 	 BINDIR=$(abspath build/asan/bin) TEST_BIN=$(abspath build/asan/tests/hlsd-tests) \
 	 HLSD_SANITIZED=1 tools/run-tests.sh $(T)
 
-run: deps
-	@$(MAKE) --no-print-directory all
+# only what running needs: the runtime packages, the library, hlsd, hlsctl
+run: deps-run
+	@$(MAKE) --no-print-directory $(BINDIR)/hlsd $(BINDIR)/hlsctl
 	@mkdir -p var
 	$(BINDIR)/hlsd -f -c etc/hlsd.local.conf
 
-demo: deps
-	@$(MAKE) --no-print-directory all
+demo:
+	@tools/deps.sh demo
+	@$(MAKE) --no-print-directory $(BINDIR)/hlsd $(BINDIR)/hlsctl
 	@tools/demo.sh
 
 bench: deps
@@ -120,3 +135,98 @@ format:
 
 clean:
 	rm -rf build bin
+
+# ---------------------------------------------------------------- Installing
+#
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+#
+# SYSCONFDIR is /etc whatever the PREFIX: hlsd's compiled-in default
+# configuration is /etc/hlsd/hlsd.conf. With another SYSCONFDIR the init
+# script, the unit and the man pages installed name the file there (the
+# unit and the script pass it with -c). An existing hlsd.conf is never
+# overwritten. The finer directories may be set too (lower case, as in the
+# GNU conventions, since BINDIR is the build's output directory).
+# NOBUILD=1 installs what $(BINDIR) holds without trying to build it (the
+# tests use it on a tree that is already built).
+PREFIX      ?= /usr/local
+SYSCONFDIR  ?= /etc
+DESTDIR     ?=
+sbindir     ?= $(PREFIX)/sbin
+bindir      ?= $(PREFIX)/bin
+datadir     ?= $(PREFIX)/share
+mandir      ?= $(datadir)/man
+docdir      ?= $(datadir)/doc/hlsd
+bashcompdir ?= $(datadir)/bash-completion/completions
+unitdir     ?= $(PREFIX)/lib/systemd/system
+sysusersdir ?= $(PREFIX)/lib/sysusers.d
+initdir     ?= $(SYSCONFDIR)/init.d
+INSTALL     ?= install
+
+MANPAGES := docs/man/hlsctl.1 docs/man/hlsd.conf.5 docs/man/hlsd.8
+# installed files that name the installed paths
+SUBST := sed -e 's|/usr/sbin/hlsd|$(sbindir)/hlsd|g' \
+             -e 's|/usr/bin/hlsctl|$(bindir)/hlsctl|g' \
+             -e 's|/etc/hlsd/hlsd.conf|$(SYSCONFDIR)/hlsd/hlsd.conf|g' \
+             -e 's|/usr/share/doc/hlsd|$(docdir)|g'
+INSTALL_BINS := $(if $(NOBUILD),,$(BINDIR)/hlsd $(BINDIR)/hlsctl)
+
+install: $(INSTALL_BINS)
+	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl || \
+	 { echo "install: $(BINDIR)/hlsd and $(BINDIR)/hlsctl are not built" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(SYSCONFDIR)/hlsd \
+	  $(DESTDIR)$(SYSCONFDIR)/default \
+	  $(DESTDIR)$(initdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysusersdir) \
+	  $(DESTDIR)$(bashcompdir) $(DESTDIR)$(docdir) \
+	  $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
+	$(INSTALL) -m 0755 $(BINDIR)/hlsd $(DESTDIR)$(sbindir)/hlsd
+	$(INSTALL) -m 0755 $(BINDIR)/hlsctl $(DESTDIR)$(bindir)/hlsctl
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf ]; then \
+	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf (the shipped one is $(docdir)/hlsd.conf.example)"; \
+	else \
+	  echo "$(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf"; \
+	  $(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf; \
+	fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/hlsd ]; then \
+	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	else \
+	  echo "$(SUBST) etc/default/hlsd >$(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	  $(SUBST) etc/default/hlsd >$(DESTDIR)$(SYSCONFDIR)/default/hlsd && \
+	  chmod 0600 $(DESTDIR)$(SYSCONFDIR)/default/hlsd; \
+	fi
+	$(INSTALL) -m 0644 etc/hlsd.conf $(DESTDIR)$(docdir)/hlsd.conf.example
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(docdir)/README.md
+	$(SUBST) etc/init.d/hlsd >$(DESTDIR)$(initdir)/hlsd && chmod 0755 $(DESTDIR)$(initdir)/hlsd
+	$(SUBST) etc/hlsd.service >$(DESTDIR)$(unitdir)/hlsd.service && chmod 0644 $(DESTDIR)$(unitdir)/hlsd.service
+	$(INSTALL) -m 0644 etc/hlsd.sysusers $(DESTDIR)$(sysusersdir)/hlsd.conf
+	$(INSTALL) -m 0644 etc/bash-completion/hlsctl $(DESTDIR)$(bashcompdir)/hlsctl
+	for m in $(MANPAGES); do \
+	  s=$${m##*.}; $(SUBST) $$m >$(DESTDIR)$(mandir)/man$$s/$${m##*/} && \
+	  chmod 0644 $(DESTDIR)$(mandir)/man$$s/$${m##*/} || exit 1; \
+	done
+
+# the configuration and the defaults file go only if they are the ones
+# shipped, unchanged
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/hlsd $(DESTDIR)$(bindir)/hlsctl \
+	  $(DESTDIR)$(initdir)/hlsd $(DESTDIR)$(unitdir)/hlsd.service \
+	  $(DESTDIR)$(sysusersdir)/hlsd.conf $(DESTDIR)$(bashcompdir)/hlsctl \
+	  $(DESTDIR)$(docdir)/hlsd.conf.example $(DESTDIR)$(docdir)/README.md \
+	  $(DESTDIR)$(mandir)/man1/hlsctl.1 $(DESTDIR)$(mandir)/man5/hlsd.conf.5 \
+	  $(DESTDIR)$(mandir)/man8/hlsd.8
+	@if cmp -s etc/hlsd.conf $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf ]; then \
+	  echo "uninstall: keeping the changed $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf"; \
+	fi
+	@if $(SUBST) etc/default/hlsd | cmp -s - $(DESTDIR)$(SYSCONFDIR)/default/hlsd; then \
+	  rm -f $(DESTDIR)$(SYSCONFDIR)/default/hlsd; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/hlsd ]; then \
+	  echo "uninstall: keeping the changed $(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
+	fi
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/hlsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(docdir) 2>/dev/null
+
+# make deb [DEB_OUT=.]: tools/mkdeb.sh stages `make install PREFIX=/usr`
+# and builds hlsd_$(VERSION)_ARCH.deb with dpkg-deb
+DEB_OUT ?= .
+deb: $(INSTALL_BINS)
+	@MAKE="$(MAKE)" BINDIR=$(abspath $(BINDIR)) tools/mkdeb.sh $(VERSION) $(DEB_OUT)

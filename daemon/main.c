@@ -2,12 +2,13 @@
  * main.c - hlsd's entry point: options, configuration, daemonizing, the
  * pidfile lock and the privilege drop, then the master loop.
  *
- *   hlsd [-f] [-c FILE] [-t] [-v]
+ *   hlsd [-f] [-c FILE] [-t] [-v] | -V | -h
  *     -f  stay in the foreground and log to stderr
  *     -c  configuration file (default HLSD_DEFAULT_CONFIG; embedded
  *         defaults when that file does not exist and -c is not given)
  *     -t  check the configuration and exit: 0 good, 2 bad
  *     -v  debug logging
+ *     -V  print the version and exit 0; -h (--help) print the usage, exit 0
  *
  * Without -f the process started returns only once the daemon holds its
  * pidfile and accepts on its socket (0), or has failed (3; "already
@@ -22,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/master.h"
 #include "daemon/spool.h"
+#include "daemon/version.h"
 #include "workers/storage.h"
 #include "workers/upworker.h"
 
@@ -40,15 +42,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static void
-usage(void)
+/* usage - asked for (-h): stdout, exit 0; a usage error: stderr, exit 2 */
+static _Noreturn void
+usage(int asked)
 {
-    fprintf(stderr, "usage: hlsd [-f] [-c FILE] [-t] [-v]\n"
-                    "  -f       foreground, log to stderr\n"
-                    "  -c FILE  configuration (default " HLSD_DEFAULT_CONFIG ")\n"
-                    "  -t       check the configuration and exit (0 good, 2 bad)\n"
-                    "  -v       debug logging\n");
-    exit(EXIT_CONFIG);
+    fprintf(asked ? stdout : stderr, "usage: hlsd [-f] [-c FILE] [-t] [-v] | -V | -h\n"
+                                     "  -f       foreground, log to stderr\n"
+                                     "  -c FILE  configuration (default " HLSD_DEFAULT_CONFIG ")\n"
+                                     "  -t       check the configuration and exit (0 good, 2 bad)\n"
+                                     "  -v       debug logging\n"
+                                     "  -V       print the version and exit\n"
+                                     "  -h       print this help and exit (also --help)\n"
+                                     "See hlsd(8) and hlsd.conf(5).\n");
+    exit(asked ? 0 : EXIT_CONFIG);
 }
 
 /* will_create - 1 if path is missing but its nearest existing ancestor is a
@@ -324,7 +330,16 @@ main(int argc, char **argv)
     struct config cfg;
     char err[1024];
 
-    while ((opt = getopt(argc, argv, "fc:tvh")) != -1) {
+    /* the GNU long forms too, as packagers' scripts expect them */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0)
+            usage(1);
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("hlsd %s\n", HLSD_VERSION);
+            return 0;
+        }
+    }
+    while ((opt = getopt(argc, argv, "fc:tvVh")) != -1) {
         switch (opt) {
         case 'f':
             foreground = 1;
@@ -338,12 +353,17 @@ main(int argc, char **argv)
         case 'v':
             verbose = 1;
             break;
+        case 'V':
+            printf("hlsd %s\n", HLSD_VERSION);
+            return 0;
+        case 'h':
+            usage(1);
         default:
-            usage();
+            usage(0);
         }
     }
     if (optind != argc)
-        usage();
+        usage(0);
     if (path == NULL && access(HLSD_DEFAULT_CONFIG, F_OK) == 0)
         path = HLSD_DEFAULT_CONFIG;
     if (path) {

@@ -14,14 +14,13 @@
 
 #include "daemon/config.h"
 #include "daemon/store.h"
+#include "daemon/version.h"
 #include "ipc/msg.h"
 #include "ipc/shmseg.h"
 
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#define HLSD_VERSION "0.1.0"
 
 #define MASTER_MAX_CONVERT  32
 #define MASTER_MAX_UPLOAD   64

@@ -60,9 +60,12 @@ Test(ctl_hlsctl, commands_render_tables_and_json, .timeout = 60)
     /* an error reply: exit 1 and one clear line on stderr */
     cr_assert_eq(fx_hlsctl(&f, -1, out, sizeof(out), err, sizeof(err), "status", "404", NULL), 1);
     cr_assert_str_eq(err, "hlsctl: not_found: no job 404\n");
+    /* a state that does not exist is a usage error, caught before the daemon */
+    size_t before = fx_nreqs(&f);
     cr_assert_eq(
-        fx_hlsctl(&f, -1, out, sizeof(out), err, sizeof(err), "list", "--state", "lost", NULL), 1);
-    cr_assert_not_null(strstr(err, "bad_request"), "%s", err);
+        fx_hlsctl(&f, -1, out, sizeof(out), err, sizeof(err), "list", "--state", "lost", NULL), 2);
+    cr_assert_not_null(strstr(err, "--state must be"), "%s", err);
+    cr_assert_eq(fx_nreqs(&f), before);
     fx_stop(&f);
 }
 

@@ -1,18 +1,40 @@
 #!/bin/sh
-# deps.sh - install, idempotently, every Debian package hlsd's build, tests
-# and benchmarks need (chromium and, when no node is on PATH, nodejs and npm
-# for the player test), then the player test's npm packages
-# (tools/player-deps.sh). apt-get update runs only when something is
-# missing.
+# deps.sh [run|demo|test] - install, idempotently, the Debian packages hlsd
+# needs; apt-get update runs only when something is missing.
+#
+#   run   building and running hlsd and hlsctl: the compiler and the -dev
+#         packages of the libraries (`make run`)
+#   demo  run, plus ffmpeg to make the sample video (`make demo`)
+#   test  everything the tests and benchmarks need (the default; `make
+#         test`, `make deps`): also Criterion, clang-format, socat, jq,
+#         Swift + s3api (the S3 test server), awscli, mandoc, lintian,
+#         man-db, chromium and, when no node is on PATH, nodejs and npm for
+#         the player test, whose npm packages tools/player-deps.sh installs
+#         last.
 set -eu
 
-PKGS="build-essential pkg-config clang-format
+mode=${1:-test}
+
+RUN_PKGS="build-essential pkg-config
 libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
-libcurl4-openssl-dev libssl-dev libinih-dev libcriterion-dev libsqlite3-dev libjansson-dev
-ffmpeg sqlite3 socat jq
+libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev"
+DEMO_PKGS="ffmpeg"
+TEST_PKGS="clang-format libcriterion-dev
+sqlite3 socat jq
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli
-chromium"
+chromium
+dpkg-dev mandoc lintian man-db"
+
+case "$mode" in
+run) PKGS="$RUN_PKGS" ;;
+demo) PKGS="$RUN_PKGS $DEMO_PKGS" ;;
+test) PKGS="$RUN_PKGS $DEMO_PKGS $TEST_PKGS" ;;
+*)
+    echo "usage: $0 [run|demo|test]" >&2
+    exit 2
+    ;;
+esac
 
 install_missing() {
     echo "deps: installing:$missing"
@@ -37,13 +59,15 @@ for p in $PKGS; do
 done
 
 # Node for the player test's npm packages: Debian's, unless one is on PATH
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$mode" = test ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
     missing="$missing nodejs npm"
 fi
 
 if [ -n "$missing" ]; then
     install_missing
 fi
-# the player test's hls.js and playwright-core (npm, from the lock file)
-"$(dirname "$0")/player-deps.sh"
+if [ "$mode" = test ]; then
+    # the player test's hls.js and playwright-core (npm, from the lock file)
+    "$(dirname "$0")/player-deps.sh"
+fi
 

@@ -1,16 +1,22 @@
 /*
  * hlsctl - the command-line client of hlsd's control socket.
  *
- *   hlsctl [-s SOCKET] [--json] COMMAND ...
+ *   hlsctl [-s SOCKET] [--json] COMMAND ...    (global options anywhere)
+ *   hlsctl --version | --help
  *
  * It speaks the line protocol of docs/protocol.md: one JSON request, one
  * JSON reply. A file to submit is opened here, with the user's rights, and
  * its descriptor is passed to the daemon (SCM_RIGHTS), so the daemon never
  * needs access to the user's path. Exit status: 0 success (a --wait job
- * ended done), 1 an error reply or a failed/canceled job, 2 usage, 3 the
- * daemon cannot be reached.
+ * ended done), 1 an error reply or a failed/canceled job, 2 usage (also a
+ * bad_request reply: hlsctl builds every request itself, so the daemon
+ * refusing one means an argument was out of range), 3 the daemon cannot
+ * be reached. Arguments are checked here first where the rule is known
+ * (--ladder, --state, --limit, --segment), so a usage error never needs
+ * the daemon.
  */
 #include "daemon/config.h"
+#include "daemon/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,19 +58,36 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: hlsctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+            "       hlsctl --version | --help\n"
             "\n"
             "commands:\n"
             "  submit FILE|- [--ladder SPEC] [--segment SECONDS] [--prefix KEY] [--wait]\n"
-            "  status JOB\n"
+            "                   convert FILE (- for standard input); --wait follows it to its end\n"
+            "  status JOB       one job in detail\n"
             "  list [--state STATE] [--limit N]\n"
-            "  cancel JOB\n"
-            "  retry JOB\n"
-            "  workers\n"
-            "  stats\n"
-            "  ping\n"
+            "                   jobs, newest first; STATE: queued, converting, uploading,\n"
+            "                   done, failed or canceled; N: 1..5000 (default 1000)\n"
+            "  cancel JOB       stop a job and remove what it published\n"
+            "  retry JOB        queue a failed job again\n"
+            "  workers          the daemon's processes\n"
+            "  stats            the daemon's counters\n"
+            "  ping             check that the daemon answers, and its version\n"
             "\n"
-            "The socket is -s, else $HLSD_SOCKET, else %s.\n"
-            "Exit status: 0 ok, 1 error or job failed/canceled, 2 usage, 3 daemon unreachable.\n",
+            "options (anywhere on the line):\n"
+            "  -s, --socket SOCKET  the control socket (else $HLSD_SOCKET, else\n"
+            "                       %s)\n"
+            "  --json               print the daemon's JSON replies instead of text\n"
+            "  -V, --version        print hlsctl's version and the daemon's, and exit\n"
+            "  -h, --help           print this help and exit\n"
+            "submit options:\n"
+            "  --ladder SPEC        renditions, HEIGHT:BITRATE[,...] (e.g. 720:2800k,480:1400k,\n"
+            "                       at most 8, heights 144..4320) or copy\n"
+            "  --segment SECONDS    target segment duration, 1..60\n"
+            "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
+            "  --wait               show progress until the job ends; exit 0 only if done\n"
+            "\n"
+            "Exit status: 0 ok, 1 error or job failed/canceled, 2 usage, 3 daemon unreachable.\n"
+            "See hlsctl(1).\n",
             HLSD_DEFAULT_SOCKET);
 }
 
@@ -288,17 +311,43 @@ print_json(json_t *o)
     }
 }
 
-/* reply_error - an ok:false reply on stderr (and stdout in --json) */
+/* reply_error - an ok:false reply on stderr (and stdout in --json); the
+ * exit status: bad_request is a usage error (hlsctl writes every request
+ * itself, so only an argument can be wrong), anything else 1 */
 static int
 reply_error(json_t *rep)
 {
     json_t *e = json_object_get(rep, "error");
+    const char *code = str_or(e, "code", "error");
 
     if (hlsctl_json)
         print_json(rep);
-    fprintf(stderr, "hlsctl: %s: %s\n", str_or(e, "code", "error"),
+    fprintf(stderr, "hlsctl: %s: %s\n", code,
             str_or(e, "message", "the daemon refused the request"));
-    return EX_FAIL;
+    return strcmp(code, "bad_request") == 0 ? EX_USAGE : EX_FAIL;
+}
+
+static const char *
+plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+/* seg_total - how many segments the job will have: the daemon's
+ * segments.expected when it reports one, else the written count once the
+ * conversion is over (uploading, done); -1 while unknown */
+static long long
+seg_total(json_t *job)
+{
+    json_t *seg = json_object_get(job, "segments");
+    long long e = int_or(seg, "expected", -1);
+    const char *state = str_or(job, "state", "");
+
+    if (e >= 0)
+        return e;
+    if (strcmp(state, "uploading") == 0 || strcmp(state, "done") == 0)
+        return int_or(seg, "done", -1);
+    return -1;
 }
 
 static int
@@ -319,8 +368,13 @@ print_job(json_t *job)
     printf("state       %s\n", str_or(job, "state", "?"));
     printf("input       %s\n", str_or(job, "input", ""));
     printf("progress    %.0f%%\n", progress_of(job) * 100);
-    printf("segments    %lld done, %lld uploaded\n", int_or(seg, "done", 0),
-           int_or(seg, "uploaded", 0));
+    long long total = seg_total(job);
+    if (total >= 0)
+        printf("segments    %lld/%lld uploaded, %lld written\n", int_or(seg, "uploaded", 0), total,
+               int_or(seg, "done", 0));
+    else
+        printf("segments    %lld uploaded, %lld written\n", int_or(seg, "uploaded", 0),
+               int_or(seg, "done", 0));
     printf("renditions  ");
     json_array_foreach(rends, i, v)
         printf("%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "?");
@@ -345,9 +399,12 @@ print_jobs(json_t *jobs)
     json_array_foreach(jobs, i, job)
     {
         json_t *seg = json_object_get(job, "segments");
-        char segs[32];
-        snprintf(segs, sizeof(segs), "%lld/%lld", int_or(seg, "uploaded", 0),
-                 int_or(seg, "done", 0));
+        char segs[48];
+        long long total = seg_total(job);
+        if (total >= 0)
+            snprintf(segs, sizeof(segs), "%lld/%lld", int_or(seg, "uploaded", 0), total);
+        else
+            snprintf(segs, sizeof(segs), "%lld/?", int_or(seg, "uploaded", 0));
         printf("%-6lld %-10s %4.0f%% %9s  %-20s  %s\n", int_or(job, "id", 0),
                str_or(job, "state", "?"), progress_of(job) * 100, segs,
                str_or(job, "created_at", ""), str_or(job, "input", ""));
@@ -458,6 +515,10 @@ wait_job(struct client *cl, long long id)
     int tty = isatty(STDOUT_FILENO) && !hlsctl_json;
     char last_state[32] = "";
     int last_decile = -1;
+    /* what was shown never goes back: a cancel or a retry may lower the
+     * daemon's numbers, the user's view keeps the furthest point */
+    double shown_p = 0;
+    long long shown_up = 0, shown_written = 0;
     int64_t unreachable_since = -1;
     json_t *req = json_pack("{s:s, s:I}", "cmd", "status", "id", (json_int_t)id);
 
@@ -500,21 +561,35 @@ wait_job(struct client *cl, long long id)
         }
         json_t *job = json_object_get(rep, "job");
         const char *state = str_or(job, "state", "?");
-        double p = progress_of(job);
         json_t *seg = json_object_get(job, "segments");
+        if (progress_of(job) > shown_p)
+            shown_p = progress_of(job);
+        if (int_or(seg, "uploaded", 0) > shown_up)
+            shown_up = int_or(seg, "uploaded", 0);
+        if (int_or(seg, "done", 0) > shown_written)
+            shown_written = int_or(seg, "done", 0);
+        double p = shown_p;
+        long long total = seg_total(job);
+        char segs[96];
+        if (total >= 0 && total < shown_up)
+            total = shown_up;
+        if (total >= 0)
+            snprintf(segs, sizeof(segs), "%lld/%lld %s uploaded", shown_up, total,
+                     plural(total, "segment", "segments"));
+        else
+            snprintf(segs, sizeof(segs), "%lld %s uploaded, %lld written", shown_up,
+                     plural(shown_up, "segment", "segments"), shown_written);
         if (tty) {
             int fill = (int)(p * BAR_WIDTH + 0.5);
             char bar[BAR_WIDTH + 1];
             for (int i = 0; i < BAR_WIDTH; i++)
                 bar[i] = i < fill ? '#' : '-';
             bar[BAR_WIDTH] = '\0';
-            printf("\rjob %lld [%s] %3.0f%%  %-10s  %lld/%lld segments uploaded\033[K", id, bar,
-                   p * 100, state, int_or(seg, "uploaded", 0), int_or(seg, "done", 0));
+            printf("\rjob %lld [%s] %3.0f%%  %-10s  %s\033[K", id, bar, p * 100, state, segs);
             fflush(stdout);
         } else if (!hlsctl_json &&
                    (strcmp(state, last_state) != 0 || (int)(p * 10) != last_decile)) {
-            printf("job %lld %s %.0f%% (%lld/%lld segments uploaded)\n", id, state, p * 100,
-                   int_or(seg, "uploaded", 0), int_or(seg, "done", 0));
+            printf("job %lld %s %.0f%% (%s)\n", id, state, p * 100, segs);
             fflush(stdout);
         }
         snprintf(last_state, sizeof(last_state), "%s", state);
@@ -539,40 +614,69 @@ wait_job(struct client *cl, long long id)
     }
 }
 
+/* opt_value - args[*j] is --NAME VALUE or --NAME=VALUE: the value (and
+ * *j past it); NULL when it is another argument */
+static const char *
+opt_value(int nargs, char **args, int *j, const char *name)
+{
+    const char *a = args[*j];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*j + 1 >= nargs)
+        usage_error("%s needs a value", name);
+    return args[++*j];
+}
+
+/* check_ladder - --ladder as the daemon will parse it: usage error if not */
+static void
+check_ladder(const char *v)
+{
+    char why[256];
+
+    if (*v == '\0')
+        usage_error("--ladder needs renditions like 720:2800k,480:1400k, or copy");
+    if (strlen(v) >= sizeof(((struct config *)0)->convert.ladder))
+        usage_error("--ladder is longer than %zu characters",
+                    sizeof(((struct config *)0)->convert.ladder) - 1);
+    if (config_check_ladder(v, why, sizeof(why)) < 0)
+        usage_error("--ladder: %s", why);
+}
+
 static int
 cmd_submit(int argc, char **argv)
 {
-    const char *file = NULL, *ladder = NULL, *prefix = NULL;
+    const char *file = NULL, *ladder = NULL, *prefix = NULL, *v;
     double segment = NAN;
-    int wait = 0;
+    int wait = 0, only_files = 0;
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--wait") == 0) {
-            wait = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            hlsctl_json = 1;
-        } else if (strcmp(a, "--ladder") == 0 || strcmp(a, "--segment") == 0 ||
-                   strcmp(a, "--prefix") == 0) {
-            if (i + 1 >= argc)
-                usage_error("%s needs a value", a);
-            const char *v = argv[++i];
-            if (a[2] == 'l') {
-                ladder = v;
-            } else if (a[2] == 'p') {
-                prefix = v;
-            } else {
-                char *end;
-                segment = strtod(v, &end);
-                if (*v == '\0' || *end != '\0' || !isfinite(segment) || segment <= 0)
-                    usage_error("--segment needs a number of seconds, not \"%s\"", v);
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            usage_error("submit: unknown option %s", a);
-        } else if (file == NULL) {
+        if (only_files || strcmp(a, "-") == 0 || a[0] != '-') {
+            if (file != NULL)
+                usage_error("submit takes one FILE (or - for standard input)");
             file = a;
+        } else if (strcmp(a, "--") == 0) {
+            only_files = 1;
+        } else if (strcmp(a, "--wait") == 0) {
+            wait = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--ladder")) != NULL) {
+            check_ladder(v);
+            ladder = v;
+        } else if ((v = opt_value(argc, argv, &i, "--prefix")) != NULL) {
+            prefix = v;
+        } else if ((v = opt_value(argc, argv, &i, "--segment")) != NULL) {
+            char *end;
+            segment = strtod(v, &end);
+            if (*v == '\0' || *end != '\0' || !isfinite(segment) || segment < 1 || segment > 60)
+                usage_error("--segment needs a number of seconds from 1 to 60, not \"%s\"", v);
         } else {
-            usage_error("submit takes one FILE (or - for standard input)");
+            usage_error("submit: unknown option %s", a);
         }
     }
     if (file == NULL)
@@ -642,17 +746,85 @@ cmd_submit(int argc, char **argv)
     return rc;
 }
 
+/* cmd_version - the client's version, and the daemon's when it answers a
+ * ping (the protocol's version field); exit 0 either way */
+static int
+cmd_version(void)
+{
+    struct client cl = {.fd = -1};
+    json_t *req = json_pack("{s:s}", "cmd", "ping");
+    json_t *rep = request(&cl, req, -1, 5000, 1);
+    const char *dv = rep && reply_ok(rep) ? str_or(rep, "version", NULL) : NULL;
+
+    if (hlsctl_json) {
+        json_t *o = json_pack("{s:s, s:s?, s:s}", "client", HLSD_VERSION, "daemon", dv, "socket",
+                              hlsctl_socket);
+        print_json(o);
+        json_decref(o);
+    } else {
+        printf("hlsctl %s\n", HLSD_VERSION);
+        if (dv)
+            printf("hlsd %s at %s\n", dv, hlsctl_socket);
+        else
+            fprintf(stderr, "hlsctl: no hlsd answers at %s\n", hlsctl_socket);
+    }
+    json_decref(req);
+    json_decref(rep);
+    client_close(&cl);
+    return EX_OK;
+}
+
+static const char *const job_states[] = {"queued", "converting", "uploading",
+                                         "done",   "failed",     "canceled"};
+
+/* check_state - list --state: one of the job states, else usage */
+static void
+check_state(const char *v)
+{
+    for (size_t i = 0; i < sizeof(job_states) / sizeof(job_states[0]); i++)
+        if (strcmp(v, job_states[i]) == 0)
+            return;
+    usage_error("--state must be queued, converting, uploading, done, failed or canceled, not "
+                "\"%s\"",
+                v);
+}
+
+/* takes_value - a command option whose value is the next argument: the
+ * global scan must not read that value as an option of its own */
+static int
+takes_value(const char *a)
+{
+    static const char *const opts[] = {"--ladder", "--segment", "--prefix", "--state", "--limit"};
+
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+        if (strcmp(a, opts[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-    int i;
+    char **rest = calloc((size_t)argc + 1, sizeof(*rest));
+    int nrest = 0, help = 0, version = 0;
 
+    if (rest == NULL) {
+        fprintf(stderr, "hlsctl: out of memory\n");
+        return EX_FAIL;
+    }
     signal(SIGPIPE, SIG_IGN);
     hlsctl_socket = getenv("HLSD_SOCKET");
     if (hlsctl_socket == NULL || *hlsctl_socket == '\0')
         hlsctl_socket = HLSD_DEFAULT_SOCKET;
-    for (i = 1; i < argc; i++) {
+    /* global options anywhere on the line; the rest, in order, is the
+     * command and its arguments (everything after "--" is left alone) */
+    for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc)
+                rest[nrest++] = argv[i++];
+            break;
+        }
         if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0) {
             if (i + 1 >= argc)
                 usage_error("%s needs a path", a);
@@ -662,41 +834,54 @@ main(int argc, char **argv)
         } else if (strcmp(a, "--json") == 0) {
             hlsctl_json = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return EX_OK;
-        } else if (a[0] == '-') {
-            usage_error("unknown option %s", a);
+            help = 1;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            version = 1;
         } else {
-            break;
+            rest[nrest++] = argv[i];
+            if (takes_value(a) && i + 1 < argc)
+                rest[nrest++] = argv[++i];
         }
     }
-    if (i >= argc) {
+    if (*hlsctl_socket == '\0')
+        usage_error("the socket path is empty");
+    if (help) {
+        usage(stdout);
+        return EX_OK;
+    }
+    if (version)
+        return cmd_version();
+    if (nrest == 0) {
         usage(stderr);
         return EX_USAGE;
     }
-    const char *cmd = argv[i++];
-    int nargs = argc - i;
-    char **args = argv + i;
+    const char *cmd = rest[0];
+    int nargs = nrest - 1;
+    char **args = rest + 1;
 
+    if (cmd[0] == '-')
+        usage_error("unknown option %s", cmd);
     if (strcmp(cmd, "submit") == 0)
         return cmd_submit(nargs, args);
 
     /* the other commands: positional JOB and a few options */
-    const char *pos = NULL, *state = NULL;
+    const char *pos = NULL, *state = NULL, *v;
     long long limit = 0;
+    int is_list = strcmp(cmd, "list") == 0;
     for (int j = 0; j < nargs; j++) {
-        if (strcmp(args[j], "--json") == 0) {
-            hlsctl_json = 1;
-        } else if (strcmp(cmd, "list") == 0 && strcmp(args[j], "--state") == 0) {
-            if (j + 1 >= nargs)
-                usage_error("--state needs a value");
-            state = args[++j];
-        } else if (strcmp(cmd, "list") == 0 && strcmp(args[j], "--limit") == 0) {
-            if (j + 1 >= nargs)
-                usage_error("--limit needs a value");
-            limit = parse_job_id(args[++j]);
-        } else if (args[j][0] == '-' && args[j][1] != '\0') {
+        if (is_list && (v = opt_value(nargs, args, &j, "--state")) != NULL) {
+            check_state(v);
+            state = v;
+        } else if (is_list && (v = opt_value(nargs, args, &j, "--limit")) != NULL) {
+            char *end;
+            errno = 0;
+            limit = strtoll(v, &end, 10);
+            if (errno || *v == '\0' || *end != '\0' || limit < 1 || limit > 5000)
+                usage_error("--limit must be a number from 1 to 5000, not \"%s\"", v);
+        } else if (strcmp(args[j], "--") != 0 && args[j][0] == '-' && args[j][1] != '\0') {
             usage_error("%s: unknown option %s", cmd, args[j]);
+        } else if (strcmp(args[j], "--") == 0) {
+            continue;
         } else if (pos == NULL) {
             pos = args[j];
         } else {
@@ -708,17 +893,18 @@ main(int argc, char **argv)
         if (pos == NULL)
             usage_error("%s needs a JOB id", cmd);
         req = json_pack("{s:s, s:I}", "cmd", cmd, "id", (json_int_t)parse_job_id(pos));
-    } else if (strcmp(cmd, "list") == 0 || strcmp(cmd, "workers") == 0 ||
-               strcmp(cmd, "stats") == 0 || strcmp(cmd, "ping") == 0) {
+    } else if (is_list || strcmp(cmd, "workers") == 0 || strcmp(cmd, "stats") == 0 ||
+               strcmp(cmd, "ping") == 0) {
         if (pos)
             usage_error("%s takes no argument", cmd);
         req = json_pack("{s:s}", "cmd", cmd);
-        if (state && json_object_set_new(req, "state", json_string(state)) < 0)
-            usage_error("--state must be valid UTF-8");
+        if (state)
+            json_object_set_new(req, "state", json_string(state));
         if (limit)
             json_object_set_new(req, "limit", json_integer(limit));
     } else {
         usage_error("unknown command \"%s\"", cmd);
     }
+    free(rest);
     return cmd_simple(req, cmd);
 }

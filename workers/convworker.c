@@ -149,8 +149,8 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
                                                           : 's',
                           res.renditions[i]);
         worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
-        log_info("job %llu: converted %.1fs into %d renditions", (unsigned long long)job,
-                 res.duration, res.n_renditions);
+        log_info("job %llu: converted %.1fs into %d rendition%s", (unsigned long long)job,
+                 res.duration, res.n_renditions, res.n_renditions == 1 ? "" : "s");
         if (res.notes[0] != '\0')
             log_warn("job %llu: %s", (unsigned long long)job, res.notes);
     } else if (e == ECANCELED) {
