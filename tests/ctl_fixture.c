@@ -31,13 +31,13 @@ static json_t *
 fake_job(json_int_t id, const char *state, const char *input, double progress)
 {
     int done = strcmp(state, "done") == 0;
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:{s:i, s:i}, s:[s,s], s:i, s:o, s:o}", "id",
-                     id, "state", state, "input", input, "created_at", "2024-05-01T10:00:00Z",
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:{s:i, s:i}, s:[s,s,s,s,s,s], s:i, s:o, s:o}",
+                     "id", id, "state", state, "input", input, "created_at", "2024-05-01T10:00:00Z",
                      "updated_at", "2024-05-01T10:00:05Z", "progress", progress, "segments", "done",
                      (int)(progress * 10), "uploaded", (int)(progress * 8), "renditions", "720p",
-                     "480p", "attempts", 1, "playlist_url",
-                     done ? json_string("file:///out/7/master.m3u8") : json_null(), "error",
-                     strcmp(state, "failed") == 0 ? json_string("boom") : json_null());
+                     "480p", "audio_en", "audio_fr", "audio_fr_51", "subs_de", "attempts", 1,
+                     "playlist_url", done ? json_string("file:///out/7/master.m3u8") : json_null(),
+                     "error", strcmp(state, "failed") == 0 ? json_string("boom") : json_null());
 }
 
 static json_t *

@@ -30,7 +30,9 @@ Test(ctl_hlsctl, commands_render_tables_and_json, .timeout = 60)
     cr_assert_not_null(strstr(out, "job         12\n"), "%s", out);
     cr_assert_not_null(strstr(out, "state       converting\n"), "%s", out);
     cr_assert_not_null(strstr(out, "progress    50%\n"), "%s", out);
-    cr_assert_not_null(strstr(out, "renditions  720p, 480p\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "video       720p, 480p\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "audio       en, fr, fr 5.1\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "subtitles   de\n"), "%s", out);
 
     cr_assert_eq(
         fx_hlsctl(&f, -1, out, sizeof(out), err, sizeof(err), "--json", "status", "12", NULL), 0);

@@ -18,6 +18,7 @@
 #include "daemon/config.h"
 #include "daemon/version.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -356,13 +357,55 @@ reply_ok(json_t *rep)
     return json_is_true(json_object_get(rep, "ok"));
 }
 
+/* rendition_kind - 0 video, 1 audio, 2 subtitles, by the conversion's naming. */
+static int
+rendition_kind(const char *name)
+{
+    return strncmp(name, "audio", 5) == 0 ? 1 : strncmp(name, "subs", 4) == 0 ? 2 : 0;
+}
+
+/*
+ * print_renditions - the renditions by kind, as the conversion names them:
+ * "720p" video, "audio_<lang>[_51]" audio, "subs_<lang>" subtitles; an
+ * audio or subtitle rendition shows its language ("fr", "fr 5.1"), or its
+ * name when it has none.
+ */
+static void
+print_renditions(json_t *rends)
+{
+    static const char *const labels[] = {"video", "audio", "subtitles"};
+    for (int k = 0; k < 3; k++) {
+        size_t i, n = 0;
+        json_t *v;
+        json_array_foreach(rends, i, v)
+        {
+            const char *name = json_string_value(v);
+            if (name == NULL || rendition_kind(name) != k)
+                continue;
+            if (n++ == 0)
+                printf("%-12s", labels[k]);
+            else
+                printf(", ");
+            const char *lang = k == 0 ? "" : strchr(name, '_');
+            size_t len = lang ? strlen(lang) : 0;
+            int surround = len >= 3 && strcmp(lang + len - 3, "_51") == 0;
+            if (lang != NULL && len > 1 && !isdigit((unsigned char)lang[1]) &&
+                !(surround && len == 3))
+                printf("%.*s%s", (int)(len - 1 - (surround ? 3 : 0)), lang + 1,
+                       surround ? " 5.1" : "");
+            else
+                printf("%s", name);
+        }
+        if (n > 0)
+            printf("\n");
+    }
+}
+
 static void
 print_job(json_t *job)
 {
     json_t *seg = json_object_get(job, "segments");
     json_t *rends = json_object_get(job, "renditions");
-    size_t i;
-    json_t *v;
 
     printf("job         %lld\n", int_or(job, "id", 0));
     printf("state       %s\n", str_or(job, "state", "?"));
@@ -375,10 +418,7 @@ print_job(json_t *job)
     else
         printf("segments    %lld uploaded, %lld written\n", int_or(seg, "uploaded", 0),
                int_or(seg, "done", 0));
-    printf("renditions  ");
-    json_array_foreach(rends, i, v)
-        printf("%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "?");
-    printf("\n");
+    print_renditions(rends);
     printf("attempts    %lld\n", int_or(job, "attempts", 0));
     printf("created     %s\n", str_or(job, "created_at", ""));
     printf("updated     %s\n", str_or(job, "updated_at", ""));
