@@ -19,6 +19,7 @@
 #include "ipc/proto.h"
 #include "ipc/ring.h"
 #include "workers/convworker.h"
+#include "workers/storage.h"
 #include "workers/upworker.h"
 #include "workers/worker.h"
 
@@ -193,12 +194,18 @@ child_main(struct slot *s)
     case ROLE_CTL:
         code = ctl_main(&M.cfg, s->seg, M.listen_fd);
         break;
-    case ROLE_CONVERT:
-        code = convworker_main(&M.cfg, s->seg);
+    case ROLE_CONVERT: {
+        struct convworker_settings set;
+        config_convworker(&M.cfg, &set);
+        code = convworker_main(&set, s->seg);
         break;
-    default:
-        code = upworker_main(&M.cfg, s->seg);
+    }
+    default: {
+        struct storage_config sc;
+        config_storage(&M.cfg, &sc);
+        code = upworker_main(&sc, s->seg);
         break;
+    }
     }
     _exit(code);
 }

@@ -10,7 +10,7 @@
  * ended done), 1 an error reply or a failed/canceled job, 2 usage, 3 the
  * daemon cannot be reached.
  */
-#include "daemon/config.h"
+#include "daemon/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
