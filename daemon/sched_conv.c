@@ -1,28 +1,20 @@
 /*
- * sched_conv.c - events from convert workers: segments, progress, the
- * outcome. A worker reports on its own lease only.
+ * sched_conv.c - events from convert workers: segments (each becomes a
+ * pending object at once, so uploads run while the conversion goes on),
+ * progress, and the outcome. A worker reports on its own lease only, with
+ * well-formed values; anything else is a protocol violation and it is
+ * killed.
  */
 #include "daemon/sched_int.h"
 
-#include "daemon/job.h"
 #include "daemon/log.h"
-#include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-/* ---- events from convert workers ---- */
-
-int
+static int
 rendition_ok(const char *r, size_t cap)
 {
     size_t n = strnlen(r, cap);
@@ -34,109 +26,9 @@ rendition_ok(const char *r, size_t cap)
     return 1;
 }
 
-/* the worker reports on its own lease only */
-struct job *
-conv_lease(struct slot *s, uint64_t job)
-{
-    if (s->role != ROLE_CONVERT || s->job == NULL || (uint64_t)s->job->row.id != job) {
-        master_proc_kill(s, "protocol: report about a job it does not hold");
-        return NULL;
-    }
-    return s->job;
-}
-
+/* sched_printable - len bytes from a worker as one line of text */
 void
-maybe_queue_master(struct job *j)
-{
-    if (!j->row.conv_done || j->row.state != JOB_UPLOADING)
-        return;
-    for (size_t i = 0; i < j->nobjs; i++) {
-        const struct obj *o = &j->objs[i];
-        if (o->rel[0] && o->kind != OBJ_MASTER && o->state != OBJ_UPLOADED)
-            return;
-    }
-    struct obj *m = obj_find(j, "master.m3u8");
-    if (m && m->state == OBJ_UPLOADED) {
-        job_done(j);
-        return;
-    }
-    if (m == NULL) {
-        m = obj_add(j, "master.m3u8", OBJ_MASTER, 0);
-        obj_save(j, m);
-    }
-}
-
-void
-on_segment(struct slot *s, struct job *j, const struct proto_conv_segment *m)
-{
-    char rel[64];
-
-    if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
-        !isfinite(m->duration) || m->duration < 0) {
-        master_proc_kill(s, "protocol: malformed segment report");
-        return;
-    }
-    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.ts", m->rendition, m->index);
-    j->row.segs_done++;
-    j->last_progress = master_now();
-    if (j->row.state != JOB_CONVERTING)
-        return; /* canceled or failed meanwhile: nothing to publish */
-    struct obj *o = obj_find(j, rel);
-    if (o && o->state == OBJ_UPLOADED && o->size == (int64_t)m->size)
-        return; /* published before a restart: not sent again */
-    o = obj_add(j, rel, OBJ_SEGMENT, (int64_t)m->size);
-    o->state = OBJ_PENDING;
-    o->size = (int64_t)m->size;
-    o->next_at = 0;
-    obj_save(j, o);
-}
-
-void
-on_conv_done(struct slot *s, struct job *j, const char *text)
-{
-    char buf[512], *save = NULL;
-    double dur;
-
-    snprintf(buf, sizeof(buf), "%s", text);
-    char *tok = strtok_r(buf, " ", &save);
-    if (tok == NULL || sscanf(tok, "%lf", &dur) != 1 || !isfinite(dur) || dur < 0) {
-        master_proc_kill(s, "protocol: malformed conversion result");
-        return;
-    }
-    j->conv = NULL;
-    M.conversions_done++;
-    if (j->row.state != JOB_CONVERTING) {
-        slot_release(s);
-        job_settle(j);
-        return;
-    }
-    j->row.duration = dur;
-    j->row.renditions[0] = '\0';
-    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
-        if (!rendition_ok(tok, 16)) {
-            master_proc_kill(s, "protocol: malformed rendition name");
-            return;
-        }
-        size_t n = strlen(j->row.renditions);
-        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "", tok);
-        char rel[64];
-        snprintf(rel, sizeof(rel), "%s/index.m3u8", tok);
-        /* a playlist is rewritten by every conversion: (re)send it */
-        struct obj *o = obj_add(j, rel, OBJ_PLAYLIST, 0);
-        o->state = OBJ_PENDING;
-        obj_save(j, o);
-    }
-    j->row.conv_done = 1;
-    j->conv_progress = 1.0;
-    job_transition(j->row.id, &j->row.state, JOB_UPLOADING);
-    job_save(j);
-    log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur, j->row.renditions);
-    slot_release(s);
-    maybe_queue_master(j);
-}
-
-void
-printable(char *dst, size_t cap, const char *src, size_t len)
+sched_printable(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t k = 0;
     for (size_t i = 0; i < len && k + 1 < cap; i++)
@@ -145,34 +37,148 @@ printable(char *dst, size_t cap, const char *src, size_t len)
     dst[k] = '\0';
 }
 
-void
-on_conv_failed(struct slot *s, struct job *j, const char *text, size_t len)
+static void
+on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
+{
+    char rel[64];
+
+    if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
+        !isfinite(m->duration) || m->duration < 0) {
+        sched_worker_kill(l, "protocol: malformed segment report");
+        return;
+    }
+    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.ts", m->rendition, m->index);
+    j->row.segs_done++;
+    j->last_progress = S.env.now();
+    if (j->row.state != JOB_CONVERTING)
+        return; /* canceled or failed meanwhile: nothing to publish */
+    struct obj *o = sched_obj_find(j, rel);
+    if (o && o->state == OBJ_UPLOADED && o->size == (int64_t)m->size)
+        return; /* published before a restart: not sent again */
+    o = sched_obj_add(j, rel, (int64_t)m->size);
+    o->size = (int64_t)m->size;
+    o->next_at = 0;
+    sched_obj_set(j, o, OBJ_PENDING, NULL);
+}
+
+static void
+on_progress(struct lease *l, struct job *j, const struct proto_conv_progress *p)
+{
+    if (!isfinite(p->fraction) || p->fraction < 0 || p->fraction > 1.0001) {
+        sched_worker_kill(l, "protocol: progress out of range");
+        return;
+    }
+    j->conv_progress = p->fraction > 1 ? 1 : p->fraction;
+    j->last_progress = S.env.now();
+    if (S.env.now() - j->progress_saved >= 1000) {
+        j->row.progress = j->conv_progress;
+        sched_job_save(j);
+    }
+}
+
+static void
+on_done(struct lease *l, struct job *j, const char *text)
+{
+    char buf[512], *save = NULL;
+    double dur;
+
+    snprintf(buf, sizeof(buf), "%s", text);
+    char *tok = strtok_r(buf, " ", &save);
+    if (tok == NULL || sscanf(tok, "%lf", &dur) != 1 || !isfinite(dur) || dur < 0) {
+        sched_worker_kill(l, "protocol: malformed conversion result");
+        return;
+    }
+    j->conv = NULL;
+    S.stats.conversions_done++;
+    if (j->row.state != JOB_CONVERTING) {
+        sched_worker_end(l);
+        sched_job_settle(j);
+        return;
+    }
+    j->row.duration = dur;
+    j->row.renditions[0] = '\0';
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+        if (!rendition_ok(tok, 16)) {
+            sched_worker_kill(l, "protocol: malformed rendition name");
+            return;
+        }
+        size_t n = strlen(j->row.renditions);
+        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "", tok);
+        char rel[64];
+        snprintf(rel, sizeof(rel), "%s/index.m3u8", tok);
+        /* a playlist is rewritten by every conversion: (re)send it */
+        struct obj *o = sched_obj_add(j, rel, 0);
+        sched_obj_set(j, o, OBJ_PENDING, NULL);
+    }
+    j->row.conv_done = 1;
+    j->conv_progress = 1.0;
+    job_transition(j->row.id, &j->row.state, JOB_UPLOADING);
+    sched_job_save(j);
+    log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur, j->row.renditions);
+    sched_worker_end(l);
+    sched_job_queue_master(j);
+}
+
+static void
+on_failed(struct lease *l, struct job *j, const char *text, size_t len)
 {
     char why[400];
 
-    printable(why, sizeof(why), text, len);
+    sched_printable(why, sizeof(why), text, len);
     j->conv = NULL;
-    slot_release(s);
+    sched_worker_end(l);
     if (j->releasing) {
-        j->releasing = 0;
-        job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-        job_save(j);
+        sched_job_requeue(j, 1);
         return;
     }
     if (j->row.state == JOB_CONVERTING)
-        job_fail(j, "%s", why[0] ? why : "conversion failed");
+        sched_job_fail(j, "%s", why[0] ? why : "conversion failed");
     else
-        job_settle(j);
+        sched_job_settle(j);
 }
 
-void
-on_conv_canceled(struct slot *s, struct job *j)
+static void
+on_canceled(struct lease *l, struct job *j)
 {
     j->conv = NULL;
-    slot_release(s);
+    sched_worker_end(l);
     if (j->releasing) {
-        job_requeue_released(j);
+        sched_job_requeue(j, 0);
         return;
     }
-    job_settle(j);
+    sched_job_settle(j);
+}
+
+/* sched_conv_message - a convert worker's report on the job it holds */
+void
+sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len)
+{
+    struct job *j = l->job;
+
+    switch (type) {
+    case PROTO_CONV_SEGMENT: {
+        struct proto_conv_segment m;
+        memcpy(&m, body, sizeof(m));
+        on_segment(l, j, &m);
+        break;
+    }
+    case PROTO_CONV_PROGRESS: {
+        struct proto_conv_progress p;
+        memcpy(&p, body, sizeof(p));
+        on_progress(l, j, &p);
+        break;
+    }
+    case PROTO_CONV_DONE:
+        on_done(l, j, (const char *)body);
+        break;
+    case PROTO_CONV_FAILED:
+        on_failed(l, j, body, len);
+        break;
+    case PROTO_CONV_CANCELED:
+        on_canceled(l, j);
+        break;
+    default:
+        sched_worker_kill(l, "protocol: unexpected record type");
+        break;
+    }
 }

@@ -1,52 +1,65 @@
 /*
- * sched_dispatch.c - leases for idle workers: conversions in job id order,
- * uploads in job order then object order.
+ * sched_dispatch.c - leases for idle workers: conversions in job id order
+ * (FIFO), uploads in job order then object order, so the oldest job's
+ * segments leave first. A conversion first leases its job in the store,
+ * so that with a store shared by several hosts only one converts it.
  */
 #include "daemon/sched_int.h"
 
-#include "daemon/job.h"
 #include "daemon/log.h"
-#include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- dispatch ---- */
+/* lease_ttl_ms - how long a store lease lasts unless renewed (sched_timer.c
+ * renews it at a third of that) */
+#define LEASE_TTL_MS 30000
 
-unsigned
+static unsigned
 conv_threads(void)
 {
-    if (M.cfg.convert.threads)
-        return M.cfg.convert.threads;
+    if (SCHED_CFG->convert.threads)
+        return SCHED_CFG->convert.threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned w = M.cfg.convert.workers ? M.cfg.convert.workers : 1;
+    unsigned w = SCHED_CFG->convert.workers ? SCHED_CFG->convert.workers : 1;
     return n > (long)w ? (unsigned)(n / (long)w) : 1;
 }
 
-void
-start_conversion(struct slot *s, struct job *j)
+/* take_job - the store's lease on j for this host; 0 if someone else
+ * holds a live one */
+static int
+take_job(struct job *j)
+{
+    if (j->slease.job)
+        return 1;
+    if (store_lease_take(S.env.store, j->row.id, S.env.owner, S.env.wall(), LEASE_TTL_MS,
+                         &j->slease) == 0) {
+        j->slease_renewed = S.env.now();
+        return 1;
+    }
+    if (errno != EBUSY)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    return 0;
+}
+
+static int
+start_conversion(int w, struct job *j)
 {
     struct proto_conv_start st;
 
+    if (!take_job(j))
+        return 0;
     memset(&st, 0, sizeof(st));
     j->row.attempts++;
     st.attempt = j->row.attempts;
     st.threads = conv_threads();
-    st.segment_seconds = j->row.segment > 0 ? j->row.segment : M.cfg.convert.segment_seconds;
+    st.segment_seconds = j->row.segment > 0 ? j->row.segment : SCHED_CFG->convert.segment_seconds;
     snprintf(st.ladder, sizeof(st.ladder), "%s",
-             j->row.ladder[0] ? j->row.ladder : M.cfg.convert.ladder);
+             j->row.ladder[0] ? j->row.ladder : SCHED_CFG->convert.ladder);
     job_transition(j->row.id, &j->row.state, JOB_CONVERTING);
-    j->conv = s;
-    j->conv_started = j->last_progress = master_now();
+    j->conv_started = j->last_progress = S.env.now();
     j->conv_progress = 0;
     j->row.segs_done = 0;
     j->row.conv_done = 0;
@@ -54,21 +67,18 @@ start_conversion(struct slot *s, struct job *j)
     for (size_t i = 0; i < j->nobjs; i++)
         if (j->objs[i].state == OBJ_PENDING && j->objs[i].lease == NULL)
             j->objs[i].next_at = INT64_MAX; /* re-armed by the new report */
-    job_save(j);
-    s->job = j;
-    s->obj = NULL;
-    s->lease_ms = master_now();
-    s->last_progress_ms = master_now();
-    master_proc_lease(s, 1);
-    log_info("job %lld: converting on convert[%d] (attempt %u)", (long long)j->row.id, s->idx,
+    sched_job_save(j);
+    sched_worker_begin(w, j, NULL, 0);
+    log_info("job %lld: converting on convert[%d] (attempt %u)", (long long)j->row.id, w,
              j->row.attempts);
-    master_proc_send(s, PROTO_CONV_START, (uint64_t)j->row.id, &st, sizeof(st));
+    sched_worker_send(j->conv, PROTO_CONV_START, &st, sizeof(st));
+    return 1;
 }
 
-int
+static int
 dispatchable(const struct job *j, const struct obj *o, int64_t now)
 {
-    if (o->lease || o->rel[0] == '\0' || o->next_at > now)
+    if (o->lease || o->next_at > now)
         return 0;
     if (j->row.state == JOB_CANCELED)
         return o->state == OBJ_DELETING;
@@ -77,65 +87,44 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
     return o->state == OBJ_PENDING;
 }
 
-int
-start_upload(struct slot *s, int64_t now)
+static int
+start_upload(int w, int64_t now)
 {
-    for (struct job *j = jobs_head; j; j = j->next) {
+    for (struct job *j = S.head; j; j = j->next) {
         /* the cursor skips the published prefix of a long job */
-        while (j->cursor < j->nobjs && j->objs[j->cursor].rel[0] &&
-               j->objs[j->cursor].state == OBJ_UPLOADED)
+        while (j->cursor < j->nobjs && j->objs[j->cursor].state == OBJ_UPLOADED)
             j->cursor++;
         for (size_t i = j->cursor; i < j->nobjs; i++) {
             struct obj *o = &j->objs[i];
             if (!dispatchable(j, o, now))
                 continue;
             char key[512], msg[CONFIG_PATH_MAX + 700];
-            sched_object_key(&j->row, o->rel, key, sizeof(key));
-            s->job = j;
-            s->obj = o;
-            s->lease_ms = now;
-            o->lease = s;
+            sched_url_key(&j->row, o->rel, key, sizeof(key));
             if (o->state == OBJ_DELETING) {
-                s->obj_delete = 1;
-                master_proc_lease(s, 1);
-                master_proc_send(s, PROTO_UP_DELETE, (uint64_t)j->row.id, key, strlen(key));
+                sched_worker_begin(w, j, o, 1);
+                sched_worker_send(o->lease, PROTO_UP_DELETE, key, strlen(key));
                 return 1;
             }
-            s->obj_delete = 0;
-            o->state = OBJ_UPLOADING;
-            obj_save(j, o);
-            int n = snprintf(msg, sizeof(msg), "%s/%lld/out/%s\n%s", M.cfg.daemon.spool_dir,
+            sched_obj_set(j, o, OBJ_UPLOADING, NULL);
+            int n = snprintf(msg, sizeof(msg), "%s/%lld/out/%s\n%s", SCHED_CFG->daemon.spool_dir,
                              (long long)j->row.id, o->rel, key);
-            master_proc_lease(s, 1);
-            master_proc_send(s, PROTO_UP_PUT, (uint64_t)j->row.id, msg, (size_t)n);
+            sched_worker_begin(w, j, o, 0);
+            sched_worker_send(o->lease, PROTO_UP_PUT, msg, (size_t)n);
             return 1;
         }
     }
     return 0;
 }
 
-void
-sched_dispatch(void)
+int
+sched_offer(int w, enum sched_role role)
 {
-    int64_t now = master_now();
-
-    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
-        struct slot *s = &M.slots[i];
-        if (s->state != SLOT_IDLE)
-            continue;
-        if (s->retire) {
-            master_proc_term(s);
-            continue;
-        }
-        if (s->role == ROLE_CONVERT && !M.stopping) {
-            for (struct job *j = jobs_head; j; j = j->next) {
-                if (j->row.state == JOB_QUEUED && j->conv == NULL) {
-                    start_conversion(s, j);
-                    break;
-                }
-            }
-        } else if (s->role == ROLE_UPLOAD) {
-            start_upload(s, now);
-        }
-    }
+    if (role == SCHED_UPLOAD)
+        return start_upload(w, S.env.now());
+    if (S.stopping)
+        return 0;
+    for (struct job *j = S.head; j; j = j->next)
+        if (j->row.state == JOB_QUEUED && j->conv == NULL && start_conversion(w, j))
+            return 1;
+    return 0;
 }

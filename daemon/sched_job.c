@@ -1,51 +1,42 @@
 /*
- * sched_job.c - the scheduler's active jobs: the list in id order, saving
- * a job's row, and how a job ends (done, failed, settled out of memory).
+ * sched_job.c - the scheduler's active jobs: the list in id order, loading
+ * and saving a job's row, and how a job ends (requeued, failed, done,
+ * settled out of memory).
+ *
+ * A job's state moves only through job_transition (daemon/job.c); a failed
+ * write of the store is fatal (the master restarts and recovers).
  */
 #include "daemon/sched_int.h"
 
-#include "daemon/job.h"
 #include "daemon/log.h"
 #include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-struct job *jobs_head, *jobs_tail;
-
-/* ---- small helpers ---- */
 
 struct job *
-sched_find(int64_t id)
+sched_job_find(int64_t id)
 {
-    for (struct job *j = jobs_head; j; j = j->next)
+    for (struct job *j = S.head; j; j = j->next)
         if (j->row.id == id)
             return j;
     return NULL;
 }
 
 void
-job_save(struct job *j)
+sched_job_save(struct job *j)
 {
-    j->row.updated_at = master_wall();
-    if (store_job_update(M.store, &j->row) < 0)
-        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
-    j->progress_saved = master_now();
+    j->row.updated_at = S.env.wall();
+    if (store_job_update(S.env.store, &j->row) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    j->progress_saved = S.env.now();
 }
 
-/* obj_save - the ledger row of o; etag only once it is uploaded */
-
 struct job *
-job_new(const struct store_job *row)
+sched_job_new(const struct store_job *row)
 {
     struct job *j = calloc(1, sizeof(*j));
 
@@ -53,28 +44,28 @@ job_new(const struct store_job *row)
         log_fatal(EXIT_ENV, "out of memory for a job");
     j->row = *row;
     /* keep id order */
-    if (jobs_tail == NULL || jobs_tail->row.id < row->id) {
-        if (jobs_tail)
-            jobs_tail->next = j;
+    if (S.tail == NULL || S.tail->row.id < row->id) {
+        if (S.tail)
+            S.tail->next = j;
         else
-            jobs_head = j;
-        jobs_tail = j;
+            S.head = j;
+        S.tail = j;
     } else {
-        struct job **pp = &jobs_head;
+        struct job **pp = &S.head;
         while (*pp && (*pp)->row.id < row->id)
             pp = &(*pp)->next;
         j->next = *pp;
         *pp = j;
         if (j->next == NULL)
-            jobs_tail = j;
+            S.tail = j;
     }
     return j;
 }
 
-void
+static void
 job_free(struct job *j)
 {
-    struct job **pp = &jobs_head, *prev = NULL;
+    struct job **pp = &S.head, *prev = NULL;
 
     while (*pp && *pp != j) {
         prev = *pp;
@@ -83,13 +74,39 @@ job_free(struct job *j)
     if (*pp == NULL)
         log_panic("job %lld not in the active list", (long long)j->row.id);
     *pp = j->next;
-    if (jobs_tail == j)
-        jobs_tail = prev;
+    if (S.tail == j)
+        S.tail = prev;
     free(j->objs);
     free(j);
 }
 
-int
+static int
+load_obj(void *ud, const struct store_obj *so)
+{
+    struct job *j = ud;
+    struct obj *o = sched_obj_add(j, so->rel, so->size);
+
+    /* an upload cut short by the crash is sent again: loaded, not a move */
+    o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
+    o->attempts = so->attempts;
+    return 0;
+}
+
+/* sched_job_load - a job from the store into memory with its ledger; the
+ * ledger is written with every upload and the job row less often, so after
+ * a crash the published-segment count is recounted from the ledger */
+struct job *
+sched_job_load(const struct store_job *row)
+{
+    struct job *j = sched_job_new(row);
+
+    if (store_obj_each(S.env.store, row->id, load_obj, j) < 0 ||
+        store_obj_recount(S.env.store, row->id, &j->row.segs_uploaded) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    return j;
+}
+
+static int
 job_has_leases(const struct job *j)
 {
     if (j->conv)
@@ -100,77 +117,35 @@ job_has_leases(const struct job *j)
     return 0;
 }
 
-double
-sched_progress(const struct store_job *row)
-{
-    const struct job *j = sched_find(row->id);
-
-    switch (row->state) {
-    case JOB_DONE:
-        return 1.0;
-    case JOB_CONVERTING:
-        return j ? 0.95 * j->conv_progress : 0.95 * row->progress;
-    case JOB_UPLOADING: {
-        if (j == NULL || j->nobjs == 0)
-            return 0.95;
-        size_t up = 0;
-        for (size_t i = 0; i < j->nobjs; i++)
-            up += j->objs[i].state == OBJ_UPLOADED;
-        return 0.95 + 0.05 * (double)up / (double)(j->nobjs + 1);
-    }
-    default:
-        return row->progress;
-    }
-}
-
-unsigned
-sched_queued(void)
-{
-    unsigned n = 0;
-
-    for (struct job *j = jobs_head; j; j = j->next)
-        n += j->row.state == JOB_QUEUED;
-    return n;
-}
-
-int
-sched_conversions_running(void)
-{
-    int n = 0;
-
-    for (struct job *j = jobs_head; j; j = j->next)
-        n += j->conv != NULL;
-    return n;
-}
-
-/* ---- ending jobs ---- */
-
+/* sched_job_release_lease - the store's lease on j ends (if it had one) */
 void
-slot_release(struct slot *s)
+sched_job_release_lease(struct job *j)
 {
-    s->job = NULL;
-    s->obj = NULL;
-    s->obj_delete = 0;
-    s->jobs_done++;
-    master_proc_lease(s, 0);
+    if (j->slease.job == 0)
+        return;
+    if (store_lease_release(S.env.store, &j->slease) < 0 && errno != ESTALE)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    memset(&j->slease, 0, sizeof(j->slease));
 }
 
-/* job_requeue_released - a conversion stopped for shutdown or retire goes
- * back to the queue without counting the attempt: not the input's fault */
+/* sched_job_requeue - a conversion that ended early goes back to the
+ * queue; one stopped by us (shutdown, retire) does not count the attempt:
+ * not the input's fault */
 void
-job_requeue_released(struct job *j)
+sched_job_requeue(struct job *j, int count_attempt)
 {
     j->releasing = 0;
-    if (j->row.attempts > 0)
+    if (!count_attempt && j->row.attempts > 0)
         j->row.attempts--;
     job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-    job_save(j);
+    sched_job_release_lease(j);
+    sched_job_save(j);
 }
 
-/* job_settle - a job that ended and holds no leases leaves memory, and its
- * spool goes (a failed job keeps its input, for retry) */
+/* sched_job_settle - a job that ended and holds no leases leaves memory,
+ * and its spool goes (a failed job keeps its input, for retry) */
 void
-job_settle(struct job *j)
+sched_job_settle(struct job *j)
 {
     char path[CONFIG_PATH_MAX + 64];
 
@@ -181,40 +156,33 @@ job_settle(struct job *j)
             if (j->objs[i].state == OBJ_DELETING)
                 return; /* deletions still to do */
     }
-    if (j->row.state == JOB_FAILED) {
-        spool_job_path(M.cfg.daemon.spool_dir, j->row.id, "out", path, sizeof(path));
-    } else {
-        spool_job_path(M.cfg.daemon.spool_dir, j->row.id, NULL, path, sizeof(path));
-    }
+    spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id,
+                   j->row.state == JOB_FAILED ? "out" : NULL, path, sizeof(path));
     if (spool_rmtree(path) < 0)
         log_error("job %lld: removing %s: %s", (long long)j->row.id, path, strerror(errno));
+    sched_job_release_lease(j);
     job_free(j);
 }
 
 void
-stop_conversion(struct job *j)
+sched_job_stop_conversion(struct job *j)
 {
     if (j->conv)
-        master_proc_send(j->conv, PROTO_CONV_CANCEL, (uint64_t)j->row.id, NULL, 0);
+        sched_worker_send(j->conv, PROTO_CONV_CANCEL, NULL, 0);
 }
 
+/* sched_job_drop_pending - objects not uploaded are no longer wanted; the
+ * ledger keeps uploaded ones */
 void
-drop_pending(struct job *j)
+sched_job_drop_pending(struct job *j)
 {
-    /* forget objects not uploaded; the ledger keeps uploaded ones */
-    for (size_t i = 0; i < j->nobjs; i++) {
-        struct obj *o = &j->objs[i];
-        if (o->state == OBJ_PENDING) {
-            store_obj_delete(M.store, j->row.id, o->rel);
-            o->state = OBJ_UPLOADED; /* placeholder: not dispatched again */
-            o->kind = OBJ_SEGMENT;
-            o->rel[0] = '\0';
-        }
-    }
+    for (size_t i = 0; i < j->nobjs; i++)
+        if (j->objs[i].state == OBJ_PENDING)
+            sched_obj_set(j, &j->objs[i], OBJ_UNWANTED, NULL);
 }
 
 void
-job_fail(struct job *j, const char *fmt, ...)
+sched_job_fail(struct job *j, const char *fmt, ...)
 {
     va_list ap;
 
@@ -223,45 +191,43 @@ job_fail(struct job *j, const char *fmt, ...)
     va_end(ap);
     job_transition(j->row.id, &j->row.state, JOB_FAILED);
     log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
-    stop_conversion(j);
-    drop_pending(j);
-    job_save(j);
-    job_settle(j);
+    sched_job_stop_conversion(j);
+    sched_job_drop_pending(j);
+    sched_job_save(j);
+    sched_job_settle(j);
 }
 
 void
-job_done(struct job *j)
+sched_job_done(struct job *j)
 {
     job_transition(j->row.id, &j->row.state, JOB_DONE);
     j->row.progress = 1.0;
     j->row.error[0] = '\0';
-    job_save(j);
+    sched_job_save(j);
     log_info("job %lld done: %u segments published", (long long)j->row.id, j->row.segs_uploaded);
-    job_settle(j);
+    sched_job_settle(j);
 }
 
-int
-load_obj(void *ud, const struct store_obj *so)
+/* sched_job_queue_master - once every other object of a converted job is
+ * uploaded, the master playlist is queued; once it is uploaded, the job
+ * is done */
+void
+sched_job_queue_master(struct job *j)
 {
-    struct job *j = ud;
-    struct obj *o = obj_add(j, so->rel, kind_of(so->rel), so->size);
-
-    o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
-    o->attempts = so->attempts;
-    return 0;
-}
-
-/* job_load - a job from the store into memory with its ledger; the ledger
- * is written with every upload and the job row less often, so after a
- * crash the published-segment count comes from the ledger */
-struct job *
-job_load(const struct store_job *row)
-{
-    struct job *j = job_new(row);
-
-    store_obj_each(M.store, row->id, load_obj, j);
-    j->row.segs_uploaded = 0;
-    for (size_t i = 0; i < j->nobjs; i++)
-        j->row.segs_uploaded += j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state == OBJ_UPLOADED;
-    return j;
+    if (!j->row.conv_done || j->row.state != JOB_UPLOADING)
+        return;
+    for (size_t i = 0; i < j->nobjs; i++) {
+        const struct obj *o = &j->objs[i];
+        if (o->state != OBJ_UNWANTED && o->kind != OBJ_MASTER && o->state != OBJ_UPLOADED)
+            return;
+    }
+    struct obj *m = sched_obj_find(j, "master.m3u8");
+    if (m && m->state == OBJ_UPLOADED) {
+        sched_job_done(j);
+        return;
+    }
+    if (m == NULL) {
+        m = sched_obj_add(j, "master.m3u8", 0);
+        sched_obj_set(j, m, OBJ_PENDING, NULL);
+    }
 }

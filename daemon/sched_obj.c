@@ -1,59 +1,65 @@
 /*
  * sched_obj.c - a job's object ledger in memory and its rows in the store.
+ *
+ * An object changes state only in sched_obj_set, which checks the move
+ * (daemon/obj.c) and writes the ledger at once: after a crash the ledger
+ * says what was published. A failed write of the store is fatal (the
+ * master restarts and recovers from what was committed).
  */
 #include "daemon/sched_int.h"
 
-#include "daemon/job.h"
 #include "daemon/log.h"
-#include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+/* kind_of - the master playlist, a rendition playlist, or a segment */
+static enum obj_kind
+kind_of(const char *rel)
+{
+    if (strcmp(rel, "master.m3u8") == 0)
+        return OBJ_MASTER;
+    size_t n = strlen(rel);
+    return n > 5 && strcmp(rel + n - 5, ".m3u8") == 0 ? OBJ_PLAYLIST : OBJ_SEGMENT;
+}
 
 void
-obj_save_etag(struct job *j, const struct obj *o, const char *etag)
+sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag)
 {
+    obj_transition(j->row.id, o->rel, &o->state, to);
+    if (to == OBJ_UNWANTED) {
+        if (store_obj_delete(S.env.store, j->row.id, o->rel) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+        return;
+    }
     struct store_obj so;
-
     memset(&so, 0, sizeof(so));
     so.job = j->row.id;
     snprintf(so.rel, sizeof(so.rel), "%s", o->rel);
     so.state = o->state;
     so.size = o->size;
     so.attempts = o->attempts;
-    snprintf(so.etag, sizeof(so.etag), "%s", etag);
-    if (store_obj_put(M.store, &so) < 0)
-        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+    snprintf(so.etag, sizeof(so.etag), "%s", etag ? etag : "");
+    if (store_obj_put(S.env.store, &so) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
 }
 
-void
-obj_save(struct job *j, const struct obj *o)
-{
-    obj_save_etag(j, o, "");
-}
-
+/* sched_obj_find - the wanted object at rel (an unwanted one is gone) */
 struct obj *
-obj_find(struct job *j, const char *rel)
+sched_obj_find(struct job *j, const char *rel)
 {
     for (size_t i = 0; i < j->nobjs; i++)
-        if (strcmp(j->objs[i].rel, rel) == 0)
+        if (j->objs[i].state != OBJ_UNWANTED && strcmp(j->objs[i].rel, rel) == 0)
             return &j->objs[i];
     return NULL;
 }
 
+/* sched_obj_add - the object at rel, a new pending one if there is none */
 struct obj *
-obj_add(struct job *j, const char *rel, enum obj_kind kind, int64_t size)
+sched_obj_add(struct job *j, const char *rel, int64_t size)
 {
-    struct obj *o = obj_find(j, rel);
+    struct obj *o = sched_obj_find(j, rel);
 
     if (o)
         return o;
@@ -72,19 +78,17 @@ obj_add(struct job *j, const char *rel, enum obj_kind kind, int64_t size)
     o = &j->objs[j->nobjs++];
     memset(o, 0, sizeof(*o));
     snprintf(o->rel, sizeof(o->rel), "%s", rel);
-    o->kind = kind;
+    o->kind = kind_of(rel);
     o->size = size;
-    o->state = OBJ_PENDING;
+    o->state = OBJ_PENDING; /* born pending: not a move */
     if (j->cursor > j->nobjs - 1)
         j->cursor = j->nobjs - 1;
     return o;
 }
 
-enum obj_kind
-kind_of(const char *rel)
+void
+sched_obj_rewind(struct job *j, const struct obj *o)
 {
-    if (strcmp(rel, "master.m3u8") == 0)
-        return OBJ_MASTER;
-    size_t n = strlen(rel);
-    return n > 5 && strcmp(rel + n - 5, ".m3u8") == 0 ? OBJ_PLAYLIST : OBJ_SEGMENT;
+    if (j->cursor > (size_t)(o - j->objs))
+        j->cursor = (size_t)(o - j->objs);
 }

@@ -1,27 +1,15 @@
 /*
  * sched_url.c - where a job's objects go: keys under the upload URL and
- * the URL a client is given for the master playlist.
+ * the URL a client is given for the master playlist (docs/ARCHITECTURE.md,
+ * "Output and URLs").
  */
-#include "daemon/sched_int.h"
+#include "daemon/sched.h"
 
-#include "daemon/job.h"
-#include "daemon/log.h"
-#include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
-
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 void
-sched_object_key(const struct store_job *row, const char *rel, char *out, size_t cap)
+sched_url_key(const struct store_job *row, const char *rel, char *out, size_t cap)
 {
     if (row->prefix[0])
         snprintf(out, cap, "%s/%lld/%s", row->prefix, (long long)row->id, rel);
@@ -30,12 +18,12 @@ sched_object_key(const struct store_job *row, const char *rel, char *out, size_t
 }
 
 void
-sched_playlist_url(const struct store_job *row, char *out, size_t cap)
+sched_url_playlist(const struct config *cfg, const struct store_job *row, char *out, size_t cap)
 {
     char key[512];
-    const char *url = M.cfg.upload.url;
+    const char *url = cfg->upload.url;
 
-    sched_object_key(row, "master.m3u8", key, sizeof(key));
+    sched_url_key(row, "master.m3u8", key, sizeof(key));
     if (strncmp(url, "file://", 7) == 0) {
         snprintf(out, cap, "%s/%s", url + 7, key);
         return;
@@ -52,12 +40,12 @@ sched_playlist_url(const struct store_job *row, char *out, size_t cap)
     }
     char full[1024];
     snprintf(full, sizeof(full), "%s%s%s", prefix, prefix[0] ? "/" : "", key);
-    if (M.cfg.upload.public_url[0]) {
-        size_t n = strlen(M.cfg.upload.public_url);
-        snprintf(out, cap, "%s%s%s", M.cfg.upload.public_url,
-                 n && M.cfg.upload.public_url[n - 1] == '/' ? "" : "/", full);
-    } else if (M.cfg.upload.endpoint[0] && M.cfg.upload.path_style) {
-        snprintf(out, cap, "%s/%s/%s", M.cfg.upload.endpoint, bucket, full);
+    if (cfg->upload.public_url[0]) {
+        size_t n = strlen(cfg->upload.public_url);
+        snprintf(out, cap, "%s%s%s", cfg->upload.public_url,
+                 n && cfg->upload.public_url[n - 1] == '/' ? "" : "/", full);
+    } else if (cfg->upload.endpoint[0] && cfg->upload.path_style) {
+        snprintf(out, cap, "%s/%s/%s", cfg->upload.endpoint, bucket, full);
     } else {
         snprintf(out, cap, "s3://%s/%s", bucket, full);
     }

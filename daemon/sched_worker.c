@@ -1,164 +1,184 @@
 /*
- * sched_worker.c - what a worker says and how it ends: messages routed to
- * their handlers, deaths and shutdown releases.
+ * sched_worker.c - the lease table (what each worker holds), what a worker
+ * says, and what its death means for its lease. The scheduler reaches a
+ * worker only through the sched_proc interface the master handed in.
  */
 #include "daemon/sched_int.h"
 
-#include "daemon/job.h"
 #include "daemon/log.h"
-#include "daemon/spool.h"
-#include "ipc/proto.h"
-#include "workers/backoff.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
+
+int
+sched_worker_id(const struct lease *l)
+{
+    return (int)(l - S.leases);
+}
+
+static struct lease *
+lease_at(int w)
+{
+    if (w < 0 || w >= SCHED_MAX_WORKERS)
+        log_panic("worker %d out of the lease table", w);
+    return &S.leases[w];
+}
+
+/* sched_worker_begin - w holds a conversion of j (o NULL) or object o */
+void
+sched_worker_begin(int w, struct job *j, struct obj *o, int del)
+{
+    struct lease *l = lease_at(w);
+
+    if (l->job)
+        log_panic("worker %d given a second lease", w);
+    l->job = j;
+    l->obj = o;
+    l->del = del;
+    l->since = S.env.now();
+    if (o)
+        o->lease = l;
+    else
+        j->conv = l;
+    S.env.proc.lease(S.env.proc.ud, w, 1);
+}
+
+/* sched_worker_end - the lease ends and the worker is idle again */
+void
+sched_worker_end(struct lease *l)
+{
+    memset(l, 0, sizeof(*l));
+    S.env.proc.lease(S.env.proc.ud, sched_worker_id(l), 0);
+}
 
 void
-sched_on_message(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len)
+sched_worker_kill(const struct lease *l, const char *why)
 {
-    struct job *j;
+    S.env.proc.kill(S.env.proc.ud, sched_worker_id(l), why);
+}
 
-    switch (type) {
-    case PROTO_CONV_SEGMENT:
-        if ((j = conv_lease(s, job)) != NULL) {
-            struct proto_conv_segment m;
-            memcpy(&m, body, sizeof(m));
-            on_segment(s, j, &m);
+int
+sched_worker_send(const struct lease *l, uint16_t type, const void *body, size_t len)
+{
+    return S.env.proc.send(S.env.proc.ud, sched_worker_id(l), type, (uint64_t)l->job->row.id, body,
+                           len);
+}
+
+void
+sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const void *body,
+                 size_t len)
+{
+    struct lease *l = lease_at(w);
+
+    if (type == PROTO_UP_RESULT) {
+        if (role != SCHED_UPLOAD || l->obj == NULL || l->job == NULL ||
+            (uint64_t)l->job->row.id != job) {
+            S.env.proc.kill(S.env.proc.ud, w, "protocol: upload result without a matching lease");
+            return;
         }
-        break;
-    case PROTO_CONV_PROGRESS:
-        if ((j = conv_lease(s, job)) != NULL) {
-            struct proto_conv_progress p;
-            memcpy(&p, body, sizeof(p));
-            if (!isfinite(p.fraction) || p.fraction < 0 || p.fraction > 1.0001) {
-                master_proc_kill(s, "protocol: progress out of range");
-                break;
-            }
-            j->conv_progress = p.fraction > 1 ? 1 : p.fraction;
-            j->last_progress = s->last_progress_ms = master_now();
-            if (master_now() - j->progress_saved >= 1000) {
-                j->row.progress = j->conv_progress;
-                job_save(j);
-            }
-        }
-        break;
-    case PROTO_CONV_DONE:
-        if ((j = conv_lease(s, job)) != NULL)
-            on_conv_done(s, j, (const char *)body);
-        break;
-    case PROTO_CONV_FAILED:
-        if ((j = conv_lease(s, job)) != NULL)
-            on_conv_failed(s, j, body, len);
-        break;
-    case PROTO_CONV_CANCELED:
-        if ((j = conv_lease(s, job)) != NULL)
-            on_conv_canceled(s, j);
-        break;
-    case PROTO_UP_RESULT:
-        on_up_result(s, job, body, len);
-        break;
-    default:
-        master_proc_kill(s, "protocol: unexpected record type");
-        break;
+        sched_upload_result(l, body, len);
+        return;
+    }
+    if (type < PROTO_CONV_SEGMENT || type > PROTO_CONV_CANCELED) {
+        S.env.proc.kill(S.env.proc.ud, w, "protocol: unexpected record type");
+        return;
+    }
+    /* the worker reports on its own lease only */
+    if (role != SCHED_CONVERT || l->job == NULL || l->obj || (uint64_t)l->job->row.id != job) {
+        S.env.proc.kill(S.env.proc.ud, w, "protocol: report about a job it does not hold");
+        return;
+    }
+    sched_conv_message(l, type, body, len);
+}
+
+static void
+conv_exit(struct job *j, int status, int we_stopped, const char *reason)
+{
+    j->conv = NULL;
+    if (j->row.state != JOB_CONVERTING || j->releasing) {
+        if (j->releasing)
+            sched_job_requeue(j, 0);
+        sched_job_settle(j);
+        return;
+    }
+    char why[200];
+    if (reason[0])
+        snprintf(why, sizeof(why), "%s", reason);
+    else if (WIFSIGNALED(status))
+        snprintf(why, sizeof(why), "worker crashed (signal %d) on this input", WTERMSIG(status));
+    else
+        snprintf(why, sizeof(why), "worker exited with code %d on this input",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (we_stopped) {
+        sched_job_requeue(j, 0);
+    } else if (j->row.attempts >= SCHED_CFG->convert.max_attempts) {
+        sched_job_fail(j, "%s", why);
+    } else {
+        log_warn("job %lld: %s; attempt %u of %u, trying again", (long long)j->row.id, why,
+                 j->row.attempts, SCHED_CFG->convert.max_attempts);
+        sched_job_requeue(j, 1);
     }
 }
 
-/* ---- worker deaths and shutdown ---- */
-
-void
-sched_on_child_exit(struct slot *s, int status, int we_stopped)
+static void
+upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
 {
-    struct job *j = s->job;
-
-    if (j == NULL)
-        return;
-    if (s->role == ROLE_CONVERT && j->conv == s) {
-        j->conv = NULL;
-        if (j->row.state != JOB_CONVERTING || j->releasing) {
-            if (j->releasing)
-                job_requeue_released(j);
-            job_settle(j);
-            return;
-        }
-        char why[200];
-        if (s->reason[0])
-            snprintf(why, sizeof(why), "%s", s->reason);
-        else if (WIFSIGNALED(status))
-            snprintf(why, sizeof(why), "worker crashed (signal %d) on this input",
-                     WTERMSIG(status));
+    o->lease = NULL;
+    if (del || j->row.state == JOB_CANCELED) {
+        /* a delete, or a put of a canceled job, that died half-way: it
+         * may have left (part of) the object: delete it (again) */
+        o->next_at = S.env.now() + 200;
+        if (del && ++o->attempts >= SCHED_CFG->upload.max_attempts)
+            sched_obj_set(j, o, OBJ_UNWANTED, NULL);
         else
-            snprintf(why, sizeof(why), "worker exited with code %d on this input",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-        if (we_stopped) {
-            if (j->row.attempts > 0)
-                j->row.attempts--;
-            job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-            job_save(j);
-        } else if (j->row.attempts >= M.cfg.convert.max_attempts) {
-            job_fail(j, "%s", why);
-        } else {
-            log_warn("job %lld: %s; attempt %u of %u, trying again", (long long)j->row.id, why,
-                     j->row.attempts, M.cfg.convert.max_attempts);
-            job_transition(j->row.id, &j->row.state, JOB_QUEUED);
-            job_save(j);
-        }
+            sched_obj_set(j, o, OBJ_DELETING, NULL);
+        sched_job_settle(j);
         return;
     }
-    if (s->role == ROLE_UPLOAD && s->obj) {
-        struct obj *o = s->obj;
-        o->lease = NULL;
-        if (s->obj_delete || j->row.state == JOB_CANCELED) {
-            /* a delete, or a put of a canceled job, that died half-way: it
-             * may have left (part of) the object: delete it (again) */
-            o->state = OBJ_DELETING;
-            o->next_at = master_now() + 200;
-            if (s->obj_delete && ++o->attempts >= M.cfg.upload.max_attempts) {
-                store_obj_delete(M.store, j->row.id, o->rel);
-                o->state = OBJ_UPLOADED;
-                o->rel[0] = '\0';
-            } else {
-                obj_save(j, o);
-            }
-            job_settle(j);
-            return;
-        }
-        if (j->row.state == JOB_CONVERTING || j->row.state == JOB_UPLOADING) {
-            if (!we_stopped)
-                o->attempts++;
-            if (o->attempts >= M.cfg.upload.max_attempts) {
-                char key[512];
-                sched_object_key(&j->row, o->rel, key, sizeof(key));
-                job_fail(j, "upload of %s failed after %u attempts: upload worker died", key,
-                         o->attempts);
-                return;
-            }
-            o->state = OBJ_PENDING;
-            o->next_at = 0;
-            obj_save(j, o);
-            if (j->cursor > (size_t)(o - j->objs))
-                j->cursor = (size_t)(o - j->objs);
-        } else {
-            job_settle(j);
-        }
+    if ((j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING) ||
+        o->state == OBJ_UNWANTED) {
+        sched_job_settle(j);
+        return;
     }
+    if (!we_stopped)
+        o->attempts++;
+    if (o->attempts >= SCHED_CFG->upload.max_attempts) {
+        char key[512];
+        sched_url_key(&j->row, o->rel, key, sizeof(key));
+        sched_job_fail(j, "upload of %s failed after %u attempts: upload worker died", key,
+                       o->attempts);
+        return;
+    }
+    o->next_at = 0;
+    sched_obj_set(j, o, OBJ_PENDING, NULL);
+    sched_obj_rewind(j, o);
 }
 
-/* sched_shutdown_release - on stop: ask running conversions to let go; the
- * jobs go back to queued and resume at the next start */
 void
-sched_shutdown_release(void)
+sched_on_exit(int w, int status, int we_stopped, const char *reason)
 {
-    for (struct job *j = jobs_head; j; j = j->next) {
+    struct lease *l = lease_at(w);
+    struct lease held = *l;
+
+    if (held.job == NULL)
+        return;
+    memset(l, 0, sizeof(*l)); /* the process table ends the slot's lease itself */
+    if (held.obj)
+        upload_exit(held.job, held.obj, held.del, we_stopped);
+    else if (held.job->conv == l)
+        conv_exit(held.job, status, we_stopped, reason);
+}
+
+/* sched_release_conversions - on stop: ask running conversions to let go;
+ * the jobs go back to queued and resume at the next start */
+void
+sched_release_conversions(void)
+{
+    for (struct job *j = S.head; j; j = j->next) {
         if (j->conv && j->row.state == JOB_CONVERTING && !j->releasing) {
             j->releasing = 1;
-            stop_conversion(j);
+            sched_job_stop_conversion(j);
         }
     }
 }
