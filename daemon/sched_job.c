@@ -106,6 +106,15 @@ sched_job_load(const struct store_job *row)
     return j;
 }
 
+/* sched_job_wants - j still publishes o: j is converting or uploading
+ * and o was not given up */
+int
+sched_job_wants(const struct job *j, const struct obj *o)
+{
+    return (j->row.state == JOB_CONVERTING || j->row.state == JOB_UPLOADING) &&
+           o->state != OBJ_UNWANTED;
+}
+
 static int
 job_has_leases(const struct job *j)
 {

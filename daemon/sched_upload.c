@@ -74,8 +74,7 @@ put_failed(struct job *j, struct obj *o, const struct proto_up_result *h, const 
         sched_job_settle(j);
         return;
     }
-    if ((j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING) ||
-        o->state == OBJ_UNWANTED) {
+    if (!sched_job_wants(j, o)) {
         sched_job_settle(j);
         return;
     }

@@ -136,8 +136,7 @@ upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
         sched_job_settle(j);
         return;
     }
-    if ((j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING) ||
-        o->state == OBJ_UNWANTED) {
+    if (!sched_job_wants(j, o)) {
         sched_job_settle(j);
         return;
     }

@@ -283,14 +283,33 @@ store_job_get(store_t *s, int64_t id, struct store_job *j)
     return row_done(s, q, rc, "get job");
 }
 
+/* each_job - step q, a query of job rows, calling fn for each (non-zero
+ * stops); q is reset for its next use */
+static int
+each_job(store_t *s, sqlite3_stmt *q, int (*fn)(void *ud, const struct store_job *j), void *ud,
+         const char *what)
+{
+    struct store_job j;
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_job(q, &j);
+        if (fn(ud, &j))
+            break;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, what);
+    return 0;
+}
+
 int
 store_job_each(store_t *s, int state, int desc, unsigned limit,
                int (*fn)(void *ud, const struct store_job *j), void *ud)
 {
     char q[512];
     sqlite3_stmt *st;
-    struct store_job j;
-    int rc;
 
     snprintf(q, sizeof(q),
              "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
@@ -302,15 +321,9 @@ store_job_each(store_t *s, int state, int desc, unsigned limit,
         return fail(s, "list jobs");
     if (state >= 0)
         sqlite3_bind_int(st, 1, state);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        read_job(st, &j);
-        if (fn(ud, &j))
-            break;
-    }
+    int rc = each_job(s, st, fn, ud, "list jobs");
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, "list jobs");
-    return 0;
+    return rc;
 }
 
 int64_t
@@ -332,21 +345,10 @@ store_job_canceled_since(store_t *s, int64_t since, int (*fn)(void *ud, const st
                          void *ud)
 {
     sqlite3_stmt *q = s->q[Q_JOB_CANCELED];
-    struct store_job j;
-    int rc;
 
     sqlite3_bind_int(q, 1, (int)JOB_CANCELED);
     sqlite3_bind_int64(q, 2, since);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        read_job(q, &j);
-        if (fn(ud, &j))
-            break;
-    }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, "list canceled jobs");
-    return 0;
+    return each_job(s, q, fn, ud, "list canceled jobs");
 }
 
 int

@@ -288,6 +288,18 @@ converting_job(void)
     return converting_job_on(CONV);
 }
 
+/* cancel - a successful cancel of id: its row */
+static struct store_job
+cancel(int64_t id)
+{
+    const char *code = "";
+    char msg[300];
+    struct store_job row;
+
+    cr_assert_eq(sched_cancel(id, &row, &code, msg, sizeof(msg)), 0, "%s: %s", code, msg);
+    return row;
+}
+
 static int
 exists(const char *path)
 {
@@ -468,10 +480,7 @@ Test(sched, worker_death_requeues_or_fails)
             /* the queue gives it to the next idle worker, first in line */
             cr_expect(sched_offer(w, SCHED_CONVERT), "%s: started again", cases[c].name);
             cr_expect_eq(last_to(w)->job, (uint64_t)id);
-            /* out of the way of the next case */
-            const char *code;
-            char msg[300];
-            cr_assert_eq(sched_cancel(id, &row, &code, msg, sizeof(msg)), 0, "%s", msg);
+            cancel(id); /* out of the way of the next case */
             sched_on_message(w, SCHED_CONVERT, PROTO_CONV_CANCELED, (uint64_t)id, "", 0);
         }
     }
@@ -498,8 +507,7 @@ Test(sched, cancel_deletes_what_was_published)
 
     snprintf(first, sizeof(first), "%s", offer_up(UP, NULL));
     up_result(UP, id, PROTO_UP_OK, -1, ""); /* seg 0 published, seg 1 pending */
-    cr_assert_eq(sched_cancel(id, &row, &code, msg, sizeof(msg)), 0, "%s", msg);
-    cr_expect_eq(row.state, JOB_CANCELED);
+    cr_expect_eq(cancel(id).state, JOB_CANCELED);
     cr_expect_eq(last_to(CONV)->type, PROTO_CONV_CANCEL, "the conversion is told to stop");
     uint16_t type = 0;
     cr_expect_str_eq(offer_up(UP, &type), first, "the published segment comes down");
@@ -522,12 +530,10 @@ Test(sched, cancel_deletes_what_was_published)
 Test(sched, cancel_takes_down_an_object_uploaded_after_it)
 {
     int64_t id = converting_job();
-    char key[600], msg[300];
-    const char *code = "";
-    struct store_job row;
+    char key[600];
 
     snprintf(key, sizeof(key), "%s", offer_up(UP, NULL));
-    cr_assert_eq(sched_cancel(id, &row, &code, msg, sizeof(msg)), 0, "%s", msg);
+    cancel(id);
     up_result(UP, id, PROTO_UP_OK, -1, ""); /* the put was already out */
     uint16_t type = 0;
     cr_expect_str_eq(offer_up(UP, &type), key);
