@@ -90,95 +90,6 @@ commit(void)
     return 0;
 }
 
-/* ---- the scheduler's view of the processes: a worker is a slot index ---- */
-
-static void
-proc_lease(void *ud, int w, int busy)
-{
-    (void)ud;
-    master_proc_lease(&M.slots[w], busy);
-}
-
-static int
-proc_send(void *ud, int w, uint16_t type, uint64_t job, const void *body, size_t len)
-{
-    (void)ud;
-    return master_proc_send(&M.slots[w], type, job, body, len);
-}
-
-static void
-proc_kill(void *ud, int w, const char *why)
-{
-    struct slot *s = &M.slots[w];
-
-    (void)ud;
-    /* a protocol violation always stands (nothing more it says is read);
-     * a timer's reason does not replace the one it is already dying for */
-    if (s->reason[0] && strncmp(why, "protocol", 8) != 0)
-        return;
-    master_proc_kill(s, why);
-}
-
-static void
-start_scheduler(void)
-{
-    struct sched_env env = {
-        .cfg = &M.cfg,
-        .store = M.store,
-        .proc = {.ud = NULL, .lease = proc_lease, .send = proc_send, .kill = proc_kill},
-        .now = master_now,
-        .wall = master_wall,
-        .durable = master_durable,
-        .seed = M.rng,
-    };
-    char host[48] = "localhost";
-
-    _Static_assert(MASTER_MAX_SLOTS <= SCHED_MAX_WORKERS, "a slot index is a worker number");
-    gethostname(host, sizeof(host) - 1);
-    snprintf(env.owner, sizeof(env.owner), "%s:%ld", host, (long)getpid());
-    sched_init(&env);
-}
-
-static enum sched_role
-role_of(enum slot_role r)
-{
-    return r == ROLE_CONVERT ? SCHED_CONVERT : SCHED_UPLOAD;
-}
-
-/* on_message - what a child said: the process table, ctl or the scheduler */
-static void
-on_message(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len)
-{
-    if (type == PROTO_HELLO)
-        master_proc_on_hello(s);
-    else if (s->role == ROLE_CTL)
-        master_ctl_request(s, job, body, len);
-    else
-        sched_on_message(s->idx, role_of(s->role), type, job, body, len);
-}
-
-static void
-on_exited(struct slot *s, int status, int we_stopped)
-{
-    if (s->role != ROLE_CTL)
-        sched_on_exit(s->idx, status, we_stopped, s->reason);
-}
-
-/* dispatch - idle children get work; retired ones are stopped instead */
-static void
-dispatch(void)
-{
-    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
-        struct slot *s = &M.slots[i];
-        if (s->state != SLOT_IDLE)
-            continue;
-        if (s->retire)
-            master_proc_term(s);
-        else if (s->role != ROLE_CTL)
-            sched_offer(s->idx, role_of(s->role));
-    }
-}
-
 static void
 ring_doorbell(void)
 {
@@ -257,7 +168,7 @@ read_outbox(struct slot *s)
         }
         if (done == 0)
             continue;
-        on_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
+        master_sched_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
     }
 }
 
@@ -420,11 +331,11 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
     if ((M.store = store_open(db, err, sizeof(err))) == NULL)
         log_fatal(EXIT_ENV, "job store: %s", err);
     begin();
-    start_scheduler();
+    master_sched_start();
     if (sched_recover() < 0 || master_durable() < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
     M.listen_fd = listen_fd;
-    struct master_proc_events ev = {.message = on_message, .exited = on_exited};
+    struct master_proc_events ev = {.message = master_sched_message, .exited = master_sched_exited};
     master_proc_init(&ev);
     master_proc_resize();
     log_info("hlsd %s started: %u convert and %u upload workers, output %s", HLSD_VERSION,
@@ -468,7 +379,7 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
         } else {
             master_proc_start_due();
         }
-        dispatch();
+        master_sched_dispatch();
         master_durable();
 
         int64_t t = sched_next_timer(), p = master_proc_next_timer();

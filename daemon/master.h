@@ -116,6 +116,13 @@ const char *master_proc_state_name(enum slot_state st);
 int master_proc_alive_count(void);
 int64_t master_proc_next_timer(void);
 
+/* master_sched.c: the scheduler's side of the master */
+void master_sched_start(void); /* sched_init with the store, clocks and processes */
+void master_sched_message(struct slot *s, uint16_t type, uint64_t job, const void *body,
+                          size_t len);
+void master_sched_exited(struct slot *s, int status, int we_stopped);
+void master_sched_dispatch(void);
+
 /* master_ctl.c */
 void master_ctl_request(struct slot *s, uint64_t seq, const char *json, size_t len);
 
