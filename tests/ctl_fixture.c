@@ -4,6 +4,8 @@
  * not what a master would decide.
  */
 #include "tests/ctl_fixture.h"
+
+#include "tests/fix.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "ipc/msg.h"
@@ -173,15 +175,21 @@ fake_master(void *arg)
     return NULL;
 }
 
+static int
+said_hello(void *ud)
+{
+    const struct fx *f = ud;
+    return f->hello;
+}
+
 void
 fx_start(struct fx *f, unsigned long long max_input)
 {
     static int n;
-    const char *tmp = getenv("HLSD_TEST_TMP");
     char err[256];
 
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "%s/ctl-%d-%d", tmp ? tmp : "/tmp", (int)getpid(), ++n);
+    snprintf(f->dir, sizeof(f->dir), "%s/ctl-%d-%d", fix_tmp(), (int)getpid(), ++n);
     cr_assert_eq(mkdir(f->dir, 0700), 0, "mkdir %s: %s", f->dir, strerror(errno));
     snprintf(f->sock, sizeof(f->sock), "%s/s", f->dir);
     snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
@@ -211,9 +219,7 @@ fx_start(struct fx *f, unsigned long long max_input)
         _exit(ctl_main(&f->cfg, f->seg, f->lfd));
     }
     cr_assert_eq(pthread_create(&f->master, NULL, fake_master, f), 0);
-    for (int i = 0; i < 500 && !f->hello; i++)
-        usleep(10000);
-    cr_assert(f->hello, "ctl did not say hello");
+    cr_assert(fix_wait(said_hello, f, 5000), "ctl did not say hello");
 }
 
 int
@@ -244,27 +250,16 @@ fx_stop(struct fx *f)
 int
 fx_connect(struct fx *f)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = fix_connect(f->sock);
 
-    cr_assert_geq(fd, 0);
-    cr_assert_lt(strlen(f->sock), sizeof(sa.sun_path));
-    memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
-                 strerror(errno));
+    cr_assert_geq(fd, 0, "connect %s: %s", f->sock, strerror(errno));
     return fd;
 }
 
 void
 fx_send(int fd, const void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        cr_assert_gt(n, 0, "send: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
+    cr_assert_eq(fix_send_all(fd, buf, len), 0, "send: %s", strerror(errno));
 }
 
 void
@@ -286,36 +281,10 @@ fx_send_fd(int sock, const char *line, int fd)
     cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)strlen(line));
 }
 
-char *
-fx_line(int fd, int timeout_ms)
-{
-    size_t cap = 1024, len = 0;
-    char *buf = malloc(cap);
-
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, timeout_ms) <= 0)
-            break;
-        if (len + 1 >= cap)
-            buf = realloc(buf, cap *= 2);
-        /* one byte at a time: the next line stays in the socket */
-        ssize_t n = read(fd, buf + len, 1);
-        if (n <= 0)
-            break;
-        if (buf[len] == '\n') {
-            buf[len] = '\0';
-            return buf;
-        }
-        len++;
-    }
-    free(buf);
-    return NULL;
-}
-
 json_t *
 fx_reply(int fd)
 {
-    char *line = fx_line(fd, 10000);
+    char *line = fix_line(fd, 10000);
     cr_assert_not_null(line, "no reply");
     json_t *rep = json_loads(line, 0, NULL);
     cr_assert(json_is_object(rep), "not an object: %s", line);
@@ -397,7 +366,7 @@ slurp(int fd, char *out, size_t outlen)
 int
 fx_hlsctl(struct fx *f, int in_fd, char *out, size_t outlen, char *err, size_t errlen, ...)
 {
-    const char *bindir = getenv("HLSD_BINDIR");
+    const char *bindir = fix_bindir();
     char prog[1024], opath[512], epath[512];
     char *argv[32];
     int argc = 0;

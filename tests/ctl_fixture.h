@@ -11,6 +11,7 @@
 
 #include "daemon/config.h"
 #include "ipc/shmseg.h"
+#include "tests/fix.h" /* fix_line, fix_wait */
 
 #include <jansson.h>
 #include <pthread.h>
@@ -57,8 +58,6 @@ int fx_connect(struct fx *f);
 void fx_send(int fd, const void *buf, size_t len);
 /* fx_send_fd - a line and a descriptor in one sendmsg, as hlsctl does */
 void fx_send_fd(int sock, const char *line, int fd);
-/* fx_line - next reply line (malloc'd, no newline), NULL on EOF/timeout */
-char *fx_line(int fd, int timeout_ms);
 /* fx_reply - the next reply line, parsed; asserts it is a JSON object */
 json_t *fx_reply(int fd);
 /* fx_rpc - one line on a fresh connection, its one reply (parsed) */

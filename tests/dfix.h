@@ -3,9 +3,12 @@
  * configuration, socket, spool and output per test; the real bin/hlsd
  * started in the foreground; hlsctl and raw socket requests; waiting for a
  * job to reach a state (polling with a deadline, never a blind sleep).
+ * Built on tests/fix.h (scratch dir, shell, clips, socket client).
  */
 #ifndef HLSD_TESTS_DFIX_H
 #define HLSD_TESTS_DFIX_H
+
+#include "tests/fix.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -62,20 +65,8 @@ json_t *dfix_wait_done(struct dfix *d, int64_t id, int timeout_ms);
 const char *dfix_str(json_t *job, const char *key);
 long long dfix_segs(json_t *job, const char *key);
 
-/* dfix_video - an H.264/AAC test clip of `seconds` at WxH (cached in the
- * run's scratch dir under a name made of its parameters) */
-const char *dfix_video(int seconds, int w, int h);
-
-/* dfix_sh - run a shell command; its exit status (output to out if given) */
-int dfix_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* dfix_file_exists - 1 if path exists */
-int dfix_exists(const char *path);
-
 /* dfix_log_contains - 1 if the daemon's log holds needle */
 int dfix_log_contains(struct dfix *d, const char *needle);
-
-int64_t dfix_ms(void);
 
 /* dfix_wait_uploaded - poll until the job has published at least n
  * segments; the job object, or NULL at the deadline */

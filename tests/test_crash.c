@@ -19,8 +19,8 @@
 static int
 process_gone(pid_t pid, int timeout_ms)
 {
-    int64_t deadline = dfix_ms() + timeout_ms;
-    while (dfix_ms() < deadline) {
+    int64_t deadline = fix_ms() + timeout_ms;
+    while (fix_ms() < deadline) {
         if (kill(pid, 0) < 0 && errno == ESRCH)
             return 1;
         /* a zombie of the master's counts as gone once reaped */
@@ -45,7 +45,7 @@ Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
 
     dfix_init(&d, "kconv", 0);
     dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     json_t *j = dfix_wait_uploaded(&d, id, 1, 90000);
@@ -73,7 +73,7 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
 
     dfix_init(&d, "kup", 0);
     dfix_config(&d, 1, 1, NULL, "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     json_t *j = dfix_wait_uploaded(&d, id, 2, 90000);
@@ -104,7 +104,7 @@ Test(crash, ctl_killed_is_replaced_and_jobs_go_on, .timeout = 120)
 
     dfix_init(&d, "kctl", 0);
     dfix_config(&d, 1, 1, NULL, NULL, NULL);
-    const char *clip = dfix_video(10, 320, 240);
+    const char *clip = fix_clip(10, 320, 240);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, NULL);
     cr_assert_gt(id, 0);
@@ -113,9 +113,9 @@ Test(crash, ctl_killed_is_replaced_and_jobs_go_on, .timeout = 120)
     kill(ctl, SIGKILL);
     cr_assert(process_gone(ctl, 5000));
     /* the socket answers again, served by a new ctl */
-    int64_t deadline = dfix_ms() + 10000;
+    int64_t deadline = fix_ms() + 10000;
     pid_t now = -1;
-    while (dfix_ms() < deadline && ((now = dfix_worker_pid(&d, "ctl", 0)) <= 0 || now == ctl))
+    while (fix_ms() < deadline && ((now = dfix_worker_pid(&d, "ctl", 0)) <= 0 || now == ctl))
         ;
     cr_assert_gt(now, 0, "no ctl answers after the kill");
     cr_assert_neq(now, ctl);
@@ -133,9 +133,9 @@ Test(crash, poison_job_fails_after_max_attempts_pool_goes_on, .timeout = 240)
 
     dfix_init(&d, "poison", 0);
     dfix_config(&d, 2, 1, NULL, "preset = medium\nmax_attempts = 2", NULL);
-    const char *bad = dfix_video(40, 640, 360);
+    const char *bad = fix_clip(40, 640, 360);
     /* ASan reports the SEGVs sent below like real faults: tell the run */
-    dfix_sh(NULL, 0, "touch '%s/SANITIZER_REPORT_EXPECTED'", d.dir);
+    fix_sh(NULL, 0, "touch '%s/SANITIZER_REPORT_EXPECTED'", d.dir);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, bad, NULL);
     cr_assert_gt(id, 0);
@@ -158,7 +158,7 @@ Test(crash, poison_job_fails_after_max_attempts_pool_goes_on, .timeout = 240)
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
     json_decref(j);
     /* other work is still served */
-    const char *good = dfix_video(4, 320, 240);
+    const char *good = fix_clip(4, 320, 240);
     int64_t ok = dfix_submit(&d, good, NULL);
     j = dfix_wait_done(&d, ok, 90000);
     json_decref(j);
@@ -173,7 +173,7 @@ Test(crash, stalled_conversion_is_killed_and_retried, .timeout = 180)
 
     dfix_init(&d, "stall", 0);
     dfix_config(&d, 1, 1, NULL, "stall_timeout = 2s", NULL);
-    const char *clip = dfix_video(20, 320, 240);
+    const char *clip = fix_clip(20, 320, 240);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, NULL);
     pid_t victim = dfix_wait_worker(&d, "convert", id, -1, 30000);
@@ -195,7 +195,7 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
 
     dfix_init(&d, "kmaster", 0);
     dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     json_t *j = dfix_wait_uploaded(&d, id, 2, 90000);

@@ -155,7 +155,7 @@ Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
     json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "bad_request");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000));
+    cr_assert_null(fix_line(fd, 5000));
     close(fd);
     cr_assert_eq(fx_nreqs(&f), 1, "a bad request reached the master");
     cr_assert(fx_incoming_empty(&f));
@@ -273,7 +273,7 @@ Test(ctl, admission_refused_copies_nothing, .timeout = 30)
     rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "queue_full");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000), "connection left open after an inline refusal");
+    cr_assert_null(fix_line(fd, 5000), "connection left open after an inline refusal");
     close(fd);
     cr_assert(fx_incoming_empty(&f));
     fx_stop(&f);

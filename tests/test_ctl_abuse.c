@@ -51,7 +51,7 @@ Test(ctl_abuse, oversize_line_is_refused_and_closed, .timeout = 30)
     json_t *rep = fx_reply(fd);
     cr_assert_str_eq(fx_code(rep), "too_large");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000), "the connection stays open after too_large");
+    cr_assert_null(fix_line(fd, 5000), "the connection stays open after too_large");
     close(fd);
 
     /* exactly CTL_LINE_MAX bytes is still a request */
@@ -91,7 +91,7 @@ Test(ctl_abuse, binary_garbage_never_crashes, .timeout = 30)
         (void)w;
         /* read whatever comes back: every line must be JSON */
         char *s;
-        while ((s = fx_line(fd, 300)) != NULL) {
+        while ((s = fix_line(fd, 300)) != NULL) {
             json_t *rep = json_loads(s, 0, NULL);
             cr_assert(json_is_object(rep), "garbage got a non-JSON reply: %s", s);
             cr_assert_str_neq(fx_code(rep), "");
@@ -124,6 +124,19 @@ Test(ctl_abuse, binary_garbage_never_crashes, .timeout = 30)
     fx_stop(&f);
 }
 
+/* conditions to wait for: an input being copied into the spool, and none */
+static int
+ingesting(void *ud)
+{
+    return !fx_incoming_empty(ud);
+}
+
+static int
+incoming_empty(void *ud)
+{
+    return fx_incoming_empty(ud);
+}
+
 Test(ctl_abuse, clients_that_vanish_mid_request, .timeout = 30)
 {
     struct fx f;
@@ -142,18 +155,19 @@ Test(ctl_abuse, clients_that_vanish_mid_request, .timeout = 30)
     fd = fx_connect(&f);
     const char *l = "{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":100000}\n0123456789";
     fx_send(fd, l, strlen(l));
-    usleep(100000);
+    cr_assert(fix_wait(ingesting, &f, 10000), "the inline submission never reached the spool");
     close(fd);
+    cr_assert(fix_wait(incoming_empty, &f, 10000), "an abandoned inline submission was left");
     /* a streamed submit whose client dies while the pipe is still open */
     int p[2];
     cr_assert_eq(pipe(p), 0);
     fd = fx_connect(&f);
     fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
     cr_assert_eq(write(p[1], "partial", 7), 7);
-    usleep(100000);
+    cr_assert(fix_wait(ingesting, &f, 10000), "the streamed submission never reached the spool");
     close(fd);
-    usleep(200000);
-    cr_assert(fx_incoming_empty(&f), "an abandoned submission was left in the spool");
+    cr_assert(fix_wait(incoming_empty, &f, 10000),
+              "an abandoned streamed submission was left in the spool");
     cr_assert_eq(f.submits, 0);
     close(p[0]);
     close(p[1]);
@@ -245,9 +259,15 @@ Test(ctl_abuse, silent_master_gives_unavailable_and_late_replies_are_dropped, .t
     fx_stop(&f);
 }
 
+static int
+stale_gone(void *path)
+{
+    return access(path, F_OK) < 0;
+}
+
 Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
 {
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     struct config cfg;
     char err[2048], stale[2048];
     int p[2];
@@ -267,6 +287,8 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
     strcat(stale, "/input");
     close(open(stale, O_WRONLY | O_CREAT, 0600));
 
+    char stale_dir[sizeof(stale)];
+    snprintf(stale_dir, sizeof(stale_dir), "%.*s", (int)(strlen(stale) - 6), stale);
     int lfd = ctl_listen(&cfg, err, sizeof(err));
     cr_assert_geq(lfd, 0, "%s", err);
     /* we adopt the grandchild when its master dies */
@@ -284,12 +306,14 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
         }
         if (write(p[1], &c, sizeof(c)) != sizeof(c))
             _exit(1);
-        usleep(300000); /* long enough for ctl to start and clean */
-        _exit(0);
+        /* die once ctl has started: it has cleaned what the crash left */
+        _exit(fix_wait(stale_gone, stale_dir, 10000) ? 0 : 1);
     }
     pid_t ctl;
+    int mst;
     cr_assert_eq(read(p[0], &ctl, sizeof(ctl)), (ssize_t)sizeof(ctl));
-    cr_assert_eq(waitpid(master, NULL, 0), master);
+    cr_assert_eq(waitpid(master, &mst, 0), master);
+    cr_assert(WIFEXITED(mst) && WEXITSTATUS(mst) == 0, "ctl did not clean up within 10 s");
     int st;
     cr_assert_eq(waitpid(ctl, &st, 0), ctl);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == EXIT_ORPHAN, "ctl status %#x", st);
@@ -300,7 +324,7 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
 
 Test(ctl_abuse, listen_replaces_stale_but_never_live_sockets, .timeout = 30)
 {
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     struct config cfg;
     char err[256];
     struct stat st;

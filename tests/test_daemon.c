@@ -74,7 +74,7 @@ check_published(const char *root)
             if (l[0] == '#' || l[0] == '\0')
                 continue;
             snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
-            cr_assert(dfix_exists(path), "segment %s is missing", path);
+            cr_assert(fix_exists(path), "segment %s is missing", path);
             segments++;
         }
         free(media);
@@ -91,7 +91,7 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
 
     dfix_init(&d, "file", 0);
     dfix_config(&d, 1, 2, NULL, NULL, NULL);
-    const char *clip = dfix_video(6, 320, 240);
+    const char *clip = fix_clip(6, 320, 240);
     cr_assert_not_null(clip);
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
 
@@ -118,7 +118,7 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     /* nothing is left behind in the spool, no temporary names in the output */
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
-    cr_assert(!dfix_exists(spooljob), "the spool still holds job 1");
+    cr_assert(!fix_exists(spooljob), "the spool still holds job 1");
     cr_assert_eq(dfix_count_files(d.www),
                  segs + 1 + (int)json_array_size(json_object_get(job, "renditions")),
                  "stray files in the output");
@@ -144,7 +144,7 @@ Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
     if (dfix_init(&d, "s3", 1) < 0)
         cr_skip_test("no S3 test server");
     dfix_config(&d, 1, 2, NULL, NULL, NULL);
-    const char *clip = dfix_video(6, 320, 240);
+    const char *clip = fix_clip(6, 320, 240);
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
     int64_t id = dfix_submit(&d, clip, "--prefix videos");
     cr_assert_gt(id, 0);
@@ -170,7 +170,7 @@ Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
     char seg[1024];
     snprintf(seg, sizeof(seg), "find '%s' -name seg_00000.ts | head -1", down);
     char segpath[700];
-    dfix_sh(segpath, sizeof(segpath), "%s", seg);
+    fix_sh(segpath, sizeof(segpath), "%s", seg);
     segpath[strcspn(segpath, "\n")] = '\0';
     cr_assert(segpath[0], "no first segment downloaded");
     const char *rel = segpath + strlen(down) + 1;
@@ -179,10 +179,10 @@ Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "video/mp2t"), "segment content type: %s", out);
     /* a segment is real MPEG-TS with H.264 in it */
-    rc = dfix_sh(out, sizeof(out),
-                 "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "
-                 "'%s'",
-                 segpath);
+    rc = fix_sh(out, sizeof(out),
+                "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "
+                "'%s'",
+                segpath);
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "h264"), "ffprobe: %s", out);
     cr_assert_eq(WEXITSTATUS(dfix_stop(&d, SIGTERM, 10000)), 0);
@@ -199,7 +199,7 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
         cr_skip_test("no S3 test server");
     /* a slow preset on a longer clip: many segments, seconds apart */
     dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     cr_assert_gt(id, 0);
@@ -208,11 +208,11 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
     snprintf(outdir, sizeof(outdir), "%s/%lld/out", d.spool, (long long)id);
 
     int seen = 0;
-    int64_t deadline = dfix_ms() + 120000;
-    while (!seen && dfix_ms() < deadline) {
+    int64_t deadline = fix_ms() + 120000;
+    while (!seen && fix_ms() < deadline) {
         char first[900] = "";
-        dfix_sh(first, sizeof(first),
-                "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1", outdir);
+        fix_sh(first, sizeof(first),
+               "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1", outdir);
         first[strcspn(first, "\n")] = '\0';
         if (first[0] == '\0')
             continue;
@@ -227,7 +227,7 @@ Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
         json_t *job = dfix_status(&d, id);
         cr_assert_str_eq(dfix_str(job, "state"), "converting",
                          "the first segment reached the bucket only after the conversion");
-        cr_assert(!dfix_exists(last), "the last segment was already written");
+        cr_assert(!fix_exists(last), "the last segment was already written");
         json_decref(job);
         seen = 1;
     }
@@ -245,7 +245,7 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
 
     dfix_init(&d, "cancel", 0);
     dfix_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     cr_assert_gt(id, 0);
@@ -257,35 +257,35 @@ Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeo
     pid_t conv = dfix_worker_pid(&d, "convert", id);
     cr_assert_gt(conv, 0);
 
-    int64_t t0 = dfix_ms();
+    int64_t t0 = fix_ms();
     int rc = dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id);
     cr_assert_eq(rc, 0, "cancel: %s", out);
     job = dfix_status(&d, id);
     cr_assert_str_eq(dfix_str(job, "state"), "canceled");
     json_decref(job);
     /* the worker lets go of the job within a second */
-    while (dfix_worker_pid(&d, "convert", id) > 0 && dfix_ms() - t0 < 3000)
+    while (dfix_worker_pid(&d, "convert", id) > 0 && fix_ms() - t0 < 3000)
         ;
-    int64_t stopped = dfix_ms() - t0;
+    int64_t stopped = fix_ms() - t0;
     cr_assert_lt(stopped, 1000, "the conversion went on for %lld ms after cancel",
                  (long long)stopped);
     /* and its published objects come down */
     char jobdir[700];
     snprintf(jobdir, sizeof(jobdir), "%s/%lld", d.www, (long long)id);
-    int64_t deadline = dfix_ms() + 20000;
-    while (dfix_count_files(jobdir) > 0 && dfix_ms() < deadline)
+    int64_t deadline = fix_ms() + 20000;
+    while (dfix_count_files(jobdir) > 0 && fix_ms() < deadline)
         ;
     cr_assert_eq(dfix_count_files(jobdir), 0, "objects of the canceled job remain");
-    deadline = dfix_ms() + 5000;
-    while (dfix_exists(jobdir) && dfix_ms() < deadline)
+    deadline = fix_ms() + 5000;
+    while (fix_exists(jobdir) && fix_ms() < deadline)
         ;
-    cr_assert(!dfix_exists(jobdir), "the canceled job's directory remains in the output");
+    cr_assert(!fix_exists(jobdir), "the canceled job's directory remains in the output");
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/%lld", d.spool, (long long)id);
-    deadline = dfix_ms() + 5000;
-    while (dfix_exists(spooljob) && dfix_ms() < deadline)
+    deadline = fix_ms() + 5000;
+    while (fix_exists(spooljob) && fix_ms() < deadline)
         ;
-    cr_assert(!dfix_exists(spooljob), "the spool still holds the canceled job");
+    cr_assert(!fix_exists(spooljob), "the spool still holds the canceled job");
     rc = dfix_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id);
     cr_assert_eq(rc, 1, "canceling twice should be refused");
     rc = dfix_ctl(&d, out, sizeof(out), "list --state canceled");
@@ -302,9 +302,9 @@ Test(daemon, retry_of_a_failed_job, .timeout = 120)
 
     dfix_init(&d, "retry", 0);
     dfix_config(&d, 1, 1, NULL, NULL, NULL);
-    const char *clip = dfix_video(4, 320, 240);
+    const char *clip = fix_clip(4, 320, 240);
     /* job 1's output directory is blocked by a regular file */
-    dfix_sh(NULL, 0, "mkdir -p '%s' && echo x > '%s/1'", d.www, d.www);
+    fix_sh(NULL, 0, "mkdir -p '%s' && echo x > '%s/1'", d.www, d.www);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, NULL);
     cr_assert_eq(id, 1);
@@ -317,7 +317,7 @@ Test(daemon, retry_of_a_failed_job, .timeout = 120)
     int rc = dfix_ctl(&d, out, sizeof(out), "status 1");
     cr_assert_eq(rc, 0);
 
-    dfix_sh(NULL, 0, "rm -f '%s/1'", d.www);
+    fix_sh(NULL, 0, "rm -f '%s/1'", d.www);
     rc = dfix_ctl(&d, out, sizeof(out), "retry 1");
     cr_assert_eq(rc, 0, "retry: %s", out);
     job = dfix_wait_done(&d, id, 60000);
@@ -338,7 +338,7 @@ Test(daemon, queue_full_refuses_and_keeps_nothing, .timeout = 120)
 
     dfix_init(&d, "qfull", 0);
     dfix_config(&d, 1, 1, "max_queued = 1", "preset = medium", NULL);
-    const char *big = dfix_video(40, 640, 360);
+    const char *big = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t a = dfix_submit(&d, big, NULL);
     cr_assert_gt(a, 0);
@@ -463,16 +463,16 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
 
     dfix_config(&d, 3, 4, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
-    int64_t deadline = dfix_ms() + 10000;
-    while (!(settled(&d, "convert", 3) && settled(&d, "upload", 4)) && dfix_ms() < deadline)
+    int64_t deadline = fix_ms() + 10000;
+    while (!(settled(&d, "convert", 3) && settled(&d, "upload", 4)) && fix_ms() < deadline)
         ;
     cr_assert_eq(alive(&d, "convert"), 3);
     cr_assert_eq(alive(&d, "upload"), 4);
 
     dfix_config(&d, 1, 1, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
-    deadline = dfix_ms() + 10000;
-    while (!(settled(&d, "convert", 1) && settled(&d, "upload", 1)) && dfix_ms() < deadline)
+    deadline = fix_ms() + 10000;
+    while (!(settled(&d, "convert", 1) && settled(&d, "upload", 1)) && fix_ms() < deadline)
         ;
     cr_assert_eq(alive(&d, "convert"), 1);
     cr_assert_eq(alive(&d, "upload"), 1);
@@ -480,7 +480,7 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     cr_assert_eq(dfix_worker_pid(&d, "upload", 0), up_before,
                  "the remaining upload worker was replaced by a mere resize");
     /* and it still works */
-    const char *clip = dfix_video(4, 320, 240);
+    const char *clip = fix_clip(4, 320, 240);
     int64_t id = dfix_submit(&d, clip, NULL);
     json_t *job = dfix_wait_done(&d, id, 60000);
     json_decref(job);
@@ -489,8 +489,8 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     fprintf(f, "no_such_key = 1\n");
     fclose(f);
     kill(d.pid, SIGHUP);
-    deadline = dfix_ms() + 5000;
-    while (!dfix_log_contains(&d, "keeping the running configuration") && dfix_ms() < deadline)
+    deadline = fix_ms() + 5000;
+    while (!dfix_log_contains(&d, "keeping the running configuration") && fix_ms() < deadline)
         ;
     cr_assert(dfix_log_contains(&d, "keeping the running configuration"));
     cr_assert_eq(alive(&d, "convert"), 1);
@@ -512,7 +512,7 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
 
     dfix_init(&d, "resume", 0);
     dfix_config(&d, 1, 2, "shutdown_timeout = 200ms", "preset = medium", NULL);
-    const char *clip = dfix_video(40, 640, 360);
+    const char *clip = fix_clip(40, 640, 360);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, "--segment 2");
     json_t *job = dfix_wait_uploaded(&d, id, 3, 90000);
@@ -552,7 +552,7 @@ Test(daemon, wrong_s3_secret_fails_clearly_and_leaks_no_secret, .timeout = 120)
     const char *wrong = "WRONGsecretWRONGsecret0123456789abcdefXYZ";
     snprintf(extra, sizeof(extra), "secret_access_key = %s\nmax_attempts = 2", wrong);
     dfix_config(&d, 1, 1, NULL, NULL, extra); /* the later key wins */
-    const char *clip = dfix_video(4, 320, 240);
+    const char *clip = fix_clip(4, 320, 240);
     cr_assert_eq(dfix_start(&d), 0);
     int64_t id = dfix_submit(&d, clip, NULL);
     json_t *job = dfix_wait(&d, id, NULL, 60000);
@@ -600,7 +600,7 @@ Test(daemon, drops_privileges_to_the_configured_user, .timeout = 120)
         cr_skip_test("needs root to change user");
     dfix_init(&d, "user", 0);
     /* the user must be able to reach its directories under the scratch dir */
-    dfix_sh(NULL, 0, "chmod 0755 '%s' '%s'", getenv("HLSD_TEST_TMP"), d.dir);
+    fix_sh(NULL, 0, "chmod 0755 '%s' '%s'", fix_tmp(), d.dir);
     dfix_config(&d, 1, 1, "user = nobody\ngroup = nogroup\nsocket_mode = 0660", NULL, NULL);
     cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
     long nobody = 65534;
@@ -612,7 +612,7 @@ Test(daemon, drops_privileges_to_the_configured_user, .timeout = 120)
     cr_assert_eq(st.st_uid, (uid_t)nobody, "socket owner %ld", (long)st.st_uid);
     cr_assert_eq(st.st_mode & 0777, 0660, "socket mode %o", st.st_mode & 0777);
 
-    const char *clip = dfix_video(4, 320, 240);
+    const char *clip = fix_clip(4, 320, 240);
     int64_t id = dfix_submit(&d, clip, NULL);
     json_t *job = dfix_wait_done(&d, id, 60000);
     char master[1200];

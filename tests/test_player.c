@@ -17,13 +17,6 @@
 #include <unistd.h>
 
 static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
-
-static const char *
 chromium_path(void)
 {
     const char *c = getenv("HLSD_CHROMIUM");
@@ -36,18 +29,19 @@ need_player(void)
 {
     char path[1024];
 
-    cr_assert_eq(dfix_sh(NULL, 0, "command -v node >/dev/null 2>&1"), 0,
+    cr_assert_eq(fix_sh(NULL, 0, "command -v node >/dev/null 2>&1"), 0,
                  "no node on PATH: run `make deps` (tools/player-deps.sh installs nodejs)");
     cr_assert_eq(access(chromium_path(), X_OK), 0,
                  "no Chromium at %s: run `make deps` (Debian's chromium package) or set "
                  "HLSD_CHROMIUM",
                  chromium_path());
-    snprintf(path, sizeof(path), "%s/tests/player/node_modules/hls.js/dist/hls.min.js", srcdir());
-    cr_assert(dfix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
+    snprintf(path, sizeof(path), "%s/tests/player/node_modules/hls.js/dist/hls.min.js",
+             fix_srcdir());
+    cr_assert(fix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
               path);
     snprintf(path, sizeof(path), "%s/tests/player/node_modules/playwright-core/package.json",
-             srcdir());
-    cr_assert(dfix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
+             fix_srcdir());
+    cr_assert(fix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
               path);
 }
 
@@ -60,11 +54,11 @@ play(struct dfix *d, const char *dir, const char *args, int *rc, char *why, size
     char err[700];
 
     snprintf(err, sizeof(err), "%s/play.err", d->dir);
-    int64_t t0 = dfix_ms();
-    *rc = dfix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 40 %s 2>'%s'",
-                  srcdir(), dir, args ? args : "", err);
-    cr_log_info("player: %s: exit %d in %lld ms", dir, *rc, (long long)(dfix_ms() - t0));
-    dfix_sh(why, whycap, "tail -c 1500 '%s'", err);
+    int64_t t0 = fix_ms();
+    *rc = fix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 40 %s 2>'%s'",
+                 fix_srcdir(), dir, args ? args : "", err);
+    cr_log_info("player: %s: exit %d in %lld ms", dir, *rc, (long long)(fix_ms() - t0));
+    fix_sh(why, whycap, "tail -c 1500 '%s'", err);
     cr_assert_neq(*rc, 3, "the player could not run: %s", why);
     json_error_t je;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, &je);
@@ -77,8 +71,8 @@ static double
 probe_duration(const char *file)
 {
     char out[64];
-    cr_assert_eq(dfix_sh(out, sizeof(out),
-                         "ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'", file),
+    cr_assert_eq(fix_sh(out, sizeof(out),
+                        "ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'", file),
                  0);
     return atof(out);
 }
@@ -98,7 +92,7 @@ publish(struct dfix *d, const char *name, const char *clip, const char *args, ch
     snprintf(root, cap, "%s/%lld", d->www, (long long)id);
     char master[1100];
     snprintf(master, sizeof(master), "%s/master.m3u8", root);
-    cr_assert(dfix_exists(master), "%s was not published", master);
+    cr_assert(fix_exists(master), "%s was not published", master);
 }
 
 static double
@@ -210,7 +204,7 @@ Test(player, two_levels_with_audio_play_to_the_end, .timeout = 120)
     int rc;
 
     need_player();
-    const char *clip = dfix_video(8, 640, 360);
+    const char *clip = fix_clip(8, 640, 360);
     cr_assert_not_null(clip);
     double dur = probe_duration(clip);
     publish(&d, "player-av", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
@@ -228,13 +222,13 @@ Test(player, video_only_input_plays, .timeout = 120)
     int rc;
 
     need_player();
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     snprintf(clip, sizeof(clip), "%s/player-video-only-%ld.mp4", tmp ? tmp : "/tmp",
              (long)getpid());
-    cr_assert_eq(dfix_sh(NULL, 0,
-                         "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=6 "
-                         "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -an '%s'",
-                         clip),
+    cr_assert_eq(fix_sh(NULL, 0,
+                        "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=6 "
+                        "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -an '%s'",
+                        clip),
                  0);
     double dur = probe_duration(clip);
     publish(&d, "player-v", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
@@ -254,7 +248,7 @@ Test(player, a_missing_segment_fails_the_player, .timeout = 120)
     int rc;
 
     need_player();
-    const char *clip = dfix_video(8, 640, 360);
+    const char *clip = fix_clip(8, 640, 360);
     cr_assert_not_null(clip);
     publish(&d, "player-broken", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
     dfix_stop(&d, SIGTERM, 10000);

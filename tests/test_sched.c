@@ -12,6 +12,7 @@
 #include "daemon/spool.h"
 #include "daemon/store.h"
 #include "ipc/proto.h"
+#include "tests/fix.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -115,13 +116,9 @@ start_sched(void)
 static void
 setup(void)
 {
-    const char *t = getenv("HLSD_TEST_TMP");
-    char db[PATH_MAX + 16], err[256], cmd[PATH_MAX + 32];
+    char db[PATH_MAX + 16], err[256];
 
-    snprintf(dir, sizeof(dir), "%s/sched-%ld", t ? t : "/tmp", (long)getpid());
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-    cr_assert_eq(spool_mkdir_p(dir, 0700), 0);
+    fix_tmpdir(dir, sizeof(dir), "sched");
     snprintf(spool, sizeof(spool), "%s/spool", dir);
     cr_assert_eq(spool_prepare(spool), 0, "spool_prepare: %s", strerror(errno));
     snprintf(db, sizeof(db), "%s/hlsd.db", dir);
@@ -139,13 +136,10 @@ setup(void)
 static void
 teardown(void)
 {
-    char cmd[PATH_MAX + 32];
-
     sched_fini();
     store_commit(st);
     store_close(st);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (spool_rmtree(dir) < 0)
         cr_log_warn("could not remove %s", dir);
 }
 
@@ -743,10 +737,8 @@ Test(obj, illegal_transition_panics, .signal = SIGABRT)
 Test(obj, unwanted_is_never_stored)
 {
     char dbdir[PATH_MAX], db[PATH_MAX + 16], err[256];
-    const char *t = getenv("HLSD_TEST_TMP");
 
-    snprintf(dbdir, sizeof(dbdir), "%s/obj-%ld", t ? t : "/tmp", (long)getpid());
-    cr_assert_eq(spool_mkdir_p(dbdir, 0700), 0);
+    fix_tmpdir(dbdir, sizeof(dbdir), "obj");
     snprintf(db, sizeof(db), "%s/hlsd.db", dbdir);
     store_t *s = store_open(db, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);

@@ -62,8 +62,8 @@ Test(storage_file, tree_lands_byte_for_byte)
     storage_t *s;
     struct stat st;
 
-    upfix_tmpdir(src, sizeof(src), "file-src");
-    upfix_tmpdir(dst, sizeof(dst), "file-dst");
+    fix_tmpdir(src, sizeof(src), "file-src");
+    fix_tmpdir(dst, sizeof(dst), "file-dst");
     upfix_make_tree(src);
     s = open_dir(dst);
     for (size_t i = 0; i < upfix_tree_count; i++) {
@@ -104,7 +104,7 @@ Test(storage_file, replace_is_atomic_rename)
     size_t total = 0;
     int reader;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-atomic");
+    fix_tmpdir(dir, sizeof(dir), "file-atomic");
     snprintf(v1, sizeof(v1), "%s/src/v1.m3u8", dir);
     snprintf(v2, sizeof(v2), "%s/src/v2.m3u8", dir);
     upfix_write(v1, 50000, 1);
@@ -142,7 +142,7 @@ Test(storage_file, errors_are_clear)
     struct storage_result r;
     storage_t *s;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-err");
+    fix_tmpdir(dir, sizeof(dir), "file-err");
     snprintf(file, sizeof(file), "%s/plain", dir);
     upfix_write_str(file, "x");
 
@@ -240,7 +240,7 @@ Test(storage_file, progress_and_cancel)
     struct storage_result r;
     storage_t *s;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-progress");
+    fix_tmpdir(dir, sizeof(dir), "file-progress");
     snprintf(src, sizeof(src), "%s/src/big.ts", dir);
     upfix_write(src, 20u << 20, 12); /* 20 MiB: several 8 MiB chunks */
     snprintf(url, sizeof(url), "file://%s", dir);

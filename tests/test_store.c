@@ -8,6 +8,8 @@
 #include "daemon/spool.h"
 #include "daemon/store.h"
 
+#include "tests/fix.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +24,7 @@
 static void
 scratch(char *out, size_t cap, const char *name)
 {
-    const char *t = getenv("HLSD_TEST_TMP");
-    snprintf(out, cap, "%s/%s-%ld", t ? t : "/tmp", name, (long)getpid());
+    snprintf(out, cap, "%s/%s-%ld", fix_tmp(), name, (long)getpid());
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", out, out);
     cr_assert_eq(system(cmd), 0);

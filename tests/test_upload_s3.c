@@ -23,7 +23,7 @@ s3_open(struct storage_config *cfg, char *url, const char *name, char *prefix, s
     char err[512] = "";
     storage_t *s;
 
-    upfix_unique(prefix, plen, name);
+    fix_unique(prefix, plen, name);
     if (upfix_s3_config(cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server (HLSD_TEST_S3_* unset)");
     s = storage_open(cfg, err, sizeof(err));
@@ -63,7 +63,7 @@ Test(upload_s3, tree_roundtrip_and_content_types, .timeout = 120)
     uint64_t len;
     unsigned char buf[65536];
 
-    upfix_tmpdir(src, sizeof(src), "s3-tree");
+    fix_tmpdir(src, sizeof(src), "s3-tree");
     upfix_make_tree(src);
     for (size_t i = 0; i < upfix_tree_count; i++) {
         snprintf(path, sizeof(path), "%s/%s", src, upfix_tree_keys[i]);
@@ -118,7 +118,7 @@ Test(upload_s3, overwrite_cache_control_and_virtual_host, .timeout = 60)
     const char *colon;
     char err[512];
 
-    upfix_tmpdir(dir, sizeof(dir), "s3-vhost");
+    fix_tmpdir(dir, sizeof(dir), "s3-vhost");
     snprintf(a, sizeof(a), "%s/a.ts", dir);
     snprintf(b, sizeof(b), "%s/b.ts", dir);
     upfix_write(a, 70000, 10);
@@ -155,13 +155,13 @@ Test(upload_s3, wrong_secret_is_permanent_and_secret_free)
     storage_t *s;
     const char *wrong = "WRONGsecretDoNotLeak0123456789";
 
-    upfix_unique(prefix, sizeof(prefix), "wrongsecret");
+    fix_unique(prefix, sizeof(prefix), "wrongsecret");
     if (upfix_s3_config(&cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server");
     cfg.secret_access_key = wrong;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-wrong");
+    fix_tmpdir(dir, sizeof(dir), "s3-wrong");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
     upfix_write(f, 5000, 4);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
@@ -183,13 +183,13 @@ Test(upload_s3, missing_bucket_is_permanent)
     struct storage_result r;
     storage_t *s;
 
-    upfix_unique(prefix, sizeof(prefix), "nobucket");
+    fix_unique(prefix, sizeof(prefix), "nobucket");
     if (upfix_s3_config(&cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server");
     snprintf(url, 512, "s3://hlsd-no-such-bucket/%s", prefix);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-nobucket");
+    fix_tmpdir(dir, sizeof(dir), "s3-nobucket");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
     upfix_write(f, 5000, 5);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
@@ -216,7 +216,7 @@ Test(upload_s3, body_changed_in_flight_is_rejected, .timeout = 60)
      * version 2 of the same length. storage_s3_put_fd is storage_put's
      * sending half, so this is the production path with the file swapped
      * at the worst moment. The server must refuse it. */
-    upfix_tmpdir(dir, sizeof(dir), "s3-inflight");
+    fix_tmpdir(dir, sizeof(dir), "s3-inflight");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
     upfix_write(f, 300000, 6);
     fd = open(f, O_RDONLY);
@@ -263,7 +263,7 @@ Test(upload_s3, stopped_server_is_retryable)
     struct storage_result r;
     storage_t *s;
 
-    upfix_unique(prefix, sizeof(prefix), "stopped");
+    fix_unique(prefix, sizeof(prefix), "stopped");
     if (upfix_s3_config(&cfg, url, prefix) < 0) {
         /* the check needs no server; run it with made-up settings */
         cfg.url = "s3://hlsd-test/x";
@@ -275,7 +275,7 @@ Test(upload_s3, stopped_server_is_retryable)
     cfg.endpoint = ep;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-stopped");
+    fix_tmpdir(dir, sizeof(dir), "s3-stopped");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
     upfix_write(f, 5000, 8);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
@@ -319,7 +319,7 @@ fake_put(const char *response, struct storage_result *r, struct upfix_fake *fk)
     char ep[64], dir[4096], f[4300];
     storage_t *s = fake_open(fk, response, ep, sizeof(ep));
 
-    upfix_tmpdir(dir, sizeof(dir), "fake");
+    fix_tmpdir(dir, sizeof(dir), "fake");
     snprintf(f, sizeof(f), "%s/seg 1.ts", dir);
     upfix_write_str(f, "hello");
     storage_put(s, f, "a/seg 1.ts", r);
@@ -446,7 +446,7 @@ Test(upload_fake, progress_callback_cancels, .timeout = 30)
     cfg.endpoint = ep;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "fake-cancel");
+    fix_tmpdir(dir, sizeof(dir), "fake-cancel");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
     upfix_write(f, 100000, 13);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);

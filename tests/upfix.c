@@ -19,6 +19,8 @@
 
 #include "tests/upfix.h"
 
+#include "tests/fix.h"
+
 static void
 upfix_die(const char *what)
 {
@@ -44,27 +46,6 @@ upfix_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix)
     cfg->connect_timeout_ms = 2000;
     cfg->low_speed_time_s = 20;
     return 0;
-}
-
-void
-upfix_unique(char *out, size_t outlen, const char *name)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(out, outlen, "%s-%d-%ld", name, (int)getpid(), (long)ts.tv_nsec);
-}
-
-void
-upfix_tmpdir(char *out, size_t outlen, const char *name)
-{
-    const char *base = getenv("HLSD_TEST_TMP");
-    char u[128];
-
-    upfix_unique(u, sizeof(u), name);
-    snprintf(out, outlen, "%s/%s", base && *base ? base : "/tmp", u);
-    if (mkdir(out, 0755) < 0)
-        upfix_die(out);
 }
 
 static void
@@ -205,34 +186,6 @@ upfix_make_tree(const char *root)
             size = 1000 + 37000 * i;
         upfix_write(path, size, (uint32_t)i);
     }
-}
-
-int
-upfix_run(char *const argv[], char *const env[], const char *out_path, struct rusage *ru)
-{
-    int status;
-    pid_t pid = fork();
-
-    if (pid < 0)
-        upfix_die("fork");
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0)
-            dup2(fd, 0);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    if (wait4(pid, &status, 0, ru) < 0)
-        upfix_die("wait4");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static void *

@@ -10,18 +10,13 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "tests/fix.h" /* fix_tmpdir, fix_unique, fix_run */
 #include "workers/storage.h"
 
 /* upfix_s3_config - cfg for the run's S3 server (env HLSD_TEST_S3_*), with
  * url = s3://bucket/<prefix>; url_buf must hold 512 bytes. Returns 0, or -1
  * when no server is configured (the caller skips). */
 int upfix_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix);
-
-/* upfix_unique - a prefix unique to this test process: "<name>-<pid>-<ns>" */
-void upfix_unique(char *out, size_t outlen, const char *name);
-
-/* upfix_tmpdir - a fresh directory under $HLSD_TEST_TMP (or /tmp) */
-void upfix_tmpdir(char *out, size_t outlen, const char *name);
 
 /* upfix_write - a file of size bytes of a pattern derived from seed;
  * creates parent directories */
@@ -40,12 +35,6 @@ int upfix_file_contains(const char *path, const char *needle);
 extern const char *const upfix_tree_keys[];
 extern const size_t upfix_tree_count;
 void upfix_make_tree(const char *root);
-
-/* upfix_run - run argv (argv[0] a path) with extra environment entries
- * ("K=V", NULL-terminated, may be NULL), stdout and stderr to out_path
- * (may be NULL: /dev/null); returns the exit status (128+sig if killed),
- * and the child's rusage (ru_maxrss in KiB) if ru is not NULL. */
-int upfix_run(char *const argv[], char *const env[], const char *out_path, struct rusage *ru);
 
 /* A fake HTTP server on 127.0.0.1 that answers one request with a canned
  * response (or never answers when response is NULL) and records what it
