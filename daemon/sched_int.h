@@ -86,6 +86,7 @@ void sched_job_release_lease(struct job *j);
 /* sched_obj.c */
 struct obj *sched_obj_find(struct job *j, const char *rel);
 struct obj *sched_obj_add(struct job *j, const char *rel, int64_t size);
+int sched_obj_load(void *ud, const struct store_obj *so);
 /* sched_obj_set - the one place an object changes state: the move is
  * checked, the ledger row written (etag once uploaded); unwanted deletes
  * the row */

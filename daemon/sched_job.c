@@ -80,18 +80,6 @@ job_free(struct job *j)
     free(j);
 }
 
-static int
-load_obj(void *ud, const struct store_obj *so)
-{
-    struct job *j = ud;
-    struct obj *o = sched_obj_add(j, so->rel, so->size);
-
-    /* an upload cut short by the crash is sent again: loaded, not a move */
-    o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
-    o->attempts = so->attempts;
-    return 0;
-}
-
 /* sched_job_load - a job from the store into memory with its ledger; the
  * ledger is written with every upload and the job row less often, so after
  * a crash the published-segment count is recounted from the ledger */
@@ -100,7 +88,7 @@ sched_job_load(const struct store_job *row)
 {
     struct job *j = sched_job_new(row);
 
-    if (store_obj_each(S.env.store, row->id, load_obj, j) < 0 ||
+    if (store_obj_each(S.env.store, row->id, sched_obj_load, j) < 0 ||
         store_obj_recount(S.env.store, row->id, &j->row.segs_uploaded) < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
     return j;

@@ -1,7 +1,8 @@
 /*
  * sched_obj.c - a job's object ledger in memory and its rows in the store.
  *
- * An object changes state only in sched_obj_set, which checks the move
+ * An object is born here (sched_obj_add, sched_obj_load) and changes
+ * state only in sched_obj_set, which checks the move
  * (daemon/obj.c) and writes the ledger at once: after a crash the ledger
  * says what was published. A failed write of the store is fatal (the
  * master restarts and recovers from what was committed).
@@ -91,4 +92,18 @@ sched_obj_rewind(struct job *j, const struct obj *o)
 {
     if (j->cursor > (size_t)(o - j->objs))
         j->cursor = (size_t)(o - j->objs);
+}
+
+/* sched_obj_load - a ledger row into job ud (a store_obj_each callback):
+ * an object is born in its stored state, not moved; an upload cut short by
+ * a crash is pending again */
+int
+sched_obj_load(void *ud, const struct store_obj *so)
+{
+    struct job *j = ud;
+    struct obj *o = sched_obj_add(j, so->rel, so->size);
+
+    o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
+    o->attempts = so->attempts;
+    return 0;
 }
