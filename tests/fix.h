@@ -3,9 +3,10 @@
  * scratch directory and settings (HLSD_TEST_TMP, HLSD_BINDIR), time and
  * waits on a condition with a deadline (never a blind sleep), a shell and
  * a process runner, test clips made with the ffmpeg CLI, and a Unix-socket
- * client. The suites' own fixtures (tests/dfix.h: the whole daemon;
- * tests/upfix.h: storage; tests/ctl_fixture.h: ctl with a fake master;
- * tests/convert_fixtures.h: playlists and segments) add only what is
+ * client. The suites' own fixtures (tests/fix_daemon.h: the whole daemon;
+ * tests/fix_storage.h: storage; tests/fix_ctl.h: ctl with a fake master;
+ * tests/convert_fixtures.h: playlists and segments, its name kept for the
+ * conversion suites that use it) add only what is
  * theirs on top of it.
  *
  * Test code: a fixture that cannot set itself up aborts, so that the test

@@ -7,7 +7,7 @@
  * codes and messages of `hlsd -t`.
  */
 #include "daemon/config.h"
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <ini.h>

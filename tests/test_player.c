@@ -6,7 +6,7 @@
  * npm install is a failure with the remedy, never a skip: `make test`
  * installs both (tools/deps.sh).
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -48,7 +48,7 @@ need_player(void)
 /* play - run play.mjs on dir; its exit status in *rc, its JSON result
  * (owned by the caller; asserted to parse), the reasons line in why */
 static json_t *
-play(struct dfix *d, const char *dir, const char *args, int *rc, char *why, size_t whycap)
+play(struct fix_daemon *d, const char *dir, const char *args, int *rc, char *why, size_t whycap)
 {
     static char out[1 << 18];
     char err[700];
@@ -80,15 +80,15 @@ probe_duration(const char *file)
 /* publish - start the daemon with file:// output, submit clip with args,
  * wait for done; the published job directory in root */
 static void
-publish(struct dfix *d, const char *name, const char *clip, const char *args, char *root,
+publish(struct fix_daemon *d, const char *name, const char *clip, const char *args, char *root,
         size_t cap)
 {
-    dfix_init(d, name, 0);
-    dfix_config(d, 1, 2, NULL, NULL, NULL);
-    cr_assert_eq(dfix_start(d), 0, "hlsd did not start (log %s)", d->log);
-    int64_t id = dfix_submit(d, clip, args);
+    fix_daemon_init(d, name, 0);
+    fix_daemon_config(d, 1, 2, NULL, NULL, NULL);
+    cr_assert_eq(fix_daemon_start(d), 0, "hlsd did not start (log %s)", d->log);
+    int64_t id = fix_daemon_submit(d, clip, args);
     cr_assert_gt(id, 0, "submit failed");
-    json_decref(dfix_wait_done(d, id, 60000));
+    json_decref(fix_daemon_wait_done(d, id, 60000));
     snprintf(root, cap, "%s/%lld", d->www, (long long)id);
     char master[1100];
     snprintf(master, sizeof(master), "%s/master.m3u8", root);
@@ -199,7 +199,7 @@ check_played(json_t *r, int rc, const char *why, const int *heights, size_t n, d
 
 Test(player, two_levels_with_audio_play_to_the_end, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048];
     int rc;
 
@@ -212,12 +212,12 @@ Test(player, two_levels_with_audio_play_to_the_end, .timeout = 120)
     static const int heights[] = {240, 360};
     check_played(r, rc, why, heights, 2, dur, 1);
     json_decref(r);
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
 Test(player, video_only_input_plays, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048], clip[1024];
     int rc;
 
@@ -236,14 +236,14 @@ Test(player, video_only_input_plays, .timeout = 120)
     static const int heights[] = {240, 360};
     check_played(r, rc, why, heights, 2, dur, 0);
     json_decref(r);
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
 /* the player check can fail: a published job that lost a segment of its
  * top level is refused, and the reason names the segment */
 Test(player, a_missing_segment_fails_the_player, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048];
     int rc;
 
@@ -251,7 +251,7 @@ Test(player, a_missing_segment_fails_the_player, .timeout = 120)
     const char *clip = fix_clip(8, 640, 360);
     cr_assert_not_null(clip);
     publish(&d, "player-broken", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
     char seg[1100];
     snprintf(seg, sizeof(seg), "%s/360p/seg_00002.ts", root);
     cr_assert_eq(unlink(seg), 0, "%s: no such segment to remove", seg);

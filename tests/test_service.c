@@ -6,7 +6,7 @@
  * "already running"). Every wait polls with a deadline; every daemon a
  * test starts is killed in the fixture's fini, even when the test fails.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct dfix D;
+static struct fix_daemon D;
 static char pidfile[700];
 
 static pid_t
@@ -136,7 +136,7 @@ kill_all(void)
             fix_nap(10);
     }
     if (D.pid > 0)
-        dfix_stop(&D, SIGKILL, 1000);
+        fix_daemon_stop(&D, SIGKILL, 1000);
 }
 
 static void
@@ -144,8 +144,8 @@ setup(void)
 {
     char name[64];
     snprintf(name, sizeof(name), "svc%ld", (long)getpid());
-    cr_assert_eq(dfix_init(&D, name, 0), 0);
-    dfix_config(&D, 1, 1, NULL, NULL, NULL);
+    cr_assert_eq(fix_daemon_init(&D, name, 0), 0);
+    fix_daemon_config(&D, 1, 1, NULL, NULL, NULL);
     snprintf(pidfile, sizeof(pidfile), "%s/hlsd.pid", D.dir);
 }
 
@@ -171,7 +171,7 @@ static long long
 stat_workers(const char *role)
 {
     char out[8192];
-    if (dfix_ctl(&D, out, sizeof(out), "--json stats") != 0)
+    if (fix_daemon_ctl(&D, out, sizeof(out), "--json stats") != 0)
         return -1;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
     if (r == NULL)
@@ -220,9 +220,9 @@ Test(service, init_script_start_status_reload_stop)
     pid_t pid = read_pidfile();
     cr_assert_gt(pid, 0, "no pid in %s", pidfile);
     cr_assert(alive(pid), "pid %ld from the pidfile is not running", (long)pid);
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0, "ping: %s", out);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0, "ping: %s", out);
     /* the pidfile names the master: the workers are its children */
-    pid_t w = dfix_worker_pid(&D, "convert", 0);
+    pid_t w = fix_daemon_worker_pid(&D, "convert", 0);
     cr_assert_gt(w, 0);
     cr_expect_eq(ppid_of(w), pid, "convert worker %ld has parent %ld, the pidfile says %ld",
                  (long)w, (long)ppid_of(w), (long)pid);
@@ -240,7 +240,7 @@ Test(service, init_script_start_status_reload_stop)
 
     /* reload: new pool sizes, same master */
     cr_assert(wait_workers(1, 1), "pools are not 1/1 at start");
-    dfix_config(&D, 2, 3, NULL, NULL, NULL);
+    fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
     cr_expect_eq(init("reload", out, sizeof(out)), 0, "reload: %s", out);
     cr_expect(wait_workers(2, 3), "after reload: convert %lld upload %lld, expected 2 and 3",
               stat_workers("convert"), stat_workers("upload"));
@@ -256,12 +256,12 @@ Test(service, init_script_start_status_reload_stop)
     cr_expect_neq(init("reload", out, sizeof(out)), 0, "reload of a bad config succeeded");
     cr_expect(strstr(out, "unknown key 'no_such_key'"), "%s", out);
     cr_expect(alive(pid));
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
     cr_expect_eq(stat_workers("convert"), 2);
     /* and restart does not stop it for a broken configuration either */
     cr_expect_neq(init("restart", out, sizeof(out)), 0, "restart with a bad config succeeded");
     cr_expect(alive(pid), "restart stopped the daemon before checking the config");
-    dfix_config(&D, 2, 3, NULL, NULL, NULL);
+    fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
 
     /* stop */
     cr_expect_eq(init("stop", out, sizeof(out)), 0, "stop: %s", out);
@@ -288,7 +288,7 @@ Test(service, init_script_restart_and_plain_kill)
     cr_expect(alive(pid2));
     cr_expect_neq(pid2, pid, "restart kept the same process");
     cr_expect(!alive(pid), "the old master survived the restart");
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
     cr_expect_eq(init_ssd("", "try-restart", out, sizeof(out)), 0, "%s", out);
     pid_t pid3 = read_pidfile();
     cr_expect(!alive(pid2) && alive(pid3));
@@ -425,9 +425,9 @@ Test(service, hlsd_daemonizes)
     cr_expect_neq(pid, parent);
     cr_expect(alive(pid));
     cr_expect_neq(getsid(pid), getsid(0), "the daemon did not leave our session");
-    cr_expect_eq(dfix_ctl(&D, reply, sizeof(reply), "ping"), 0, "no ping right after start: %s",
-                 reply);
-    pid_t w = dfix_worker_pid(&D, "upload", 0);
+    cr_expect_eq(fix_daemon_ctl(&D, reply, sizeof(reply), "ping"), 0,
+                 "no ping right after start: %s", reply);
+    pid_t w = fix_daemon_worker_pid(&D, "upload", 0);
     cr_expect_eq(ppid_of(w), pid, "the pidfile does not name the master");
 
     /* a second hlsd on the same configuration: 3, "already running" */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/upfix.h"
+#include "tests/fix_storage.h"
 #include "workers/storage_impl.h"
 
 struct s3env {
@@ -73,7 +73,7 @@ Test(upload_tools, awscli_agrees_with_hls_put, .timeout = 180)
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(down, sizeof(down), "%s/down", tmp);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_make_tree(src);
+    fix_storage_make_tree(src);
     fix_unique(prefix, sizeof(prefix), "awscli");
     snprintf(url, sizeof(url), "s3://%s/%s", bucket, prefix);
 
@@ -86,25 +86,26 @@ Test(upload_tools, awscli_agrees_with_hls_put, .timeout = 180)
                   "ls",           "--recursive",    s3uri,      NULL};
     rc = fix_run(ls, e.env, out, NULL);
     cr_assert_eq(rc, 0, "aws s3 ls exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
         struct stat st;
 
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
         cr_assert_eq(stat(a, &st), 0);
         /* a listing line ends "<size> <prefix>/<key>" */
-        snprintf(b, sizeof(b), " %lld %s/%s\n", (long long)st.st_size, prefix, upfix_tree_keys[i]);
-        cr_assert(upfix_file_contains(out, b), "aws s3 ls lacks [%s]", b);
+        snprintf(b, sizeof(b), " %lld %s/%s\n", (long long)st.st_size, prefix,
+                 fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_file_contains(out, b), "aws s3 ls lacks [%s]", b);
     }
 
     char *cp[] = {"/usr/bin/aws", "--endpoint-url",     (char *)ep, "s3", "cp",
                   "--recursive",  "--only-show-errors", s3uri,      down, NULL};
     rc = fix_run(cp, e.env, out, NULL);
     cr_assert_eq(rc, 0, "aws s3 cp exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        snprintf(b, sizeof(b), "%s/%s", down, upfix_tree_keys[i]);
-        cr_assert(upfix_same_file(a, b), "awscli downloaded different bytes for %s",
-                  upfix_tree_keys[i]);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        snprintf(b, sizeof(b), "%s/%s", down, fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_same_file(a, b), "awscli downloaded different bytes for %s",
+                  fix_storage_tree_keys[i]);
     }
 }
 
@@ -131,7 +132,7 @@ Test(upload_tools, big_object_small_memory, .timeout = 180)
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(file, sizeof(file), "%s/big.ts", src);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_write(file, size, 99);
+    fix_storage_write(file, size, 99);
     fix_unique(prefix, sizeof(prefix), "big");
     snprintf(url, sizeof(url), "s3://%s/%s", bucket, prefix);
 
@@ -151,7 +152,7 @@ Test(upload_tools, big_object_small_memory, .timeout = 180)
         free(buf);
     }
     close(fd);
-    cr_assert_eq(upfix_s3_config(&cfg, url, prefix), 0);
+    cr_assert_eq(fix_storage_s3_config(&cfg, url, prefix), 0);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
     cr_assert_eq(storage_s3_get(s, "big.ts", -1, NULL, 0, &len, &r), 0, "%s", r.error);
@@ -172,17 +173,17 @@ Test(upload_tools, hls_put_file_and_failures, .timeout = 60)
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(dst, sizeof(dst), "%s/dst", tmp);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_make_tree(src);
+    fix_storage_make_tree(src);
     mkdir(dst, 0755);
     snprintf(url, sizeof(url), "file://%s", dst);
 
     char *put[] = {hp, src, url, "--parallel", "4", NULL};
     rc = fix_run(put, NULL, out, NULL);
     cr_assert_eq(rc, 0, "hls-put exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        snprintf(b, sizeof(b), "%s/%s", dst, upfix_tree_keys[i]);
-        cr_assert(upfix_same_file(a, b), "%s", upfix_tree_keys[i]);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        snprintf(b, sizeof(b), "%s/%s", dst, fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_same_file(a, b), "%s", fix_storage_tree_keys[i]);
     }
 
     /* usage errors exit 2 */
@@ -190,7 +191,7 @@ Test(upload_tools, hls_put_file_and_failures, .timeout = 60)
     cr_assert_eq(fix_run(bad, NULL, out, NULL), 2);
     char *badurl[] = {hp, src, "gopher://x", NULL};
     cr_assert_eq(fix_run(badurl, NULL, out, NULL), 2);
-    cr_assert(upfix_file_contains(out, "storage URL"));
+    cr_assert(fix_storage_file_contains(out, "storage URL"));
 
     /* a wrong secret: exit 1, the reason printed, the secret not */
     if (getenv("HLSD_TEST_S3_ENDPOINT") != NULL) {
@@ -202,9 +203,9 @@ Test(upload_tools, hls_put_file_and_failures, .timeout = 60)
             hp, src, url, "--endpoint", getenv("HLSD_TEST_S3_ENDPOINT"), "--path-style", NULL};
         rc = fix_run(wrong, env, out, NULL);
         cr_assert_eq(rc, 1);
-        cr_assert(upfix_file_contains(out, "SignatureDoesNotMatch"));
-        cr_assert(!upfix_file_contains(out, "NOTtheSECRETxyz987"), "the secret was printed");
-        cr_assert(!upfix_file_contains(out, "master.m3u8"),
+        cr_assert(fix_storage_file_contains(out, "SignatureDoesNotMatch"));
+        cr_assert(!fix_storage_file_contains(out, "NOTtheSECRETxyz987"), "the secret was printed");
+        cr_assert(!fix_storage_file_contains(out, "master.m3u8"),
                   "the master playlist was attempted although segments failed");
     }
 }

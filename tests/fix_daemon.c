@@ -1,7 +1,7 @@
 /*
- * dfix.c - see dfix.h. Every wait here polls a condition with a deadline.
+ * fix_daemon.c - see fix_daemon.h. Every wait here polls a condition with a deadline.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include "tests/fix.h"
 
@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 int
-dfix_init(struct dfix *d, const char *name, int s3)
+fix_daemon_init(struct fix_daemon *d, const char *name, int s3)
 {
     memset(d, 0, sizeof(*d));
     snprintf(d->dir, sizeof(d->dir), "%s/d-%s-%ld", fix_tmp(), name, (long)getpid());
@@ -47,8 +47,8 @@ dfix_init(struct dfix *d, const char *name, int s3)
 }
 
 void
-dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char *cx,
-            const char *ux)
+fix_daemon_config(struct fix_daemon *d, unsigned cw, unsigned uw, const char *dx, const char *cx,
+                  const char *ux)
 {
     FILE *f = fopen(d->conf, "w");
     if (f == NULL)
@@ -71,7 +71,7 @@ dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char
 }
 
 int
-dfix_start(struct dfix *d)
+fix_daemon_start(struct fix_daemon *d)
 {
     char hlsd[700];
 
@@ -99,7 +99,7 @@ dfix_start(struct dfix *d)
     d->pid = pid;
     int64_t deadline = fix_ms() + 10000;
     while (fix_ms() < deadline) {
-        json_t *r = dfix_req(d, "{\"cmd\":\"ping\"}");
+        json_t *r = fix_daemon_req(d, "{\"cmd\":\"ping\"}");
         if (r) {
             int ok = json_is_true(json_object_get(r, "ok"));
             json_decref(r);
@@ -116,7 +116,7 @@ dfix_start(struct dfix *d)
 }
 
 int
-dfix_stop(struct dfix *d, int sig, int timeout_ms)
+fix_daemon_stop(struct fix_daemon *d, int sig, int timeout_ms)
 {
     int st;
 
@@ -139,7 +139,7 @@ dfix_stop(struct dfix *d, int sig, int timeout_ms)
 }
 
 int
-dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
+fix_daemon_ctl(struct fix_daemon *d, char *out, size_t cap, const char *fmt, ...)
 {
     char args[4096];
     va_list ap;
@@ -151,7 +151,7 @@ dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
 }
 
 json_t *
-dfix_req(struct dfix *d, const char *line)
+fix_daemon_req(struct fix_daemon *d, const char *line)
 {
     int fd = fix_connect(d->sock);
 
@@ -169,11 +169,11 @@ dfix_req(struct dfix *d, const char *line)
 }
 
 int64_t
-dfix_submit(struct dfix *d, const char *file, const char *args)
+fix_daemon_submit(struct fix_daemon *d, const char *file, const char *args)
 {
     char out[8192];
 
-    if (dfix_ctl(d, out, sizeof(out), "--json submit '%s' %s", file, args ? args : "") != 0)
+    if (fix_daemon_ctl(d, out, sizeof(out), "--json submit '%s' %s", file, args ? args : "") != 0)
         return -1;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
     if (r == NULL)
@@ -189,12 +189,12 @@ dfix_submit(struct dfix *d, const char *file, const char *args)
 }
 
 json_t *
-dfix_status(struct dfix *d, int64_t id)
+fix_daemon_status(struct fix_daemon *d, int64_t id)
 {
     char line[128];
 
     snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"id\":%lld}", (long long)id);
-    json_t *r = dfix_req(d, line);
+    json_t *r = fix_daemon_req(d, line);
     if (r == NULL)
         return NULL;
     json_t *job = json_incref(json_object_get(r, "job"));
@@ -203,12 +203,12 @@ dfix_status(struct dfix *d, int64_t id)
 }
 
 json_t *
-dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
+fix_daemon_wait(struct fix_daemon *d, int64_t id, const char *state, int timeout_ms)
 {
     int64_t deadline = fix_ms() + timeout_ms;
 
     while (fix_ms() < deadline) {
-        json_t *j = dfix_status(d, id);
+        json_t *j = fix_daemon_status(d, id);
         if (j) {
             const char *st = json_string_value(json_object_get(j, "state"));
             if (st && state && strcmp(st, state) == 0)
@@ -224,30 +224,30 @@ dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
 }
 
 json_t *
-dfix_wait_done(struct dfix *d, int64_t id, int timeout_ms)
+fix_daemon_wait_done(struct fix_daemon *d, int64_t id, int timeout_ms)
 {
-    json_t *j = dfix_wait(d, id, NULL, timeout_ms);
+    json_t *j = fix_daemon_wait(d, id, NULL, timeout_ms);
     cr_assert_not_null(j, "job %lld did not end within %d ms", (long long)id, timeout_ms);
-    cr_assert_str_eq(dfix_str(j, "state"), "done", "job %lld ended %s: %s", (long long)id,
-                     dfix_str(j, "state"), dfix_str(j, "error"));
+    cr_assert_str_eq(fix_daemon_str(j, "state"), "done", "job %lld ended %s: %s", (long long)id,
+                     fix_daemon_str(j, "state"), fix_daemon_str(j, "error"));
     return j;
 }
 
 const char *
-dfix_str(json_t *job, const char *key)
+fix_daemon_str(json_t *job, const char *key)
 {
     const char *s = json_string_value(json_object_get(job, key));
     return s ? s : "";
 }
 
 long long
-dfix_segs(json_t *job, const char *key)
+fix_daemon_segs(json_t *job, const char *key)
 {
     return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), key));
 }
 
 int
-dfix_log_contains(struct dfix *d, const char *needle)
+fix_daemon_log_contains(struct fix_daemon *d, const char *needle)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' '%s'", needle, d->log);
@@ -255,7 +255,7 @@ dfix_log_contains(struct dfix *d, const char *needle)
 }
 
 int
-dfix_aws(char *out, size_t cap, const char *fmt, ...)
+fix_daemon_aws(char *out, size_t cap, const char *fmt, ...)
 {
     char args[4096];
     va_list ap;
@@ -277,9 +277,9 @@ dfix_aws(char *out, size_t cap, const char *fmt, ...)
 }
 
 pid_t
-dfix_worker_pid(struct dfix *d, const char *role, int64_t id)
+fix_daemon_worker_pid(struct fix_daemon *d, const char *role, int64_t id)
 {
-    json_t *r = dfix_req(d, "{\"cmd\":\"workers\"}");
+    json_t *r = fix_daemon_req(d, "{\"cmd\":\"workers\"}");
     json_t *w;
     size_t i;
     pid_t pid = -1;
@@ -304,7 +304,7 @@ dfix_worker_pid(struct dfix *d, const char *role, int64_t id)
 }
 
 int
-dfix_count_files(const char *dir)
+fix_daemon_count_files(const char *dir)
 {
     char out[64];
     if (fix_sh(out, sizeof(out), "find '%s' -type f 2>/dev/null | wc -l", dir) != 0)
@@ -313,12 +313,12 @@ dfix_count_files(const char *dir)
 }
 
 json_t *
-dfix_wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
+fix_daemon_wait_uploaded(struct fix_daemon *d, int64_t id, long long n, int timeout_ms)
 {
     int64_t deadline = fix_ms() + timeout_ms;
 
     while (fix_ms() < deadline) {
-        json_t *j = dfix_status(d, id);
+        json_t *j = fix_daemon_status(d, id);
         json_t *up = json_object_get(json_object_get(j, "segments"), "uploaded");
         if (j && json_integer_value(up) >= n)
             return j;
@@ -329,12 +329,13 @@ dfix_wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
 }
 
 pid_t
-dfix_wait_worker(struct dfix *d, const char *role, int64_t id, pid_t not, int timeout_ms)
+fix_daemon_wait_worker(struct fix_daemon *d, const char *role, int64_t id, pid_t not,
+                       int timeout_ms)
 {
     int64_t deadline = fix_ms() + timeout_ms;
 
     while (fix_ms() < deadline) {
-        pid_t pid = dfix_worker_pid(d, role, id);
+        pid_t pid = fix_daemon_worker_pid(d, role, id);
         if (pid > 0 && pid != not )
             return pid;
         fix_nap(10);
@@ -343,7 +344,7 @@ dfix_wait_worker(struct dfix *d, const char *role, int64_t id, pid_t not, int ti
 }
 
 void
-dfix_first_segment(const char *dir, char *out, size_t cap)
+fix_daemon_first_segment(const char *dir, char *out, size_t cap)
 {
     char rel[512] = "";
 
