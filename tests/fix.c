@@ -73,6 +73,15 @@ fix_wait(int (*cond)(void *ud), void *ud, int timeout_ms)
     }
 }
 
+uint64_t
+fix_mix(uint64_t v)
+{
+    v ^= v >> 33;
+    v *= 0xff51afd7ed558ccdULL;
+    v ^= v >> 33;
+    return v;
+}
+
 void
 fix_unique(char *out, size_t cap, const char *name)
 {
@@ -98,6 +107,19 @@ fix_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+const char *
+fix_text(const char *text)
+{
+    static char path[512];
+    static int n;
+
+    snprintf(path, sizeof(path), "%s/text-%ld-%d", fix_tmp(), (long)getpid(), n++);
+    FILE *f = fopen(path, "w");
+    if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+        die(path);
+    return path;
 }
 
 int

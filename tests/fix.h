@@ -33,11 +33,17 @@ void fix_nap(int ms);
  * (0); the waits of every suite go through here */
 int fix_wait(int (*cond)(void *ud), void *ud, int timeout_ms);
 
+/* fix_mix - a 64-bit mixer (murmur3's finalizer) for test patterns */
+uint64_t fix_mix(uint64_t v);
+
 /* fix_unique - a name unique to this test process: "<name>-<pid>-<ns>" */
 void fix_unique(char *out, size_t cap, const char *name);
 /* fix_tmpdir - a fresh directory of a unique name under fix_tmp() */
 void fix_tmpdir(char *out, size_t cap, const char *name);
 int fix_exists(const char *path);
+/* fix_text - a new file under fix_tmp() holding text; its path (static:
+ * valid until the next call) */
+const char *fix_text(const char *text);
 
 /* fix_sh - run a shell command; its exit status (128+signal if killed),
  * its standard output in out when out is not NULL */

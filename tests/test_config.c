@@ -16,25 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* conf_file - a private file holding text; its path */
-static const char *
-conf_file(const char *text)
-{
-    static char path[512];
-    static int n;
-    snprintf(path, sizeof(path), "%s/cfg-%ld-%d.conf", fix_tmp(), (long)getpid(), n++);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "fopen %s", path);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 static int
 load_text(struct config *c, const char *text, char *err, size_t errlen)
 {
     err[0] = '\0';
-    return config_load(c, conf_file(text), err, errlen);
+    return config_load(c, fix_text(text), err, errlen);
 }
 
 static char *
@@ -641,7 +627,7 @@ Test(config_hlsd_t, good_files_exit_0)
     cr_expect_eq(hlsd_t(path, out, sizeof(out)), 0, "%s: %s", path, out);
     /* -t only checks: a missing output directory is one hlsd would create */
     snprintf(text, sizeof(text), "[upload]\nurl = file://%s/t-%ld/www\n", t, (long)getpid());
-    const char *f = conf_file(text);
+    const char *f = fix_text(text);
     cr_expect_eq(hlsd_t(f, out, sizeof(out)), 0, "%s", out);
     snprintf(path, sizeof(path), "%s/t-%ld", t, (long)getpid());
     cr_expect(!fix_exists(path), "hlsd -t created %s", path);
@@ -668,7 +654,7 @@ Test(config_hlsd_t, bad_files_exit_2_naming_line_and_reason)
     char out[4096];
 
     for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
-        const char *f = conf_file(bad_files[i].text);
+        const char *f = fix_text(bad_files[i].text);
         cr_expect_eq(hlsd_t(f, out, sizeof(out)), 2, "%s", bad_files[i].text);
         cr_expect(strstr(out, f) != NULL, "the error does not name the file: %s", out);
         cr_expect(strstr(out, bad_files[i].err) != NULL, "'%s' lacks '%s'", out, bad_files[i].err);
