@@ -13,10 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* lease_ttl_ms - how long a store lease lasts unless renewed (sched_timer.c
- * renews it at a third of that) */
-#define LEASE_TTL_MS 30000
-
 static unsigned
 conv_threads(void)
 {
@@ -34,7 +30,7 @@ take_job(struct job *j)
 {
     if (j->slease.job)
         return 1;
-    if (store_lease_take(S.env.store, j->row.id, S.env.owner, S.env.wall(), LEASE_TTL_MS,
+    if (store_lease_take(S.env.store, j->row.id, S.env.owner, S.env.wall(), SCHED_LEASE_TTL_MS,
                          &j->slease) == 0) {
         j->slease_renewed = S.env.now();
         return 1;

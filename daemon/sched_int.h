@@ -61,6 +61,11 @@ extern struct sched S;
 
 #define SCHED_CFG (S.env.cfg)
 
+/* a store lease lasts this long unless renewed, and is renewed at a third
+ * of that (sched_dispatch.c takes it, sched_timer.c renews it) */
+#define SCHED_LEASE_TTL_MS   30000
+#define SCHED_LEASE_RENEW_MS 10000
+
 /* sched_worker.c: the lease table */
 int sched_worker_id(const struct lease *l);
 void sched_worker_begin(int w, struct job *j, struct obj *o, int del);

@@ -12,9 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RENEW_EVERY_MS 10000 /* a third of the lease's life (sched_dispatch.c) */
-#define LEASE_TTL_MS   30000
-#define SYNC_EVERY_MS  5000
+#define SYNC_EVERY_MS 5000 /* how often cancels made elsewhere are looked for */
 
 static void
 kill_stalled(int64_t now)
@@ -42,9 +40,9 @@ static void
 renew_leases(int64_t now)
 {
     for (struct job *j = S.head; j; j = j->next) {
-        if (j->slease.job == 0 || now - j->slease_renewed < RENEW_EVERY_MS)
+        if (j->slease.job == 0 || now - j->slease_renewed < SCHED_LEASE_RENEW_MS)
             continue;
-        if (store_lease_renew(S.env.store, &j->slease, S.env.wall(), LEASE_TTL_MS) == 0) {
+        if (store_lease_renew(S.env.store, &j->slease, S.env.wall(), SCHED_LEASE_TTL_MS) == 0) {
             j->slease_renewed = now;
             continue;
         }
