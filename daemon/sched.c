@@ -50,15 +50,6 @@ sched_stats(void)
     return &S.stats;
 }
 
-int64_t
-sched_lease_of(int w, const char **rel)
-{
-    const struct lease *l = w >= 0 && w < SCHED_MAX_WORKERS ? &S.leases[w] : NULL;
-
-    *rel = l && l->obj ? l->obj->rel : "";
-    return l && l->job ? l->job->row.id : 0;
-}
-
 const struct store_job *
 sched_active(int64_t id)
 {

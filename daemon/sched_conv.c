@@ -26,17 +26,6 @@ rendition_ok(const char *r, size_t cap)
     return 1;
 }
 
-/* sched_printable - len bytes from a worker as one line of text */
-void
-sched_printable(char *dst, size_t cap, const char *src, size_t len)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < len && k + 1 < cap; i++)
-        dst[k++] =
-            (src[i] >= 0x20 && src[i] < 0x7f) || (unsigned char)src[i] >= 0x80 ? src[i] : ' ';
-    dst[k] = '\0';
-}
-
 static void
 on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
 {
@@ -44,7 +33,7 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
 
     if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
         !isfinite(m->duration) || m->duration < 0) {
-        sched_worker_kill(l, "protocol: malformed segment report");
+        sched_lease_kill(l, "protocol: malformed segment report");
         return;
     }
     snprintf(rel, sizeof(rel), "%.16s/seg_%05u.ts", m->rendition, m->index);
@@ -65,7 +54,7 @@ static void
 on_progress(struct lease *l, struct job *j, const struct proto_conv_progress *p)
 {
     if (!isfinite(p->fraction) || p->fraction < 0 || p->fraction > 1.0001) {
-        sched_worker_kill(l, "protocol: progress out of range");
+        sched_lease_kill(l, "protocol: progress out of range");
         return;
     }
     j->conv_progress = p->fraction > 1 ? 1 : p->fraction;
@@ -85,13 +74,13 @@ on_done(struct lease *l, struct job *j, const char *text)
     snprintf(buf, sizeof(buf), "%s", text);
     char *tok = strtok_r(buf, " ", &save);
     if (tok == NULL || sscanf(tok, "%lf", &dur) != 1 || !isfinite(dur) || dur < 0) {
-        sched_worker_kill(l, "protocol: malformed conversion result");
+        sched_lease_kill(l, "protocol: malformed conversion result");
         return;
     }
     j->conv = NULL;
     S.stats.conversions_done++;
     if (j->row.state != JOB_CONVERTING) {
-        sched_worker_end(l);
+        sched_lease_end(l);
         sched_job_settle(j);
         return;
     }
@@ -99,7 +88,7 @@ on_done(struct lease *l, struct job *j, const char *text)
     j->row.renditions[0] = '\0';
     while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
         if (!rendition_ok(tok, 16)) {
-            sched_worker_kill(l, "protocol: malformed rendition name");
+            sched_lease_kill(l, "protocol: malformed rendition name");
             return;
         }
         size_t n = strlen(j->row.renditions);
@@ -115,7 +104,7 @@ on_done(struct lease *l, struct job *j, const char *text)
     job_transition(j->row.id, &j->row.state, JOB_UPLOADING);
     sched_job_save(j);
     log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur, j->row.renditions);
-    sched_worker_end(l);
+    sched_lease_end(l);
     sched_job_queue_master(j);
 }
 
@@ -126,7 +115,7 @@ on_failed(struct lease *l, struct job *j, const char *text, size_t len)
 
     sched_printable(why, sizeof(why), text, len);
     j->conv = NULL;
-    sched_worker_end(l);
+    sched_lease_end(l);
     if (j->releasing) {
         sched_job_requeue(j, 1);
         return;
@@ -141,7 +130,7 @@ static void
 on_canceled(struct lease *l, struct job *j)
 {
     j->conv = NULL;
-    sched_worker_end(l);
+    sched_lease_end(l);
     if (j->releasing) {
         sched_job_requeue(j, 0);
         return;
@@ -178,7 +167,7 @@ sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len)
         on_canceled(l, j);
         break;
     default:
-        sched_worker_kill(l, "protocol: unexpected record type");
+        sched_lease_kill(l, "protocol: unexpected record type");
         break;
     }
 }

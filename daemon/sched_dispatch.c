@@ -64,10 +64,10 @@ start_conversion(int w, struct job *j)
         if (j->objs[i].state == OBJ_PENDING && j->objs[i].lease == NULL)
             j->objs[i].next_at = INT64_MAX; /* re-armed by the new report */
     sched_job_save(j);
-    sched_worker_begin(w, j, NULL, 0);
+    sched_lease_begin(w, j, NULL, 0);
     log_info("job %lld: converting on convert[%d] (attempt %u)", (long long)j->row.id, w,
              j->row.attempts);
-    sched_worker_send(j->conv, PROTO_CONV_START, &st, sizeof(st));
+    sched_lease_send(j->conv, PROTO_CONV_START, &st, sizeof(st));
     return 1;
 }
 
@@ -97,15 +97,15 @@ start_upload(int w, int64_t now)
             char key[512], msg[CONFIG_PATH_MAX + 700];
             sched_url_key(&j->row, o->rel, key, sizeof(key));
             if (o->state == OBJ_DELETING) {
-                sched_worker_begin(w, j, o, 1);
-                sched_worker_send(o->lease, PROTO_UP_DELETE, key, strlen(key));
+                sched_lease_begin(w, j, o, 1);
+                sched_lease_send(o->lease, PROTO_UP_DELETE, key, strlen(key));
                 return 1;
             }
             sched_obj_set(j, o, OBJ_UPLOADING, NULL);
             int n = snprintf(msg, sizeof(msg), "%s/%lld/out/%s\n%s", SCHED_CFG->daemon.spool_dir,
                              (long long)j->row.id, o->rel, key);
-            sched_worker_begin(w, j, o, 0);
-            sched_worker_send(o->lease, PROTO_UP_PUT, msg, (size_t)n);
+            sched_lease_begin(w, j, o, 0);
+            sched_lease_send(o->lease, PROTO_UP_PUT, msg, (size_t)n);
             return 1;
         }
     }

@@ -66,12 +66,13 @@ extern struct sched S;
 #define SCHED_LEASE_TTL_MS   30000
 #define SCHED_LEASE_RENEW_MS 10000
 
-/* sched_worker.c: the lease table */
-int sched_worker_id(const struct lease *l);
-void sched_worker_begin(int w, struct job *j, struct obj *o, int del);
-void sched_worker_end(struct lease *l);
-void sched_worker_kill(const struct lease *l, const char *why);
-int sched_worker_send(const struct lease *l, uint16_t type, const void *body, size_t len);
+/* sched_lease.c: the lease table */
+struct lease *sched_lease_at(int w);
+int sched_lease_id(const struct lease *l);
+void sched_lease_begin(int w, struct job *j, struct obj *o, int del);
+void sched_lease_end(struct lease *l);
+void sched_lease_kill(const struct lease *l, const char *why);
+int sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len);
 
 /* sched_job.c */
 struct job *sched_job_find(int64_t id);
@@ -105,6 +106,16 @@ void sched_cancel_job(struct job *j);
 /* sched_conv.c, sched_upload.c */
 void sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len);
 void sched_upload_result(struct lease *l, const void *body, size_t len);
-void sched_printable(char *dst, size_t cap, const char *src, size_t len);
+
+/* sched_printable - len bytes a worker sent, as one line of text */
+static inline void
+sched_printable(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < cap; i++)
+        dst[k++] =
+            (src[i] >= 0x20 && src[i] < 0x7f) || (unsigned char)src[i] >= 0x80 ? src[i] : ' ';
+    dst[k] = '\0';
+}
 
 #endif

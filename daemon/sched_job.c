@@ -165,7 +165,7 @@ void
 sched_job_stop_conversion(struct job *j)
 {
     if (j->conv)
-        sched_worker_send(j->conv, PROTO_CONV_CANCEL, NULL, 0);
+        sched_lease_send(j->conv, PROTO_CONV_CANCEL, NULL, 0);
 }
 
 /* sched_job_drop_pending - objects not uploaded are no longer wanted; the

@@ -24,11 +24,11 @@ kill_stalled(int64_t now)
         if (now - j->last_progress > SCHED_CFG->convert.stall_timeout_ms) {
             snprintf(why, sizeof(why), "conversion stalled: no progress for %llds",
                      (long long)(SCHED_CFG->convert.stall_timeout_ms / 1000));
-            sched_worker_kill(j->conv, why);
+            sched_lease_kill(j->conv, why);
         } else if (now - j->conv_started > SCHED_CFG->convert.job_timeout_ms) {
             snprintf(why, sizeof(why), "conversion exceeded job_timeout (%llds)",
                      (long long)(SCHED_CFG->convert.job_timeout_ms / 1000));
-            sched_worker_kill(j->conv, why);
+            sched_lease_kill(j->conv, why);
         }
     }
 }

@@ -103,21 +103,21 @@ sched_upload_result(struct lease *l, const void *body, size_t len)
     char text[600], key[512];
 
     if (len < sizeof(h)) {
-        sched_worker_kill(l, "protocol: upload result without a matching lease");
+        sched_lease_kill(l, "protocol: upload result without a matching lease");
         return;
     }
     memcpy(&h, body, sizeof(h));
     h.etag[sizeof(h.etag) - 1] = '\0';
     sched_printable(text, sizeof(text), (const char *)body + sizeof(h), len - sizeof(h));
     if (h.cls > PROTO_UP_PERMANENT) {
-        sched_worker_kill(l, "protocol: unknown result class");
+        sched_lease_kill(l, "protocol: unknown result class");
         return;
     }
     struct job *j = l->job;
     struct obj *o = l->obj;
     int was_delete = l->del;
     o->lease = NULL;
-    sched_worker_end(l);
+    sched_lease_end(l);
     sched_url_key(&j->row, o->rel, key, sizeof(key));
     if (was_delete)
         delete_result(j, o, &h, key, text);

@@ -1,7 +1,7 @@
 /*
- * sched_worker.c - the lease table (what each worker holds), what a worker
- * says, and what its death means for its lease. The scheduler reaches a
- * worker only through the sched_proc interface the master handed in.
+ * sched_worker.c - what a worker says (routed to the conversion and upload
+ * handlers after checking it against the worker's lease) and what its
+ * death means for its lease.
  */
 #include "daemon/sched_int.h"
 
@@ -11,65 +11,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-int
-sched_worker_id(const struct lease *l)
-{
-    return (int)(l - S.leases);
-}
-
-static struct lease *
-lease_at(int w)
-{
-    if (w < 0 || w >= SCHED_MAX_WORKERS)
-        log_panic("worker %d out of the lease table", w);
-    return &S.leases[w];
-}
-
-/* sched_worker_begin - w holds a conversion of j (o NULL) or object o */
-void
-sched_worker_begin(int w, struct job *j, struct obj *o, int del)
-{
-    struct lease *l = lease_at(w);
-
-    if (l->job)
-        log_panic("worker %d given a second lease", w);
-    l->job = j;
-    l->obj = o;
-    l->del = del;
-    l->since = S.env.now();
-    if (o)
-        o->lease = l;
-    else
-        j->conv = l;
-    S.env.proc.lease(S.env.proc.ud, w, 1);
-}
-
-/* sched_worker_end - the lease ends and the worker is idle again */
-void
-sched_worker_end(struct lease *l)
-{
-    memset(l, 0, sizeof(*l));
-    S.env.proc.lease(S.env.proc.ud, sched_worker_id(l), 0);
-}
-
-void
-sched_worker_kill(const struct lease *l, const char *why)
-{
-    S.env.proc.kill(S.env.proc.ud, sched_worker_id(l), why);
-}
-
-int
-sched_worker_send(const struct lease *l, uint16_t type, const void *body, size_t len)
-{
-    return S.env.proc.send(S.env.proc.ud, sched_worker_id(l), type, (uint64_t)l->job->row.id, body,
-                           len);
-}
-
 void
 sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const void *body,
                  size_t len)
 {
-    struct lease *l = lease_at(w);
+    struct lease *l = sched_lease_at(w);
 
     if (type == PROTO_UP_RESULT) {
         if (role != SCHED_UPLOAD || l->obj == NULL || l->job == NULL ||
@@ -157,7 +103,7 @@ upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
 void
 sched_on_exit(int w, int status, int we_stopped, const char *reason)
 {
-    struct lease *l = lease_at(w);
+    struct lease *l = sched_lease_at(w);
     struct lease held = *l;
 
     if (held.job == NULL)
