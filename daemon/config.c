@@ -8,6 +8,9 @@
  */
 #include "daemon/config.h"
 
+#include "workers/convworker.h"
+#include "workers/storage.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -520,4 +523,33 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+void
+config_convworker(const struct config *c, struct convworker_settings *set)
+{
+    memset(set, 0, sizeof(*set));
+    set->spool_dir = c->daemon.spool_dir;
+    set->preset = c->convert.preset;
+}
+
+static const char *
+nz(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
+void
+config_storage(const struct config *c, struct storage_config *sc)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->url = c->upload.url;
+    sc->endpoint = nz(c->upload.endpoint);
+    sc->region = nz(c->upload.region);
+    sc->path_style = c->upload.path_style;
+    sc->access_key_id = nz(c->upload.access_key_id);
+    sc->secret_access_key = nz(c->upload.secret_access_key);
+    sc->session_token = nz(c->upload.session_token);
+    sc->cache_control = nz(c->upload.cache_control);
+    sc->acl = nz(c->upload.acl);
 }

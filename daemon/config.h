@@ -15,12 +15,7 @@
 #define CONFIG_PATH_MAX 1024
 #define CONFIG_STR_MAX  256
 
-#ifndef HLSD_DEFAULT_CONFIG
-#define HLSD_DEFAULT_CONFIG "/etc/hlsd/hlsd.conf"
-#endif
-#ifndef HLSD_DEFAULT_SOCKET
-#define HLSD_DEFAULT_SOCKET "/run/hlsd/hlsd.sock"
-#endif
+#include "daemon/paths.h"
 
 struct config {
     struct {
@@ -63,6 +58,9 @@ struct config {
     } upload;
 };
 
+struct convworker_settings;
+struct storage_config;
+
 /* config_defaults - the embedded defaults. */
 void config_defaults(struct config *c);
 
@@ -76,5 +74,13 @@ int config_check_ladder(const char *v, char *why, size_t whylen);
 /* config_parse_duration - "500ms", "30s", "5m", "6h" (a bare number is
  * seconds) into milliseconds; -1 if malformed. */
 int64_t config_parse_duration(const char *s);
+
+/* config_convworker - a conversion worker's settings, pointing into c */
+void config_convworker(const struct config *c, struct convworker_settings *set);
+
+/* config_storage - the storage settings of the upload section, pointing
+ * into c (empty strings become NULL: taken from the environment or
+ * defaulted) */
+void config_storage(const struct config *c, struct storage_config *sc);
 
 #endif

@@ -18,9 +18,20 @@ static char log_role[48] = "hlsd";
 static int log_stderr = 1;
 static enum log_level log_min = LOG_LVL_INFO;
 
+static void vlog(enum log_level lvl, const char *fmt, va_list ap);
+
+/* wlog_to_log - the sink of the workers' log: this one, with its threshold */
+static void
+wlog_to_log(enum wlog_level lvl, const char *fmt, va_list ap)
+{
+    if ((enum log_level)lvl >= log_min)
+        vlog((enum log_level)lvl, fmt, ap);
+}
+
 void
 log_init(const char *role, int to_stderr, enum log_level min)
 {
+    wlog_set_sink(wlog_to_log);
     log_set_role(role);
     log_stderr = to_stderr;
     log_min = min;

@@ -11,15 +11,20 @@
 #ifndef HLSD_DAEMON_LOG_H
 #define HLSD_DAEMON_LOG_H
 
+#include "workers/exitcode.h"
+#include "workers/wlog.h"
+
 #include <stdarg.h>
 
-enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
+/* the same values as the workers' levels: log_init makes this log their sink */
+enum log_level {
+    LOG_LVL_DEBUG = WLOG_DEBUG,
+    LOG_LVL_INFO = WLOG_INFO,
+    LOG_LVL_WARN = WLOG_WARN,
+    LOG_LVL_ERROR = WLOG_ERROR
+};
 
-/* exit codes (documented in docs/ARCHITECTURE.md) */
-#define EXIT_CONFIG 2 /* configuration error: never respawned */
-#define EXIT_ENV    3 /* environment: socket, directory, store unusable */
-#define EXIT_ORPHAN 4 /* a child whose master went away */
-#define EXIT_PROTO  5 /* a child that received garbage from the master */
+/* exit codes: workers/exitcode.h (documented in docs/ARCHITECTURE.md) */
 
 void log_init(const char *role, int to_stderr, enum log_level min);
 void log_set_role(const char *role); /* after fork: "convert[3]" etc. */

@@ -93,7 +93,7 @@ check_storage(const struct config *c, int test, char *err, size_t errlen)
     if (test && strncmp(c->upload.url, "file://", 7) == 0 && will_create(c->upload.url + 7))
         return 0;
     storage_global_init();
-    upworker_storage_config(c, &sc);
+    config_storage(c, &sc);
     storage_t *st = storage_open(&sc, err, errlen);
     if (st == NULL)
         return -1;

@@ -69,6 +69,27 @@ master_durable(void)
     return 0;
 }
 
+/* begin - the loop turn's transaction; without one the master cannot go on */
+static void
+begin(void)
+{
+    if (store_begin(M.store) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+    in_txn = 1;
+}
+
+/* commit - the end of a transaction; 0 or -1 (logged) */
+static int
+commit(void)
+{
+    in_txn = 0;
+    if (store_commit(M.store) < 0) {
+        log_error("job store: %s", store_errmsg(M.store));
+        return -1;
+    }
+    return 0;
+}
+
 static void
 ring_doorbell(void)
 {
@@ -147,12 +168,7 @@ read_outbox(struct slot *s)
         }
         if (done == 0)
             continue;
-        if (s->in.type == PROTO_HELLO)
-            master_proc_on_hello(s);
-        else if (s->role == ROLE_CTL)
-            master_ctl_request(s, s->in.job, (const char *)s->in.buf, s->in.len);
-        else
-            sched_on_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
+        master_sched_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
     }
 }
 
@@ -267,6 +283,7 @@ static void
 begin_stop(void)
 {
     M.stopping = 1;
+    sched_stop();
     M.stop_deadline = master_now() + M.cfg.daemon.shutdown_timeout_ms;
     log_info("stopping: no new jobs; %d conversions have %lld ms to finish",
              sched_conversions_running(), (long long)M.cfg.daemon.shutdown_timeout_ms);
@@ -281,12 +298,9 @@ stop_children(void)
             master_proc_term(&M.slots[i]);
     int64_t deadline = master_now() + 5000;
     while (master_proc_alive_count() > 0) {
-        store_begin(M.store);
-        in_txn = 1;
         read_outboxes();
         master_proc_reap();
-        store_commit(M.store);
-        in_txn = 0;
+        master_durable();
         if (master_now() > deadline) {
             for (int i = 0; i < MASTER_MAX_SLOTS; i++)
                 if (M.slots[i].pid > 0)
@@ -316,13 +330,13 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
     snprintf(db, sizeof(db), "%s/hlsd.db", M.cfg.daemon.state_dir);
     if ((M.store = store_open(db, err, sizeof(err))) == NULL)
         log_fatal(EXIT_ENV, "job store: %s", err);
-    store_begin(M.store);
-    in_txn = 1;
-    if (sched_recover() < 0)
+    begin();
+    master_sched_start();
+    if (sched_recover() < 0 || master_durable() < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
-    master_durable();
     M.listen_fd = listen_fd;
-    master_proc_init();
+    struct master_proc_events ev = {.message = master_sched_message, .exited = master_sched_exited};
+    master_proc_init(&ev);
     master_proc_resize();
     log_info("hlsd %s started: %u convert and %u upload workers, output %s", HLSD_VERSION,
              M.cfg.convert.workers, M.cfg.upload.workers, M.cfg.upload.url);
@@ -352,7 +366,7 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
         if (M.stopping) {
             if (sched_conversions_running() == 0 || master_now() >= M.stop_deadline) {
                 if (sched_conversions_running() > 0) {
-                    sched_shutdown_release();
+                    sched_release_conversions();
                     if (M.stop_deadline + 2000 > master_now()) {
                         /* give the workers a moment to let go cleanly */
                         master_durable();
@@ -365,7 +379,7 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
         } else {
             master_proc_start_due();
         }
-        sched_dispatch();
+        master_sched_dispatch();
         master_durable();
 
         int64_t t = sched_next_timer(), p = master_proc_next_timer();
@@ -376,12 +390,11 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
         sleep_until(t, bell);
     }
     stop_children();
-    master_durable();
-    store_commit(M.store);
-    in_txn = 0;
+    int code = commit() < 0 ? EXIT_ENV : 0;
+    sched_fini();
     store_close(M.store);
     close(M.listen_fd);
     unlink(M.cfg.daemon.socket);
     log_info("stopped");
-    return 0;
+    return code;
 }

@@ -1,7 +1,8 @@
 /*
  * master.h - the master's private state, shared by its files: the loop
- * (master.c), the process table (master_proc.c), the scheduler (sched.c),
- * control requests (master_ctl.c) and the spool (spool.c).
+ * (master.c), the process table (master_proc.c) and control requests
+ * (master_ctl.c). The scheduler (sched*.c) has its own state and never
+ * includes this: master.c hands it a narrow interface to the processes.
  *
  * The master owns the job store and the lease table; it is the only writer
  * of job state. It never parses video, never speaks HTTP, never reads a
@@ -41,9 +42,6 @@ enum slot_state {
     SLOT_NSTATES
 };
 
-struct job;
-struct obj;
-
 struct slot {
     int idx;
     enum slot_role role;
@@ -60,12 +58,6 @@ struct slot {
     int64_t term_sent;    /* monotonic ms SIGTERM was sent, 0 if not */
     shmseg_t *seg;
     struct msg_asm in;
-    /* the lease: a conversion (job) or one object (obj of job) */
-    struct job *job;
-    struct obj *obj;
-    int obj_delete; /* the lease is a DELETE, not a PUT */
-    int64_t lease_ms;
-    int64_t last_progress_ms;
     char reason[160]; /* why we killed it, for the job's error */
     int reaped;       /* being drained after waitpid: its pid may be reused */
 };
@@ -82,8 +74,7 @@ struct master {
     int stopping;          /* TERM/INT: no new conversions */
     int64_t stop_deadline; /* monotonic ms */
     uint64_t rng;
-    /* counters for stats */
-    uint64_t segments_uploaded, bytes_uploaded, upload_failures, conversions_done;
+    /* counters for stats (the scheduler keeps its own: sched_stats) */
     uint64_t children_started, children_crashed;
 };
 
@@ -98,8 +89,18 @@ int master_durable(void);
  * listen_fd (bound by main before dropping privileges); the exit code */
 int master_run(const char *config_path, const struct config *cfg, int listen_fd);
 
-/* master_proc.c */
-void master_proc_init(void);
+/* master_proc.c: the process table. It calls nothing of the scheduler:
+ * what happens to its children is reported through these callbacks. */
+struct master_proc_events {
+    /* a complete, checked message from s (HELLO and ctl requests are
+     * handled by the caller; a dead child's drained records come too) */
+    void (*message)(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len);
+    /* s died (status from waitpid; we_stopped: after our SIGTERM), after
+     * what it had published was drained; s->reason says why we killed it */
+    void (*exited)(struct slot *s, int status, int we_stopped);
+};
+
+void master_proc_init(const struct master_proc_events *ev);
 void master_proc_resize(void); /* after config (re)load: grow or retire slots */
 void master_proc_start_due(void);
 void master_proc_reap(void);
@@ -107,22 +108,19 @@ void master_proc_kill(struct slot *s, const char *why); /* SIGKILL a broken chil
 void master_proc_term(struct slot *s);
 int master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, size_t len);
 void master_proc_on_hello(struct slot *s);
-/* master_proc_lease - a lease starts (busy=1) or ends (busy=0) */
+/* master_proc_lease - a lease starts (busy=1) or ends (busy=0: a job done) */
 void master_proc_lease(struct slot *s, int busy);
 const char *master_proc_role_name(enum slot_role r);
 const char *master_proc_state_name(enum slot_state st);
 int master_proc_alive_count(void);
 int64_t master_proc_next_timer(void);
 
-/* sched.c */
-int sched_recover(void);
-void sched_dispatch(void);
-void sched_timers(void);
-int64_t sched_next_timer(void);
-void sched_on_message(struct slot *s, uint16_t type, uint64_t job, const void *body, size_t len);
-void sched_on_child_exit(struct slot *s, int status, int we_stopped);
-int sched_conversions_running(void);
-void sched_shutdown_release(void);
+/* master_sched.c: the scheduler's side of the master */
+void master_sched_start(void); /* sched_init with the store, clocks and processes */
+void master_sched_message(struct slot *s, uint16_t type, uint64_t job, const void *body,
+                          size_t len);
+void master_sched_exited(struct slot *s, int status, int we_stopped);
+void master_sched_dispatch(void);
 
 /* master_ctl.c */
 void master_ctl_request(struct slot *s, uint64_t seq, const char *json, size_t len);

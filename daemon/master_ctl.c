@@ -14,6 +14,7 @@
 #include "daemon/sched.h"
 #include "ipc/proto.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ job_json(const struct store_job *row)
     snprintf(buf, sizeof(buf), "%s", row->renditions);
     for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
         json_array_append_new(rends, json_string(t));
-    sched_playlist_url(row, url, sizeof(url));
+    sched_url_playlist(&M.cfg, row, url, sizeof(url));
     double progress = sched_progress(row);
     if (!isfinite(progress) || progress < 0)
         progress = 0;
@@ -113,10 +114,10 @@ static int
 list_one(void *ud, const struct store_job *row)
 {
     struct list_ud *l = ud;
-    const struct job *j = sched_find(row->id);
+    const struct store_job *active = sched_active(row->id);
 
     /* active jobs: memory is newer than the store (progress, counters) */
-    json_array_append_new(l->arr, job_json(j ? &j->row : row));
+    json_array_append_new(l->arr, job_json(active ? active : row));
     return 0;
 }
 
@@ -157,14 +158,16 @@ do_workers(struct slot *s)
         char started[32] = "";
         if (w->started_wall)
             iso8601(w->started_wall, started, sizeof(started));
-        json_t *job = w->job ? json_integer((json_int_t)w->job->row.id) : json_null();
+        const char *rel;
+        int64_t leased = sched_lease_of(w->idx, &rel);
+        json_t *job = leased ? json_integer((json_int_t)leased) : json_null();
         json_t *o = json_pack(
             "{s:i, s:s, s:i, s:s, s:o, s:i, s:s, s:i, s:i}", "slot", w->idx, "role",
             master_proc_role_name(w->role), "pid", w->pid > 0 ? (int)w->pid : 0, "state",
             master_proc_state_name(w->state), "job", job, "generation", (int)w->generation,
             "started_at", started, "jobs_done", (int)w->jobs_done, "restarts", (int)w->restarts);
-        if (w->obj && w->obj->rel[0])
-            json_object_set_new(o, "object", json_string(w->obj->rel));
+        if (rel[0])
+            json_object_set_new(o, "object", json_string(rel));
         json_array_append_new(arr, o);
     }
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "workers", arr));
@@ -177,6 +180,7 @@ do_stats(struct slot *s)
     for (int st = 0; st < JOB_NSTATES; st++)
         json_object_set_new(jobs, job_state_name((enum job_state)st),
                             json_integer(store_job_count(M.store, (enum job_state)st)));
+    const struct sched_stats *st = sched_stats();
     int alive[ROLE_N] = {0}, busy[ROLE_N] = {0};
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         const struct slot *w = &M.slots[i];
@@ -189,9 +193,9 @@ do_stats(struct slot *s)
         "{s:o, s:I, s:{s:i, s:i, s:i, s:i}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b}", "jobs", jobs,
         "uptime_s", (json_int_t)((master_wall() - M.started_wall) / 1000), "workers", "convert",
         alive[ROLE_CONVERT], "convert_busy", busy[ROLE_CONVERT], "upload", alive[ROLE_UPLOAD],
-        "upload_busy", busy[ROLE_UPLOAD], "segments_uploaded", (json_int_t)M.segments_uploaded,
-        "bytes_uploaded", (json_int_t)M.bytes_uploaded, "upload_failures",
-        (json_int_t)M.upload_failures, "conversions_done", (json_int_t)M.conversions_done,
+        "upload_busy", busy[ROLE_UPLOAD], "segments_uploaded", (json_int_t)st->segments_uploaded,
+        "bytes_uploaded", (json_int_t)st->bytes_uploaded, "upload_failures",
+        (json_int_t)st->upload_failures, "conversions_done", (json_int_t)st->conversions_done,
         "children_started", (json_int_t)M.children_started, "children_crashed",
         (json_int_t)M.children_crashed, "queued", (int)sched_queued(), "stopping", M.stopping);
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "stats", stats));
@@ -256,13 +260,9 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
     if (strcmp(cmd, "ping") == 0) {
         send_json(s, json_pack("{s:b, s:s}", "ok", 1, "version", HLSD_VERSION));
     } else if (strcmp(cmd, "admit") == 0) {
-        if (M.stopping)
-            send_error(s, "unavailable", "hlsd is shutting down: not accepting jobs");
-        else if (sched_queued() >= M.cfg.daemon.max_queued) {
-            snprintf(msg, sizeof(msg), "queue full: %u jobs are waiting (max_queued)",
-                     M.cfg.daemon.max_queued);
-            send_error(s, "queue_full", msg);
-        } else
+        if (sched_admit(&code, msg, sizeof(msg)) < 0)
+            send_error(s, code, msg);
+        else
             send_json(s, json_pack("{s:b}", "ok", 1));
     } else if (strcmp(cmd, "submit") == 0) {
         do_submit(s, req);
@@ -271,11 +271,10 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
         if (get_id(req, &id) < 0) {
             send_error(s, "bad_request", "id must be a positive integer");
         } else if (cmd[0] == 's') {
-            const struct job *j = sched_find(id);
-            if (j)
-                send_job(s, &j->row);
-            else if (store_job_get(M.store, id, &row) == 0)
+            if (sched_status(id, &row) == 0)
                 send_job(s, &row);
+            else if (errno != ENOENT)
+                send_error(s, "internal", store_errmsg(M.store));
             else {
                 snprintf(msg, sizeof(msg), "no job %lld", (long long)id);
                 send_error(s, "not_found", msg);

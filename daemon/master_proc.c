@@ -19,6 +19,7 @@
 #include "ipc/proto.h"
 #include "ipc/ring.h"
 #include "workers/convworker.h"
+#include "workers/storage.h"
 #include "workers/upworker.h"
 #include "workers/worker.h"
 
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 static uint64_t incarnation;
+static struct master_proc_events events;
 
 static const char *const role_names[ROLE_N] = {"ctl", "convert", "upload"};
 static const char *const state_names[SLOT_NSTATES] = {"empty", "starting", "idle",
@@ -83,8 +85,9 @@ role_wanted(enum slot_role r)
 }
 
 void
-master_proc_init(void)
+master_proc_init(const struct master_proc_events *ev)
 {
+    events = *ev;
     M.nslots = MASTER_MAX_SLOTS;
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         struct slot *s = &M.slots[i];
@@ -193,12 +196,18 @@ child_main(struct slot *s)
     case ROLE_CTL:
         code = ctl_main(&M.cfg, s->seg, M.listen_fd);
         break;
-    case ROLE_CONVERT:
-        code = convworker_main(&M.cfg, s->seg);
+    case ROLE_CONVERT: {
+        struct convworker_settings set;
+        config_convworker(&M.cfg, &set);
+        code = convworker_main(&set, s->seg);
         break;
-    default:
-        code = upworker_main(&M.cfg, s->seg);
+    }
+    default: {
+        struct storage_config sc;
+        config_storage(&M.cfg, &sc);
+        code = upworker_main(&sc, s->seg);
         break;
+    }
     }
     _exit(code);
 }
@@ -234,8 +243,6 @@ spawn(struct slot *s)
     s->jobs_done = 0;
     s->term_sent = 0;
     s->reason[0] = '\0';
-    s->job = NULL;
-    s->obj = NULL;
     M.children_started++;
     slot_set(s, SLOT_STARTING);
     log_debug("started %s[%d] pid %ld generation %u", role_names[s->role], s->idx, (long)pid,
@@ -307,11 +314,15 @@ master_proc_send(struct slot *s, uint16_t type, uint64_t job, const void *buf, s
 void
 master_proc_lease(struct slot *s, int busy)
 {
-    if (busy && s->state == SLOT_IDLE)
+    if (!busy) {
+        s->jobs_done++; /* even if it is stopping meanwhile */
+        if (s->state == SLOT_BUSY)
+            slot_set(s, SLOT_IDLE);
+        return;
+    }
+    if (s->state == SLOT_IDLE)
         slot_set(s, SLOT_BUSY);
-    else if (!busy && s->state == SLOT_BUSY)
-        slot_set(s, SLOT_IDLE);
-    else if (busy && s->state != SLOT_BUSY)
+    else if (s->state != SLOT_BUSY)
         log_panic("%s[%d]: lease given in state %s", role_names[s->role], s->idx,
                   state_names[s->state]);
 }
@@ -324,7 +335,7 @@ master_proc_on_hello(struct slot *s)
         return;
     }
     slot_set(s, SLOT_IDLE);
-    /* idle slots get work in the same loop turn (sched_dispatch) */
+    /* idle slots get work in the same loop turn (the master's dispatch) */
     if (s->retire)
         master_proc_term(s);
 }
@@ -347,7 +358,7 @@ drain_one(void *ud, const void *p)
         return;
     if (s->in.type == PROTO_HELLO || s->role == ROLE_CTL)
         return; /* a dead ctl's request has nobody to answer to */
-    sched_on_message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
+    events.message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
 }
 
 static void
@@ -371,14 +382,12 @@ on_exit_status(struct slot *s, int status)
     if (crashed)
         M.children_crashed++;
 
-    sched_on_child_exit(s, status, we_stopped);
+    events.exited(s, status, we_stopped);
 
     shmseg_destroy(s->seg);
     s->seg = NULL;
     s->pid = -1;
     s->reaped = 0;
-    s->job = NULL;
-    s->obj = NULL;
     s->term_sent = 0;
     msg_asm_reset(&s->in);
 

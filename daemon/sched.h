@@ -1,56 +1,114 @@
 /*
- * sched.h - the scheduler's job and object records, for the files of the
- * master that need to look at them (master_ctl.c renders them as JSON).
+ * sched.h - the master's scheduler: the lease table, the active jobs and
+ * their upload ledgers, and what happens on every event from a worker.
+ *
+ * It owns its state (nothing of the master's global): the master hands it
+ * a store, the configuration, clocks and a narrow interface to the
+ * processes (struct sched_proc), and feeds it worker messages and exits.
+ * Workers are numbers (the master's slot index); the scheduler never sees
+ * a pid or a ring, so it links and runs without the master (tests/test_sched*.c).
+ *
+ * Invariants (a violation is a panic):
+ *  - a job is leased to at most one convert worker, and only while it is
+ *    converting (or ended, until the worker lets go);
+ *  - an object is leased to at most one upload worker;
+ *  - the master playlist is queued only when every other object of the job
+ *    is uploaded, and the job is done only when it is uploaded.
+ * Everything a worker reports is checked against its lease: a report about
+ * another job is a protocol violation and the worker is killed.
  */
 #ifndef HLSD_DAEMON_SCHED_H
 #define HLSD_DAEMON_SCHED_H
 
-#include "daemon/master.h"
+#include "daemon/config.h"
 #include "daemon/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum obj_kind { OBJ_SEGMENT, OBJ_PLAYLIST, OBJ_MASTER };
+#define SCHED_MAX_WORKERS 128 /* worker numbers are 0..SCHED_MAX_WORKERS-1 */
 
-struct obj {
-    char rel[128];
-    enum obj_state state;
-    enum obj_kind kind;
-    unsigned attempts;
-    int64_t next_at; /* monotonic ms: not before */
-    int64_t size;
-    struct slot *lease;
+enum sched_role { SCHED_CONVERT, SCHED_UPLOAD };
+
+/* sched_proc - the processes as the scheduler may touch them */
+struct sched_proc {
+    void *ud;
+    /* lease - worker w starts (busy=1) or ends (busy=0) a lease */
+    void (*lease)(void *ud, int w, int busy);
+    /* send - a message to w; -1 if it could not be sent (w is then being
+     * killed, and its exit comes back through sched_on_exit) */
+    int (*send)(void *ud, int w, uint16_t type, uint64_t job, const void *body, size_t len);
+    /* kill - SIGKILL w because of why. A "protocol: ..." reason always
+     * stands; another one is ignored if w is already being killed. */
+    void (*kill)(void *ud, int w, const char *why);
 };
 
-/* An active job: queued, converting, uploading, or ended with work left
- * (a canceled job's deletions, leases still out). */
-struct job {
-    struct store_job row;
-    struct job *next;
-    struct slot *conv; /* the convert worker holding it */
-    struct obj *objs;
-    size_t nobjs, cap;
-    size_t cursor; /* objects before it are not pending: dispatch starts here */
-    int64_t conv_started, last_progress, progress_saved;
-    double conv_progress;
-    int releasing; /* shutdown: back to queued once the worker lets go */
+struct sched_env {
+    const struct config *cfg; /* read at every use: a reload swaps it in place */
+    store_t *store;           /* inside a transaction the caller commits */
+    struct sched_proc proc;
+    int64_t (*now)(void);  /* monotonic ms */
+    int64_t (*wall)(void); /* ms since the epoch */
+    int (*durable)(void);  /* commit what the store holds so far: 0 or -1 */
+    char owner[64];        /* this host, in job leases */
+    uint64_t seed;         /* back-off jitter */
 };
 
-struct job *sched_find(int64_t id);
-/* sched_submit - store a new job for an ingested input; 0 or -1 with a
- * code/message for the client */
+struct sched_stats {
+    uint64_t segments_uploaded, bytes_uploaded, upload_failures, conversions_done;
+};
+
+/* sched_init - forget everything, then use env; sched_fini frees memory */
+void sched_init(const struct sched_env *env);
+void sched_fini(void);
+/* sched_recover - unfinished jobs from the store, spool swept; -1 on a
+ * store error */
+int sched_recover(void);
+
+/* sched_offer - an idle worker of role: 1 if it was given a lease */
+int sched_offer(int w, enum sched_role role);
+/* sched_on_message - a complete message from w (already checked against
+ * its role's record rules) */
+void sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const void *body,
+                      size_t len);
+/* sched_on_exit - w died (status from waitpid); we_stopped: after our
+ * SIGTERM; reason: why we killed it ("" if we did not) */
+void sched_on_exit(int w, int status, int we_stopped, const char *reason);
+/* sched_timers - stalls, job timeouts, store lease renewal */
+void sched_timers(void);
+int64_t sched_next_timer(void); /* monotonic ms, INT64_MAX if none */
+
+/* sched_stop - shutdown: intake closes, no new conversions */
+void sched_stop(void);
+/* sched_release_conversions - ask running conversions to let go; their
+ * jobs go back to queued (the attempt not counted) */
+void sched_release_conversions(void);
+int sched_conversions_running(void);
+const struct sched_stats *sched_stats(void);
+/* sched_lease_of - the job id worker w holds (0: none) and the object's
+ * path ("" for a conversion) */
+int64_t sched_lease_of(int w, const char **rel);
+
+/* the client's requests: 0, or -1 with a code and a message for it */
+int sched_admit(const char **code, char *msg, size_t msglen);
+/* sched_submit - store a new job for an ingested input (spool token) */
 int sched_submit(const char *token, const char *input, const char *ladder, double segment,
                  const char *prefix, struct store_job *out, const char **code, char *msg,
                  size_t msglen);
 int sched_cancel(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen);
 int sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen);
+/* sched_status - the freshest row of a job (memory, else the store) */
+int sched_status(int64_t id, struct store_job *out);
+/* sched_active - the row of a job in memory, or NULL */
+const struct store_job *sched_active(int64_t id);
 unsigned sched_queued(void);
 /* sched_progress - 0..1 for a job, from memory when active */
 double sched_progress(const struct store_job *row);
-/* sched_playlist_url - where the master playlist is (or will be) */
-void sched_playlist_url(const struct store_job *row, char *out, size_t cap);
-/* sched_object_key - the key of rel under the upload URL */
-void sched_object_key(const struct store_job *row, const char *rel, char *out, size_t cap);
+
+/* sched_url_key - the key of rel under the upload URL */
+void sched_url_key(const struct store_job *row, const char *rel, char *out, size_t cap);
+/* sched_url_playlist - where the master playlist is (or will be) */
+void sched_url_playlist(const struct config *cfg, const struct store_job *row, char *out,
+                        size_t cap);
 
 #endif

@@ -1,17 +1,26 @@
 /*
- * store.h - the job store: SQLite in WAL mode, written only by the master.
+ * store.h - the job store: every call the master makes to it, and nothing
+ * else (no SQL outside the store's files). The embedded backend is SQLite
+ * in WAL mode (store_sqlite.c); the interface is shaped for a second one,
+ * PostgreSQL shared by several hosts, where a job is leased to one host at
+ * a time (owner, expiry, a generation that fences a host that lost it).
  *
- * Two tables: jobs (one row per submission) and objects (the per-object
- * upload ledger: pending, uploading, uploaded with its ETag). Every write
- * is committed with synchronous=FULL before the caller acts on it, so a
- * crash at any point loses no acknowledged job and at most re-sends objects
- * that were in flight. Returns 0 / -1 (errno ENOENT for a missing row, EIO
- * for a database error, with store_errmsg() saying what failed).
+ * Two record kinds: jobs (one row per submission) and objects (the
+ * per-object upload ledger: pending, uploading, uploaded with its ETag,
+ * deleting). Writes happen inside a transaction (store_begin) that the
+ * caller commits before acting on them, so a crash at any point loses no
+ * acknowledged job and at most re-sends objects that were in flight.
+ *
+ * Every call returns 0 / -1 with errno: ENOENT for a missing row, EBUSY
+ * for a job leased by another live owner, ESTALE for a lease that is no
+ * longer ours, EINVAL for a value the store does not keep, EIO for a
+ * database error; store_errmsg() says what failed. Nothing here logs.
  */
 #ifndef HLSD_DAEMON_STORE_H
 #define HLSD_DAEMON_STORE_H
 
 #include "daemon/job.h"
+#include "daemon/obj.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,12 +46,10 @@ struct store_job {
     unsigned conv_done; /* 1 once the conversion finished for good */
 };
 
-enum obj_state { OBJ_PENDING, OBJ_UPLOADING, OBJ_UPLOADED, OBJ_DELETING };
-
 struct store_obj {
     int64_t job;
-    char rel[128]; /* path under the job: "720p/seg_00003.ts", "master.m3u8" */
-    enum obj_state state;
+    char rel[128];        /* path under the job: "720p/seg_00003.ts", "master.m3u8" */
+    enum obj_state state; /* never OBJ_UNWANTED: that row is deleted */
     char etag[80];
     int64_t size;
     unsigned attempts;
@@ -73,5 +80,45 @@ int store_obj_each(store_t *s, int64_t job, int (*fn)(void *ud, const struct sto
                    void *ud);
 int store_obj_delete(store_t *s, int64_t job, const char *rel);
 int store_obj_delete_job(store_t *s, int64_t job);
+/* store_obj_recount - how many segments of job are published (uploaded
+ * objects that are not playlists): the ledger is written with every upload
+ * and the job row less often, so this is the count after a crash */
+int store_obj_recount(store_t *s, int64_t job, unsigned *segments);
+
+/* store_job_canceled_since - jobs canceled with updated_at > since (ms
+ * since the epoch), in id order: how a host learns of a cancel made by
+ * another. fn returns non-zero to stop. */
+int store_job_canceled_since(store_t *s, int64_t since,
+                             int (*fn)(void *ud, const struct store_job *j), void *ud);
+
+/*
+ * Job leases: which host works on a job. A host takes a job's lease before
+ * it converts it, renews it while it works (a heartbeat, well within the
+ * time to live), and releases it when the job ends or goes back to the
+ * queue. A lease whose owner stopped renewing expires and may be taken
+ * over by another host; the generation then grows, so the old owner's
+ * renew fails with ESTALE and it must stop working on the job (fencing).
+ * Times are ms since the epoch.
+ */
+struct store_lease {
+    int64_t job;
+    char owner[64];      /* the host: "hostname:pid" or a configured name */
+    int64_t expires_at;  /* INT64_MAX: never */
+    uint64_t generation; /* grows with every takeover */
+};
+
+/* store_lease_take - lease job to owner for ttl_ms: granted if nobody
+ * holds it, if owner already does, or if the holder's lease expired (a
+ * takeover); EBUSY if another owner holds a live one, ENOENT if no job */
+int store_lease_take(store_t *s, int64_t job, const char *owner, int64_t now, int64_t ttl_ms,
+                     struct store_lease *out);
+/* store_lease_renew - the heartbeat: expires_at = now + ttl_ms; ESTALE if
+ * the lease was taken over (generation or owner changed) */
+int store_lease_renew(store_t *s, struct store_lease *l, int64_t now, int64_t ttl_ms);
+/* store_lease_release - the job is nobody's (a stale lease is a no-op) */
+int store_lease_release(store_t *s, const struct store_lease *l);
+/* store_lease_expired_each - jobs whose lease expired before now, for a
+ * host to take over. fn returns non-zero to stop. */
+int store_lease_expired_each(store_t *s, int64_t now, int (*fn)(void *ud, int64_t job), void *ud);
 
 #endif

@@ -14,43 +14,38 @@
 #include <libavutil/display.h>
 
 #include "tests/convert_fixtures.h"
+#include "tests/fix.h"
 
+/* the scratch directory, the shell and ffmpeg are the shared fixtures'
+ * (tests/fix.h); these names stay for the conversion suites */
 const char *
 convert_fixtures_tmp(void)
 {
-    const char *t = getenv("HLSD_TEST_TMP");
-    return t != NULL && t[0] != '\0' ? t : "/tmp";
+    return fix_tmp();
 }
 
 char *
 convert_fixtures_path(const char *name)
 {
     char buf[4096];
-    snprintf(buf, sizeof(buf), "%s/%s", convert_fixtures_tmp(), name);
+    snprintf(buf, sizeof(buf), "%s/%s", fix_tmp(), name);
     return strdup(buf);
 }
 
 int
 convert_fixtures_sh(const char *fmt, ...)
 {
-    char cmd[8192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    int rc = fix_vsh(NULL, 0, fmt, ap);
     va_end(ap);
-    int st = system(cmd);
-    return st == -1 ? -1 : WEXITSTATUS(st);
+    return rc;
 }
 
 char *
 convert_fixtures_make(const char *name, const char *args)
 {
-    char *out = convert_fixtures_path(name);
-    if (convert_fixtures_sh("ffmpeg -nostdin -v error -y %s '%s'", args, out) != 0) {
-        free(out);
-        return NULL;
-    }
-    return out;
+    return fix_ffmpeg(name, args);
 }
 
 /* convert_fixtures_attr - the value of NAME= in an attribute list. */

@@ -5,7 +5,7 @@
  * says: versions, error codes, a job whose progress drops on cancel).
  * Every case checks the exit status and the message.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 
@@ -549,22 +549,22 @@ Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
  * forward and end with a total, and the worker's log says "1 rendition" */
 Test(cli, real_daemon_version_progress_and_plurals, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     static char text[16384];
     char want[2048];
 
-    dfix_init(&d, "cli", 0);
-    dfix_config(&d, 1, 1, NULL, NULL, NULL);
-    const char *clip = dfix_video(4, 320, 240);
+    fix_daemon_init(&d, "cli", 0);
+    fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
+    const char *clip = fix_clip(4, 320, 240);
     cr_assert_not_null(clip);
-    cr_assert_eq(dfix_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
 
-    cr_assert_eq(dfix_ctl(&d, text, sizeof(text), "--version"), 0);
+    cr_assert_eq(fix_daemon_ctl(&d, text, sizeof(text), "--version"), 0);
     snprintf(want, sizeof(want), "hlsctl %s\nhlsd %s at %s\n", version(), version(), d.sock);
     cr_assert_str_eq(text, want);
 
-    int rc =
-        dfix_ctl(&d, text, sizeof(text), "submit '%s' --ladder 240:400k --segment 1 --wait", clip);
+    int rc = fix_daemon_ctl(&d, text, sizeof(text),
+                            "submit '%s' --ladder 240:400k --segment 1 --wait", clip);
     cr_assert_eq(rc, 0, "hlsctl exited %d: %s", rc, text);
     double last_pct = -1;
     long long last_up = -1;
@@ -594,12 +594,12 @@ Test(cli, real_daemon_version_progress_and_plurals, .timeout = 120)
     }
     cr_assert_gt(lines, 1);
     cr_assert_eq(last_pct, 100);
-    json_t *job = dfix_wait_done(&d, 1, 1000);
-    cr_assert_geq(dfix_segs(job, "uploaded"), 2, "a 4 s clip in 1 s segments");
+    json_t *job = fix_daemon_wait_done(&d, 1, 1000);
+    cr_assert_geq(fix_daemon_segs(job, "uploaded"), 2, "a 4 s clip in 1 s segments");
     json_decref(job);
-    cr_assert(dfix_log_contains(&d, "into 1 rendition\n"), "see %s", d.log);
-    cr_assert(!dfix_log_contains(&d, " 1 renditions"), "see %s", d.log);
-    cr_assert_eq(dfix_stop(&d, SIGTERM, 10000), 0);
+    cr_assert(fix_daemon_log_contains(&d, "into 1 rendition\n"), "see %s", d.log);
+    cr_assert(!fix_daemon_log_contains(&d, " 1 renditions"), "see %s", d.log);
+    cr_assert_eq(fix_daemon_stop(&d, SIGTERM, 10000), 0);
 }
 
 /* on a terminal: one line redrawn with \r, its numbers never going back */
@@ -609,7 +609,7 @@ Test(cli, hlsctl_wait_progress_bar_on_a_terminal, .timeout = 30)
     char file[700];
     static char text[65536];
 
-    if (dfix_sh(NULL, 0, "command -v script >/dev/null") != 0)
+    if (fix_sh(NULL, 0, "command -v script >/dev/null") != 0)
         cr_skip_test("script(1) is not installed");
     fake_start(&f, answer_cancel);
     snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
@@ -618,9 +618,9 @@ Test(cli, hlsctl_wait_progress_bar_on_a_terminal, .timeout = 30)
     fputs("x", fp);
     fclose(fp);
     /* script(1) gives hlsctl a pseudo-terminal */
-    int rc = dfix_sh(text, sizeof(text),
-                     "script -qec \"'%s/hlsctl' -s '%s' submit '%s' --wait\" /dev/null 2>&1",
-                     bindir(), f.sock, file);
+    int rc = fix_sh(text, sizeof(text),
+                    "script -qec \"'%s/hlsctl' -s '%s' submit '%s' --wait\" /dev/null 2>&1",
+                    bindir(), f.sock, file);
     cr_assert_eq(rc, 1, "exit %d: %s", rc, text);
     cr_assert(strstr(text, "\rjob 1 [######"), "no progress bar: %s", text);
     int last = -1, bars = 0;

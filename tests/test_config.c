@@ -7,7 +7,7 @@
  * codes and messages of `hlsd -t`.
  */
 #include "daemon/config.h"
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <ini.h>
@@ -16,41 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
-
-static const char *
-bindir(void)
-{
-    const char *b = getenv("HLSD_BINDIR");
-    return b ? b : "bin";
-}
-
-/* conf_file - a private file holding text; its path */
-static const char *
-conf_file(const char *text)
-{
-    static char path[512];
-    static int n;
-    const char *t = getenv("HLSD_TEST_TMP");
-
-    snprintf(path, sizeof(path), "%s/cfg-%ld-%d.conf", t ? t : "/tmp", (long)getpid(), n++);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f, "fopen %s", path);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 static int
 load_text(struct config *c, const char *text, char *err, size_t errlen)
 {
     err[0] = '\0';
-    return config_load(c, conf_file(text), err, errlen);
+    return config_load(c, fix_text(text), err, errlen);
 }
 
 static char *
@@ -579,7 +549,7 @@ Test(config_files, example_documents_every_key_once)
     char path[1024];
     struct seen s = {0};
 
-    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", fix_srcdir());
     cr_assert_eq(ini_parse(path, collect, &s), 0, "%s does not parse", path);
     cr_expect_eq(s.dup, 0, "%s sets %s twice", path, s.dup_name);
     for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
@@ -598,7 +568,7 @@ Test(config_files, example_loads_to_the_defaults)
     struct config c, d;
     char path[1024], err[1024], a[4096], b[4096];
 
-    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", fix_srcdir());
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
     config_defaults(&d);
     /* field by field first, for a readable failure */
@@ -624,7 +594,7 @@ Test(config_files, local_conf_loads)
     struct config c;
     char path[1024], err[1024], cwd[1024], want[2200];
 
-    snprintf(path, sizeof(path), "%s/etc/hlsd.local.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.local.conf", fix_srcdir());
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), 0, "%s", err);
     cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
     snprintf(want, sizeof(want), "file://%s/var/www", cwd);
@@ -641,28 +611,28 @@ Test(config_files, local_conf_loads)
 static int
 hlsd_t(const char *path, char *err, size_t cap)
 {
-    return dfix_sh(err, cap, "cd '%s' && '%s/hlsd' -t -c '%s' 2>&1 >/dev/null",
-                   getenv("HLSD_TEST_TMP") ? getenv("HLSD_TEST_TMP") : "/tmp", bindir(), path);
+    return fix_sh(err, cap, "cd '%s' && '%s/hlsd' -t -c '%s' 2>&1 >/dev/null", fix_tmp(),
+                  fix_bindir(), path);
 }
 
 Test(config_hlsd_t, good_files_exit_0)
 {
     char path[1024], out[4096];
-    const char *t = getenv("HLSD_TEST_TMP") ? getenv("HLSD_TEST_TMP") : "/tmp";
+    const char *t = fix_tmp();
     char text[2048];
 
-    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", fix_srcdir());
     cr_expect_eq(hlsd_t(path, out, sizeof(out)), 0, "%s: %s", path, out);
-    snprintf(path, sizeof(path), "%s/etc/hlsd.local.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.local.conf", fix_srcdir());
     cr_expect_eq(hlsd_t(path, out, sizeof(out)), 0, "%s: %s", path, out);
     /* -t only checks: a missing output directory is one hlsd would create */
     snprintf(text, sizeof(text), "[upload]\nurl = file://%s/t-%ld/www\n", t, (long)getpid());
-    const char *f = conf_file(text);
+    const char *f = fix_text(text);
     cr_expect_eq(hlsd_t(f, out, sizeof(out)), 0, "%s", out);
     snprintf(path, sizeof(path), "%s/t-%ld", t, (long)getpid());
-    cr_expect(!dfix_exists(path), "hlsd -t created %s", path);
+    cr_expect(!fix_exists(path), "hlsd -t created %s", path);
     /* its stdout says so */
-    cr_expect_eq(dfix_sh(out, sizeof(out), "'%s/hlsd' -t -c '%s' 2>/dev/null", bindir(), f), 0);
+    cr_expect_eq(fix_sh(out, sizeof(out), "'%s/hlsd' -t -c '%s' 2>/dev/null", fix_bindir(), f), 0);
     cr_expect(strstr(out, "configuration ok"), "%s", out);
 }
 
@@ -684,7 +654,7 @@ Test(config_hlsd_t, bad_files_exit_2_naming_line_and_reason)
     char out[4096];
 
     for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
-        const char *f = conf_file(bad_files[i].text);
+        const char *f = fix_text(bad_files[i].text);
         cr_expect_eq(hlsd_t(f, out, sizeof(out)), 2, "%s", bad_files[i].text);
         cr_expect(strstr(out, f) != NULL, "the error does not name the file: %s", out);
         cr_expect(strstr(out, bad_files[i].err) != NULL, "'%s' lacks '%s'", out, bad_files[i].err);
@@ -704,7 +674,7 @@ Test(config_hlsd_t, usage_exits_2)
 {
     char out[4096];
 
-    cr_expect_eq(dfix_sh(out, sizeof(out), "'%s/hlsd' -x 2>&1", bindir()), 2);
+    cr_expect_eq(fix_sh(out, sizeof(out), "'%s/hlsd' -x 2>&1", fix_bindir()), 2);
     cr_expect(strstr(out, "usage: hlsd"), "%s", out);
-    cr_expect_eq(dfix_sh(out, sizeof(out), "'%s/hlsd' -t extra 2>&1", bindir()), 2);
+    cr_expect_eq(fix_sh(out, sizeof(out), "'%s/hlsd' -t extra 2>&1", fix_bindir()), 2);
 }

@@ -1,12 +1,12 @@
 /*
  * test_ctl.c - the ctl process against raw socket clients, with a fake
- * master on the other side of its rings (tests/ctl_fixture.c): forwarding
+ * master on the other side of its rings (tests/fix_ctl.c): forwarding
  * of every command, validation, submission by descriptor, by stream and
  * inline, and the refusal paths that must leave nothing in the spool.
  */
 #include "daemon/ctl.h"
 #include "daemon/ctl_request.h"
-#include "tests/ctl_fixture.h"
+#include "tests/fix_ctl.h"
 
 #include <criterion/criterion.h>
 
@@ -23,9 +23,9 @@
 #define MiB (1024ull * 1024)
 
 static void
-assert_forwarded(struct fx *f, size_t i, const char *want)
+assert_forwarded(struct fix_ctl *f, size_t i, const char *want)
 {
-    json_t *got = fx_req(f, i);
+    json_t *got = fix_ctl_req(f, i);
     json_t *exp = json_loads(want, 0, NULL);
     cr_assert_not_null(got, "request %zu was not forwarded", i);
     char *s = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
@@ -37,17 +37,17 @@ assert_forwarded(struct fx *f, size_t i, const char *want)
 
 /* ping_alive - ctl still answers */
 static void
-ping_alive(struct fx *f)
+ping_alive(struct fix_ctl *f)
 {
-    cr_assert(fx_alive(f), "ctl died");
-    json_t *rep = fx_rpc(f, "{\"cmd\":\"ping\"}");
-    cr_assert_str_eq(fx_code(rep), "");
+    cr_assert(fix_ctl_alive(f), "ctl died");
+    json_t *rep = fix_ctl_rpc(f, "{\"cmd\":\"ping\"}");
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     json_decref(rep);
 }
 
 Test(ctl, forwards_every_command_normalised, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     static const struct {
         const char *line, *forwarded;
     } cases[] = {
@@ -64,25 +64,25 @@ Test(ctl, forwards_every_command_normalised, .timeout = 30)
         {"{\"cmd\":\"workers\"}", "{\"cmd\":\"workers\"}"},
         {"  {\"cmd\" : \"stats\"}  \r", "{\"cmd\":\"stats\"}"},
     };
-    fx_start(&f, 10 * MiB);
+    fix_ctl_start(&f, 10 * MiB);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *rep = fx_rpc(&f, cases[i].line);
-        cr_assert_str_eq(fx_code(rep), "", "%s failed", cases[i].line);
+        json_t *rep = fix_ctl_rpc(&f, cases[i].line);
+        cr_assert_str_eq(fix_ctl_code(rep), "", "%s failed", cases[i].line);
         json_decref(rep);
         assert_forwarded(&f, i, cases[i].forwarded);
     }
     /* the master's reply is relayed as is */
-    json_t *rep = fx_rpc(&f, "{\"cmd\":\"workers\"}");
+    json_t *rep = fix_ctl_rpc(&f, "{\"cmd\":\"workers\"}");
     json_t *w = json_array_get(json_object_get(rep, "workers"), 0);
     cr_assert_str_eq(json_string_value(json_object_get(w, "role")), "ctl");
     cr_assert_eq(json_integer_value(json_object_get(w, "pid")), 4242);
     json_decref(rep);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     static const struct {
         const char *line, *code, *needle;
     } cases[] = {
@@ -125,10 +125,11 @@ Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
         {"{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":0}", "bad_input", "empty"},
         {"{\"cmd\":\"\\u00e9t\\u00e9\"}", "unknown_command", "unknown command"},
     };
-    fx_start(&f, 10 * MiB);
+    fix_ctl_start(&f, 10 * MiB);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *rep = fx_rpc(&f, cases[i].line);
-        cr_assert_str_eq(fx_code(rep), cases[i].code, "%s: got %s", cases[i].line, fx_code(rep));
+        json_t *rep = fix_ctl_rpc(&f, cases[i].line);
+        cr_assert_str_eq(fix_ctl_code(rep), cases[i].code, "%s: got %s", cases[i].line,
+                         fix_ctl_code(rep));
         const char *msg =
             json_string_value(json_object_get(json_object_get(rep, "error"), "message"));
         cr_assert_not_null(msg);
@@ -137,56 +138,58 @@ Test(ctl, bad_requests_get_clear_errors_and_reach_nobody, .timeout = 30)
         json_decref(rep);
     }
     /* errors without inline bytes keep the stream in step on one connection */
-    int fd = fx_connect(&f);
+    int fd = fix_ctl_connect(&f);
     for (int i = 0; i < 3; i++) {
         static const char *const lines[] = {"{\"cmd\":\"bogus\"}\n", "[]\n",
                                             "{\"cmd\":\"ping\"}\n"};
-        fx_send(fd, lines[i], strlen(lines[i]));
-        json_t *rep = fx_reply(fd);
-        cr_assert_str_eq(fx_code(rep), i == 0 ? "unknown_command" : i == 1 ? "bad_request" : "");
+        fix_ctl_send(fd, lines[i], strlen(lines[i]));
+        json_t *rep = fix_ctl_reply(fd);
+        cr_assert_str_eq(fix_ctl_code(rep), i == 0   ? "unknown_command"
+                                            : i == 1 ? "bad_request"
+                                                     : "");
         json_decref(rep);
     }
     close(fd);
     /* a refused inline submit closes: its bytes would read as requests */
-    fd = fx_connect(&f);
+    fd = fix_ctl_connect(&f);
     const char *l =
         "{\"cmd\":\"submit\",\"input\":\"a\",\"segment\":99,\"size\":4}\n{\"cmd\":\"ping\"}\n";
-    fx_send(fd, l, strlen(l));
-    json_t *rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "bad_request");
+    fix_ctl_send(fd, l, strlen(l));
+    json_t *rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "bad_request");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000));
+    cr_assert_null(fix_line(fd, 5000));
     close(fd);
-    cr_assert_eq(fx_nreqs(&f), 1, "a bad request reached the master");
-    cr_assert(fx_incoming_empty(&f));
+    cr_assert_eq(fix_ctl_nreqs(&f), 1, "a bad request reached the master");
+    cr_assert(fix_ctl_incoming_empty(&f));
     ping_alive(&f);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, submit_by_descriptor_copies_before_the_master_hears_of_it, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
     size_t n;
 
-    fx_start(&f, 10 * MiB);
-    fx_file(&f, "clip one.mp4", 3 * MiB + 17, path, sizeof(path));
+    fix_ctl_start(&f, 10 * MiB);
+    fix_ctl_file(&f, "clip one.mp4", 3 * MiB + 17, path, sizeof(path));
     int in = open(path, O_RDONLY);
-    int fd = fx_connect(&f);
-    fx_send_fd(fd,
-               "{\"cmd\":\"submit\",\"input\":\"/home/u/../x/clip one.mp4\",\"ladder\":"
-               "\"720:2800k,480:1400k\",\"segment\":4,\"prefix\":\"shows/s1\"}\n",
-               in);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd,
+                    "{\"cmd\":\"submit\",\"input\":\"/home/u/../x/clip one.mp4\",\"ladder\":"
+                    "\"720:2800k,480:1400k\",\"segment\":4,\"prefix\":\"shows/s1\"}\n",
+                    in);
     close(in);
-    json_t *rep = fx_reply(fd);
+    json_t *rep = fix_ctl_reply(fd);
     close(fd);
-    cr_assert_str_eq(fx_code(rep), "");
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), 1);
     json_decref(rep);
 
-    cr_assert_eq(fx_nreqs(&f), 2);
+    cr_assert_eq(fix_ctl_nreqs(&f), 2);
     assert_forwarded(&f, 0, "{\"cmd\":\"admit\"}");
-    json_t *sub = fx_req(&f, 1);
+    json_t *sub = fix_ctl_req(&f, 1);
     const char *token = json_string_value(json_object_get(sub, "token"));
     cr_assert_not_null(token);
     cr_assert_eq(strlen(token), 32);
@@ -199,25 +202,25 @@ Test(ctl, submit_by_descriptor_copies_before_the_master_hears_of_it, .timeout = 
     json_decref(sub);
     assert_forwarded(&f, 1, want);
 
-    unsigned char *orig = fx_read_file(path, &n);
+    unsigned char *orig = fix_ctl_read_file(path, &n);
     cr_assert_eq(f.sub_len, n, "spooled %zu bytes of %zu", f.sub_len, n);
     cr_assert(memcmp(f.sub_data, orig, n) == 0, "spooled bytes differ");
     cr_assert_eq(f.sub_dir_mode, 0700);
     free(orig);
-    cr_assert(fx_incoming_empty(&f), "the master took the directory; nothing may remain");
-    fx_stop(&f);
+    cr_assert(fix_ctl_incoming_empty(&f), "the master took the directory; nothing may remain");
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, submit_inline_size_reads_exactly_n_bytes, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
     size_t n;
 
-    fx_start(&f, 10 * MiB);
-    fx_file(&f, "x.ts", 700 * 1000 + 3, path, sizeof(path));
-    unsigned char *data = fx_read_file(path, &n);
-    int fd = fx_connect(&f);
+    fix_ctl_start(&f, 10 * MiB);
+    fix_ctl_file(&f, "x.ts", 700 * 1000 + 3, path, sizeof(path));
+    unsigned char *data = fix_ctl_read_file(path, &n);
+    int fd = fix_ctl_connect(&f);
     char line[256];
     snprintf(line, sizeof(line), "{\"cmd\":\"submit\",\"input\":\"x.ts\",\"size\":%zu}\n", n);
     /* the line, the bytes and a pipelined ping, in one go */
@@ -226,13 +229,13 @@ Test(ctl, submit_inline_size_reads_exactly_n_bytes, .timeout = 30)
     memcpy(buf, line, strlen(line));
     memcpy(buf + strlen(line), data, n);
     memcpy(buf + strlen(line) + n, "{\"cmd\":\"ping\"}\n", 15);
-    fx_send(fd, buf, strlen(line) + n + 15);
-    json_t *rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "");
+    fix_ctl_send(fd, buf, strlen(line) + n + 15);
+    json_t *rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rep, "job"), "input")),
                      "x.ts");
     json_decref(rep);
-    rep = fx_reply(fd);
+    rep = fix_ctl_reply(fd);
     cr_assert_not_null(json_object_get(rep, "version"), "the ping after the bytes was lost");
     json_decref(rep);
     close(fd);
@@ -240,114 +243,114 @@ Test(ctl, submit_inline_size_reads_exactly_n_bytes, .timeout = 30)
     cr_assert(memcmp(f.sub_data, data, n) == 0);
     free(data);
     free(buf);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, admission_refused_copies_nothing, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
 
-    fx_start(&f, 10 * MiB);
+    fix_ctl_start(&f, 10 * MiB);
     f.admit_full = 1;
-    fx_file(&f, "a.mp4", 100000, path, sizeof(path));
+    fix_ctl_file(&f, "a.mp4", 100000, path, sizeof(path));
     int in = open(path, O_RDONLY);
-    int fd = fx_connect(&f);
-    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
     close(in);
-    json_t *rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "queue_full");
+    json_t *rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "queue_full");
     json_decref(rep);
     /* the connection still works after a refusal by descriptor */
-    fx_send(fd, "{\"cmd\":\"ping\"}\n", 15);
-    rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "");
+    fix_ctl_send(fd, "{\"cmd\":\"ping\"}\n", 15);
+    rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     json_decref(rep);
     close(fd);
     cr_assert_eq(f.submits, 0, "the master got a submit after refusing admission");
-    cr_assert(fx_incoming_empty(&f));
+    cr_assert(fix_ctl_incoming_empty(&f));
 
     /* inline: refused, and the connection is closed (its bytes are not read) */
-    fd = fx_connect(&f);
-    fx_send(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":5000}\n", 46);
-    rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "queue_full");
+    fd = fix_ctl_connect(&f);
+    fix_ctl_send(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":5000}\n", 46);
+    rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "queue_full");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000), "connection left open after an inline refusal");
+    cr_assert_null(fix_line(fd, 5000), "connection left open after an inline refusal");
     close(fd);
-    cr_assert(fx_incoming_empty(&f));
-    fx_stop(&f);
+    cr_assert(fix_ctl_incoming_empty(&f));
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, submit_refused_by_master_removes_the_input, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
 
-    fx_start(&f, 10 * MiB);
+    fix_ctl_start(&f, 10 * MiB);
     f.submit_fail = 1;
-    fx_file(&f, "a.mp4", 200000, path, sizeof(path));
+    fix_ctl_file(&f, "a.mp4", 200000, path, sizeof(path));
     int in = open(path, O_RDONLY);
-    int fd = fx_connect(&f);
-    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"a.mp4\"}\n", in);
     close(in);
-    json_t *rep = fx_reply(fd);
+    json_t *rep = fix_ctl_reply(fd);
     close(fd);
-    cr_assert_str_eq(fx_code(rep), "queue_full");
+    cr_assert_str_eq(fix_ctl_code(rep), "queue_full");
     json_decref(rep);
     cr_assert_eq(f.submits, 1);
     cr_assert_eq(f.sub_len, 200000, "the input was complete when the master was asked");
-    cr_assert(fx_incoming_empty(&f), "a refused input was left in the spool");
-    fx_stop(&f);
+    cr_assert(fix_ctl_incoming_empty(&f), "a refused input was left in the spool");
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, inputs_over_the_limit_are_refused, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
 
     signal(SIGPIPE, SIG_IGN);
-    fx_start(&f, 64 * 1024);
+    fix_ctl_start(&f, 64 * 1024);
     /* a regular file: refused from its size, before admission */
-    fx_file(&f, "big.mp4", 64 * 1024 + 1, path, sizeof(path));
+    fix_ctl_file(&f, "big.mp4", 64 * 1024 + 1, path, sizeof(path));
     int in = open(path, O_RDONLY);
-    int fd = fx_connect(&f);
-    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"big.mp4\"}\n", in);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"big.mp4\"}\n", in);
     close(in);
-    json_t *rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "too_large");
+    json_t *rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "too_large");
     json_decref(rep);
     close(fd);
 
     /* a pipe: refused once the limit is crossed */
     int p[2];
     cr_assert_eq(pipe(p), 0);
-    fd = fx_connect(&f);
-    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
+    fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
     close(p[0]);
     static char chunk[8192];
     ssize_t w = 0;
     for (int i = 0; i < 16 && w >= 0; i++)
         w = write(p[1], chunk, sizeof(chunk));
     close(p[1]);
-    rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "too_large");
+    rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "too_large");
     json_decref(rep);
     close(fd);
 
     /* inline: refused from the announced size */
-    fd = fx_connect(&f);
+    fd = fix_ctl_connect(&f);
     const char *l = "{\"cmd\":\"submit\",\"input\":\"a\",\"size\":65537}\n";
-    fx_send(fd, l, strlen(l));
-    rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "too_large");
+    fix_ctl_send(fd, l, strlen(l));
+    rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "too_large");
     json_decref(rep);
     close(fd);
 
     cr_assert_eq(f.submits, 0);
-    cr_assert(fx_incoming_empty(&f));
+    cr_assert(fix_ctl_incoming_empty(&f));
     ping_alive(&f);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl, request_parse_table)

@@ -6,7 +6,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "ipc/record.h"
-#include "tests/ctl_fixture.h"
+#include "tests/fix_ctl.h"
 
 #include <criterion/criterion.h>
 
@@ -26,58 +26,58 @@
 #define MiB (1024ull * 1024)
 
 static void
-ping_alive(struct fx *f)
+ping_alive(struct fix_ctl *f)
 {
-    cr_assert(fx_alive(f), "ctl died (see %s/ctl.log)", f->dir);
-    json_t *rep = fx_rpc(f, "{\"cmd\":\"ping\"}");
-    cr_assert_str_eq(fx_code(rep), "");
+    cr_assert(fix_ctl_alive(f), "ctl died (see %s/ctl.log)", f->dir);
+    json_t *rep = fix_ctl_rpc(f, "{\"cmd\":\"ping\"}");
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     json_decref(rep);
 }
 
 Test(ctl_abuse, oversize_line_is_refused_and_closed, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
 
     signal(SIGPIPE, SIG_IGN);
-    fx_start(&f, MiB);
+    fix_ctl_start(&f, MiB);
     size_t n = CTL_LINE_MAX + 100;
     char *big = malloc(n);
     memset(big, ' ', n);
     memcpy(big, "{\"cmd\":\"ping\",\"pad\":\"", 21);
-    int fd = fx_connect(&f);
+    int fd = fix_ctl_connect(&f);
     /* ctl may close before taking all of it: short sends are fine */
     ssize_t w = send(fd, big, n, MSG_NOSIGNAL);
     (void)w;
-    json_t *rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "too_large");
+    json_t *rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "too_large");
     json_decref(rep);
-    cr_assert_null(fx_line(fd, 5000), "the connection stays open after too_large");
+    cr_assert_null(fix_line(fd, 5000), "the connection stays open after too_large");
     close(fd);
 
     /* exactly CTL_LINE_MAX bytes is still a request */
     memset(big, ' ', CTL_LINE_MAX);
     memcpy(big, "{\"cmd\":\"ping\"}", 14);
     big[CTL_LINE_MAX] = '\n';
-    fd = fx_connect(&f);
-    fx_send(fd, big, CTL_LINE_MAX + 1);
-    rep = fx_reply(fd);
-    cr_assert_str_eq(fx_code(rep), "");
+    fd = fix_ctl_connect(&f);
+    fix_ctl_send(fd, big, CTL_LINE_MAX + 1);
+    rep = fix_ctl_reply(fd);
+    cr_assert_str_eq(fix_ctl_code(rep), "");
     json_decref(rep);
     close(fd);
     free(big);
     ping_alive(&f);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl_abuse, binary_garbage_never_crashes, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     unsigned x = 12345;
 
     signal(SIGPIPE, SIG_IGN);
-    fx_start(&f, MiB);
+    fix_ctl_start(&f, MiB);
     for (int round = 0; round < 20; round++) {
-        int fd = fx_connect(&f);
+        int fd = fix_ctl_connect(&f);
         char buf[4096];
         for (size_t i = 0; i < sizeof(buf); i++) {
             x = x * 1103515245u + 12345u;
@@ -91,10 +91,10 @@ Test(ctl_abuse, binary_garbage_never_crashes, .timeout = 30)
         (void)w;
         /* read whatever comes back: every line must be JSON */
         char *s;
-        while ((s = fx_line(fd, 300)) != NULL) {
+        while ((s = fix_line(fd, 300)) != NULL) {
             json_t *rep = json_loads(s, 0, NULL);
             cr_assert(json_is_object(rep), "garbage got a non-JSON reply: %s", s);
-            cr_assert_str_neq(fx_code(rep), "");
+            cr_assert_str_neq(fix_ctl_code(rep), "");
             json_decref(rep);
             free(s);
         }
@@ -108,75 +108,89 @@ Test(ctl_abuse, binary_garbage_never_crashes, .timeout = 30)
         "{\"cmd\":\"status\",\"id\":99999999999999999999999}",
     };
     for (size_t i = 0; i < sizeof(nasty) / sizeof(nasty[0]); i++) {
-        json_t *rep = fx_rpc(&f, nasty[i]);
-        cr_assert_str_neq(fx_code(rep), "", "%s was accepted", nasty[i]);
+        json_t *rep = fix_ctl_rpc(&f, nasty[i]);
+        cr_assert_str_neq(fix_ctl_code(rep), "", "%s was accepted", nasty[i]);
         json_decref(rep);
     }
     char *deep = malloc(60001);
     memset(deep, '[', 60000);
     deep[60000] = '\0';
-    json_t *rep = fx_rpc(&f, deep);
-    cr_assert_str_eq(fx_code(rep), "bad_request");
+    json_t *rep = fix_ctl_rpc(&f, deep);
+    cr_assert_str_eq(fix_ctl_code(rep), "bad_request");
     json_decref(rep);
     free(deep);
     ping_alive(&f);
-    cr_assert(fx_incoming_empty(&f));
-    fx_stop(&f);
+    cr_assert(fix_ctl_incoming_empty(&f));
+    fix_ctl_stop(&f);
+}
+
+/* conditions to wait for: an input being copied into the spool, and none */
+static int
+ingesting(void *ud)
+{
+    return !fix_ctl_incoming_empty(ud);
+}
+
+static int
+incoming_empty(void *ud)
+{
+    return fix_ctl_incoming_empty(ud);
 }
 
 Test(ctl_abuse, clients_that_vanish_mid_request, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
 
     signal(SIGPIPE, SIG_IGN);
-    fx_start(&f, 10 * MiB);
+    fix_ctl_start(&f, 10 * MiB);
     /* half a line, then gone */
-    int fd = fx_connect(&f);
-    fx_send(fd, "{\"cmd\":\"sta", 11);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send(fd, "{\"cmd\":\"sta", 11);
     close(fd);
     /* a request, then gone before the reply */
-    fd = fx_connect(&f);
-    fx_send(fd, "{\"cmd\":\"ping\"}\n", 15);
+    fd = fix_ctl_connect(&f);
+    fix_ctl_send(fd, "{\"cmd\":\"ping\"}\n", 15);
     close(fd);
     /* an inline submit cut short */
-    fd = fx_connect(&f);
+    fd = fix_ctl_connect(&f);
     const char *l = "{\"cmd\":\"submit\",\"input\":\"a.mp4\",\"size\":100000}\n0123456789";
-    fx_send(fd, l, strlen(l));
-    usleep(100000);
+    fix_ctl_send(fd, l, strlen(l));
+    cr_assert(fix_wait(ingesting, &f, 10000), "the inline submission never reached the spool");
     close(fd);
+    cr_assert(fix_wait(incoming_empty, &f, 10000), "an abandoned inline submission was left");
     /* a streamed submit whose client dies while the pipe is still open */
     int p[2];
     cr_assert_eq(pipe(p), 0);
-    fd = fx_connect(&f);
-    fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
+    fd = fix_ctl_connect(&f);
+    fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"-\"}\n", p[0]);
     cr_assert_eq(write(p[1], "partial", 7), 7);
-    usleep(100000);
+    cr_assert(fix_wait(ingesting, &f, 10000), "the streamed submission never reached the spool");
     close(fd);
-    usleep(200000);
-    cr_assert(fx_incoming_empty(&f), "an abandoned submission was left in the spool");
+    cr_assert(fix_wait(incoming_empty, &f, 10000),
+              "an abandoned streamed submission was left in the spool");
     cr_assert_eq(f.submits, 0);
     close(p[0]);
     close(p[1]);
     ping_alive(&f);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl_abuse, many_clients_at_once_and_pipelined, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     enum { N = 100 };
     int fds[N];
 
-    fx_start(&f, MiB);
+    fix_ctl_start(&f, MiB);
     for (int i = 0; i < N; i++)
-        fds[i] = fx_connect(&f);
+        fds[i] = fix_ctl_connect(&f);
     for (int i = N - 1; i >= 0; i--) {
         char line[64];
         snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"id\":%d}\n", i + 1);
-        fx_send(fds[i], line, strlen(line));
+        fix_ctl_send(fds[i], line, strlen(line));
     }
     for (int i = 0; i < N; i++) {
-        json_t *rep = fx_reply(fds[i]);
+        json_t *rep = fix_ctl_reply(fds[i]);
         cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), i + 1,
                      "client %d got another's reply", i);
         json_decref(rep);
@@ -187,67 +201,73 @@ Test(ctl_abuse, many_clients_at_once_and_pipelined, .timeout = 30)
     size_t len = 0;
     for (int i = 0; i < 200; i++)
         len += (size_t)sprintf(buf + len, "{\"cmd\":\"status\",\"id\":%d}\n", i + 1);
-    int fd = fx_connect(&f);
-    fx_send(fd, buf, len);
+    int fd = fix_ctl_connect(&f);
+    fix_ctl_send(fd, buf, len);
     for (int i = 0; i < 200; i++) {
-        json_t *rep = fx_reply(fd);
+        json_t *rep = fix_ctl_reply(fd);
         cr_assert_eq(json_integer_value(json_object_get(json_object_get(rep, "job"), "id")), i + 1);
         json_decref(rep);
     }
     close(fd);
     free(buf);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl_abuse, empty_and_directory_inputs, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
     char path[512];
 
-    fx_start(&f, MiB);
-    fx_file(&f, "empty.mp4", 0, path, sizeof(path));
+    fix_ctl_start(&f, MiB);
+    fix_ctl_file(&f, "empty.mp4", 0, path, sizeof(path));
     const char *const what[] = {path, "dir"};
     for (int i = 0; i < 2; i++) {
         int in = i == 0 ? open(path, O_RDONLY) : open(f.dir, O_RDONLY | O_DIRECTORY);
         cr_assert_geq(in, 0);
-        int fd = fx_connect(&f);
-        fx_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"x\"}\n", in);
+        int fd = fix_ctl_connect(&f);
+        fix_ctl_send_fd(fd, "{\"cmd\":\"submit\",\"input\":\"x\"}\n", in);
         close(in);
-        json_t *rep = fx_reply(fd);
-        cr_assert_str_eq(fx_code(rep), "bad_input", "%s", what[i]);
+        json_t *rep = fix_ctl_reply(fd);
+        cr_assert_str_eq(fix_ctl_code(rep), "bad_input", "%s", what[i]);
         json_decref(rep);
         close(fd);
     }
     cr_assert_eq(f.submits, 0);
-    cr_assert(fx_incoming_empty(&f));
+    cr_assert(fix_ctl_incoming_empty(&f));
     ping_alive(&f);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
 }
 
 Test(ctl_abuse, silent_master_gives_unavailable_and_late_replies_are_dropped, .timeout = 30)
 {
-    struct fx f;
+    struct fix_ctl f;
 
-    fx_start(&f, MiB);
+    fix_ctl_start(&f, MiB);
     f.delay_ms = CTL_REPLY_TIMEOUT + 700;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    json_t *rep = fx_rpc(&f, "{\"cmd\":\"ping\"}");
+    json_t *rep = fix_ctl_rpc(&f, "{\"cmd\":\"ping\"}");
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cr_assert_str_eq(fx_code(rep), "unavailable");
+    cr_assert_str_eq(fix_ctl_code(rep), "unavailable");
     json_decref(rep);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_assert(s > 4.5 && s < 6.5, "unavailable after %.2f s", s);
     /* the late answer to request 1 must not answer request 2 */
-    rep = fx_rpc(&f, "{\"cmd\":\"ping\"}");
+    rep = fix_ctl_rpc(&f, "{\"cmd\":\"ping\"}");
     cr_assert_str_eq(json_string_value(json_object_get(rep, "version")), "test-seq-2");
     json_decref(rep);
-    fx_stop(&f);
+    fix_ctl_stop(&f);
+}
+
+static int
+stale_gone(void *path)
+{
+    return access(path, F_OK) < 0;
 }
 
 Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
 {
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     struct config cfg;
     char err[2048], stale[2048];
     int p[2];
@@ -267,6 +287,8 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
     strcat(stale, "/input");
     close(open(stale, O_WRONLY | O_CREAT, 0600));
 
+    char stale_dir[sizeof(stale)];
+    snprintf(stale_dir, sizeof(stale_dir), "%.*s", (int)(strlen(stale) - 6), stale);
     int lfd = ctl_listen(&cfg, err, sizeof(err));
     cr_assert_geq(lfd, 0, "%s", err);
     /* we adopt the grandchild when its master dies */
@@ -284,12 +306,14 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
         }
         if (write(p[1], &c, sizeof(c)) != sizeof(c))
             _exit(1);
-        usleep(300000); /* long enough for ctl to start and clean */
-        _exit(0);
+        /* die once ctl has started: it has cleaned what the crash left */
+        _exit(fix_wait(stale_gone, stale_dir, 10000) ? 0 : 1);
     }
     pid_t ctl;
+    int mst;
     cr_assert_eq(read(p[0], &ctl, sizeof(ctl)), (ssize_t)sizeof(ctl));
-    cr_assert_eq(waitpid(master, NULL, 0), master);
+    cr_assert_eq(waitpid(master, &mst, 0), master);
+    cr_assert(WIFEXITED(mst) && WEXITSTATUS(mst) == 0, "ctl did not clean up within 10 s");
     int st;
     cr_assert_eq(waitpid(ctl, &st, 0), ctl);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == EXIT_ORPHAN, "ctl status %#x", st);
@@ -300,7 +324,7 @@ Test(ctl_abuse, orphan_exits_and_stale_spool_is_cleaned, .timeout = 30)
 
 Test(ctl_abuse, listen_replaces_stale_but_never_live_sockets, .timeout = 30)
 {
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     struct config cfg;
     char err[256];
     struct stat st;

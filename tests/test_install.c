@@ -11,7 +11,7 @@
  * binaries under test, so it only copies: several of these tests may run
  * at once, each in its own directory.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 
@@ -45,7 +45,7 @@ workdir(char *dir, size_t cap, const char *name)
 {
     const char *t = getenv("HLSD_TEST_TMP");
     snprintf(dir, cap, "%s/%s-%ld", t ? t : "/tmp", name, (long)getpid());
-    cr_assert_eq(dfix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", dir, dir), 0);
+    cr_assert_eq(fix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", dir, dir), 0);
 }
 
 static const char *
@@ -102,16 +102,16 @@ mode_of(const char *path)
 static int
 make(const char *args)
 {
-    return dfix_sh(out, sizeof(out),
-                   "make -s --no-print-directory -C '%s' NOBUILD=1 BINDIR='%s' %s 2>&1", srcdir(),
-                   bindir(), args);
+    return fix_sh(out, sizeof(out),
+                  "make -s --no-print-directory -C '%s' NOBUILD=1 BINDIR='%s' %s 2>&1", srcdir(),
+                  bindir(), args);
 }
 
 /* files - every file under root, "./path" per line, sorted */
 static void
 files(const char *root, char *buf, size_t cap)
 {
-    cr_assert_eq(dfix_sh(buf, cap, "cd '%s' && find . ! -type d | LC_ALL=C sort", root), 0);
+    cr_assert_eq(fix_sh(buf, cap, "cd '%s' && find . ! -type d | LC_ALL=C sort", root), 0);
 }
 
 /* ---------------------------------------------------------------- install */
@@ -173,12 +173,12 @@ Test(install, make_install_into_destdir, .timeout = 60)
     free(init);
 
     /* what was installed runs */
-    cr_assert_eq(dfix_sh(out, sizeof(out), "'%s/usr/local/sbin/hlsd' -V", root), 0);
+    cr_assert_eq(fix_sh(out, sizeof(out), "'%s/usr/local/sbin/hlsd' -V", root), 0);
     char want[128];
     snprintf(want, sizeof(want), "hlsd %s\n", version());
     cr_expect_str_eq(out, want);
-    cr_expect_eq(dfix_sh(out, sizeof(out),
-                         "'%s/usr/local/sbin/hlsd' -t -c '%s/etc/hlsd/hlsd.conf' 2>&1", root, root),
+    cr_expect_eq(fix_sh(out, sizeof(out),
+                        "'%s/usr/local/sbin/hlsd' -t -c '%s/etc/hlsd/hlsd.conf' 2>&1", root, root),
                  0, "%s", out);
 
     /* bash completion: commands, states, global options after the command */
@@ -194,17 +194,17 @@ Test(install, make_install_into_destdir, .timeout = 60)
         {"hlsctl submit x.mp4 --la", "--ladder", 3},
     };
     for (size_t i = 0; i < sizeof(comp) / sizeof(comp[0]); i++) {
-        cr_expect_eq(dfix_sh(out, sizeof(out),
-                             "bash -c 'source \"%s\"; COMP_WORDS=(%s); COMP_CWORD=%d; _hlsctl; "
-                             "echo \"${COMPREPLY[*]}\"'",
-                             path, comp[i].words, comp[i].cword),
+        cr_expect_eq(fix_sh(out, sizeof(out),
+                            "bash -c 'source \"%s\"; COMP_WORDS=(%s); COMP_CWORD=%d; _hlsctl; "
+                            "echo \"${COMPREPLY[*]}\"'",
+                            path, comp[i].words, comp[i].cword),
                      0);
         out[strcspn(out, "\n")] = '\0';
         cr_expect_str_eq(out, comp[i].want, "completing '%s'", comp[i].words);
     }
 
     /* a second install keeps a configuration the administrator changed */
-    cr_assert_eq(dfix_sh(NULL, 0, "echo '# mine' >>'%s/etc/hlsd/hlsd.conf'", root), 0);
+    cr_assert_eq(fix_sh(NULL, 0, "echo '# mine' >>'%s/etc/hlsd/hlsd.conf'", root), 0);
     cr_assert_eq(make(args), 0, "%s", out);
     cr_expect(strstr(out, "keeping"), "%s", out);
     snprintf(path, sizeof(path), "%s/etc/hlsd/hlsd.conf", root);
@@ -217,7 +217,7 @@ Test(install, make_install_into_destdir, .timeout = 60)
     cr_assert_eq(make(args), 0, "%s", out);
     files(root, list, sizeof(list));
     cr_expect_str_eq(list, "./etc/hlsd/hlsd.conf\n");
-    dfix_sh(NULL, 0, "rm -rf '%s'", dir);
+    fix_sh(NULL, 0, "rm -rf '%s'", dir);
 }
 
 Test(install, prefix_and_sysconfdir_reach_every_file, .timeout = 60)
@@ -257,7 +257,7 @@ Test(install, prefix_and_sysconfdir_reach_every_file, .timeout = 60)
     cr_assert_eq(make(args), 0, "%s", out);
     files(root, list, sizeof(list));
     cr_expect_str_empty(list);
-    dfix_sh(NULL, 0, "rm -rf '%s'", dir);
+    fix_sh(NULL, 0, "rm -rf '%s'", dir);
 }
 
 /* ------------------------------------------------- the init script's RUN_AS */
@@ -283,7 +283,7 @@ static int
 alive(pid_t pid)
 {
     char st[64];
-    if (dfix_sh(st, sizeof(st), "awk '{print $3}' /proc/%ld/stat 2>/dev/null", (long)pid) != 0 ||
+    if (fix_sh(st, sizeof(st), "awk '{print $3}' /proc/%ld/stat 2>/dev/null", (long)pid) != 0 ||
         st[0] == '\0')
         return 0;
     return st[0] != 'Z' && st[0] != 'X';
@@ -302,7 +302,7 @@ runas_fini(void)
 static void
 uid_of(pid_t pid, char *buf, size_t cap)
 {
-    cr_assert_eq(dfix_sh(buf, cap, "awk '/^Uid:/ {print $2, $3}' /proc/%ld/status", (long)pid), 0);
+    cr_assert_eq(fix_sh(buf, cap, "awk '/^Uid:/ {print $2, $3}' /proc/%ld/status", (long)pid), 0);
     buf[strcspn(buf, "\n")] = '\0';
 }
 
@@ -315,11 +315,11 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
 
     if (geteuid() != 0)
         cr_skip_test("needs root");
-    cr_assert_eq(dfix_sh(NULL, 0, "id nobody >/dev/null 2>&1"), 0, "no user nobody");
+    cr_assert_eq(fix_sh(NULL, 0, "id nobody >/dev/null 2>&1"), 0, "no user nobody");
     /* outside the run's scratch directory, which only root may enter */
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_eq(chmod(dir, 0755), 0);
-    cr_assert_eq(dfix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", bindir(), bindir(), dir), 0);
+    cr_assert_eq(fix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", bindir(), bindir(), dir), 0);
     snprintf(conf, sizeof(conf), "%s/hlsd.conf", dir);
     FILE *f = fopen(conf, "w");
     cr_assert_not_null(f);
@@ -338,11 +338,11 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
     static const char *const ssd[] = {"START_STOP_DAEMON=/sbin/start-stop-daemon",
                                       "START_STOP_DAEMON="};
     for (size_t i = 0; i < sizeof(ssd) / sizeof(ssd[0]); i++) {
-        if (i == 0 && !dfix_exists("/sbin/start-stop-daemon"))
+        if (i == 0 && !fix_exists("/sbin/start-stop-daemon"))
             continue;
-        cr_assert_eq(dfix_sh(out, sizeof(out),
-                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' start 2>&1", env, ssd[i],
-                             srcdir()),
+        cr_assert_eq(fix_sh(out, sizeof(out),
+                            "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' start 2>&1", env, ssd[i],
+                            srcdir()),
                      0, "%s: %s", ssd[i], out);
         pid_t pid = runas_pid();
         cr_assert_gt(pid, 0, "%s: no pidfile: %s", ssd[i], out);
@@ -354,23 +354,23 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
         cr_assert_eq(stat(run, &st), 0);
         cr_expect_eq(st.st_uid, 65534u, "%s is not nobody's", run);
         cr_expect_eq(st.st_mode & 0777, 0750);
-        cr_expect_eq(dfix_sh(out, sizeof(out), "'%s/hlsctl' -s '%s/run/s' ping 2>&1", dir, dir), 0,
+        cr_expect_eq(fix_sh(out, sizeof(out), "'%s/hlsctl' -s '%s/run/s' ping 2>&1", dir, dir), 0,
                      "%s", out);
-        cr_assert_eq(dfix_sh(out, sizeof(out),
-                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' stop 2>&1", env, ssd[i],
-                             srcdir()),
+        cr_assert_eq(fix_sh(out, sizeof(out),
+                            "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' stop 2>&1", env, ssd[i],
+                            srcdir()),
                      0, "%s: %s", ssd[i], out);
         cr_expect(!alive(pid), "pid %ld still there after stop", (long)pid);
     }
 
-    cr_expect_neq(dfix_sh(out, sizeof(out),
-                          "%s RUN_AS=no-such-user-hlsd sh '%s/etc/init.d/hlsd' start 2>&1", env,
-                          srcdir()),
+    cr_expect_neq(fix_sh(out, sizeof(out),
+                         "%s RUN_AS=no-such-user-hlsd sh '%s/etc/init.d/hlsd' start 2>&1", env,
+                         srcdir()),
                   0);
     cr_expect(strstr(out, "RUN_AS user no-such-user-hlsd does not exist"), "%s", out);
     cr_expect(runas_pid() <= 0, "a daemon started for an unknown user");
     runas_pidfile[0] = '\0';
-    dfix_sh(NULL, 0, "rm -rf '%s'", dir);
+    fix_sh(NULL, 0, "rm -rf '%s'", dir);
 }
 
 /* ---------------------------------------------------------------- deb */
@@ -380,30 +380,30 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     char dir[512], deb[1024], args[1024], arch[64], want[256];
 
     workdir(dir, sizeof(dir), "deb");
-    cr_assert_eq(dfix_sh(arch, sizeof(arch), "dpkg --print-architecture"), 0);
+    cr_assert_eq(fix_sh(arch, sizeof(arch), "dpkg --print-architecture"), 0);
     arch[strcspn(arch, "\n")] = '\0';
     snprintf(args, sizeof(args), "deb DEB_OUT='%s'", dir);
     cr_assert_eq(make(args), 0, "%s", out);
     snprintf(deb, sizeof(deb), "%s/hlsd_%s_%s.deb", dir, version(), arch);
-    cr_assert(dfix_exists(deb), "no %s: %s", deb, out);
+    cr_assert(fix_exists(deb), "no %s: %s", deb, out);
 
     /* control fields */
     static const char *const fields[][2] = {
         {"Package", "hlsd"}, {"Section", "video"}, {"Priority", "optional"}};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -f '%s' %s", deb, fields[i][0]), 0);
+        cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' %s", deb, fields[i][0]), 0);
         snprintf(want, sizeof(want), "%s\n", fields[i][1]);
         cr_expect_str_eq(out, want, "%s", fields[i][0]);
     }
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -f '%s' Version", deb), 0);
+    cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' Version", deb), 0);
     snprintf(want, sizeof(want), "%s\n", version());
     cr_expect_str_eq(out, want);
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -f '%s' Architecture", deb), 0);
+    cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' Architecture", deb), 0);
     snprintf(want, sizeof(want), "%s\n", arch);
     cr_expect_str_eq(out, want);
     /* Depends: the packages of the linked libraries (each one a package
      * dpkg knows here, where the binaries were linked), and adduser */
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -f '%s' Depends", deb), 0);
+    cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' Depends", deb), 0);
     static const char *const libs[] = {"libavcodec", "libavformat", "libavutil",  "libcurl",
                                        "libsqlite3", "libinih",     "libjansson", "libssl",
                                        "libc6",      "adduser"};
@@ -411,14 +411,14 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
         cr_expect(strstr(out, libs[i]), "Depends lacks %s: %s", libs[i], out);
     static char depends[sizeof(out)];
     snprintf(depends, sizeof(depends), "%s", out);
-    cr_expect_eq(dfix_sh(out, sizeof(out),
-                         "echo '%s' | tr ',' '\\n' | sed 's/(.*//; s/ //g' | grep -v '^adduser$' | "
-                         "xargs dpkg-query -W >/dev/null 2>&1",
-                         depends),
+    cr_expect_eq(fix_sh(out, sizeof(out),
+                        "echo '%s' | tr ',' '\\n' | sed 's/(.*//; s/ //g' | grep -v '^adduser$' | "
+                        "xargs dpkg-query -W >/dev/null 2>&1",
+                        depends),
                  0, "a Depends package is unknown to dpkg: %s", depends);
 
     /* contents: the same install with PREFIX=/usr, man pages compressed */
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -c '%s' | awk '{print $NF}'", deb), 0);
+    cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -c '%s' | awk '{print $NF}'", deb), 0);
     static const char *const paths[] = {
         "./usr/sbin/hlsd\n",
         "./usr/bin/hlsctl\n",
@@ -442,7 +442,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     /* conffiles and maintainer scripts */
     char ctl[600];
     snprintf(ctl, sizeof(ctl), "%s/control", dir);
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -e '%s' '%s'", deb, ctl), 0, "%s", out);
+    cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -e '%s' '%s'", deb, ctl), 0, "%s", out);
     char path[1024];
     snprintf(path, sizeof(path), "%s/conffiles", ctl);
     char *conffiles = slurp(path);
@@ -462,18 +462,18 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
 
     /* the packaged daemon runs, and says the version the package has */
     snprintf(path, sizeof(path), "%s/x", dir);
-    cr_assert_eq(dfix_sh(out, sizeof(out), "dpkg-deb -x '%s' '%s' && '%s/usr/sbin/hlsd' -V", deb,
-                         path, path),
-                 0, "%s", out);
+    cr_assert_eq(
+        fix_sh(out, sizeof(out), "dpkg-deb -x '%s' '%s' && '%s/usr/sbin/hlsd' -V", deb, path, path),
+        0, "%s", out);
     snprintf(want, sizeof(want), "hlsd %s\n", version());
     cr_expect_str_eq(out, want);
 
-    if (dfix_sh(NULL, 0, "command -v lintian >/dev/null") == 0) {
-        int rc = dfix_sh(out, sizeof(out), "lintian --tag-display-limit 0 '%s' 2>&1", deb);
+    if (fix_sh(NULL, 0, "command -v lintian >/dev/null") == 0) {
+        int rc = fix_sh(out, sizeof(out), "lintian --tag-display-limit 0 '%s' 2>&1", deb);
         cr_expect(strstr(out, "\nE: ") == NULL && strncmp(out, "E: ", 3) != 0,
                   "lintian reports errors (exit %d):\n%s", rc, out);
     }
-    dfix_sh(NULL, 0, "rm -rf '%s'", dir);
+    fix_sh(NULL, 0, "rm -rf '%s'", dir);
 }
 
 /* ---------------------------------------------------------------- man pages */
@@ -482,14 +482,14 @@ static const char *const pages[] = {"hlsctl.1", "hlsd.conf.5", "hlsd.8"};
 
 Test(man, pages_render_and_pass_mandoc_lint, .timeout = 60)
 {
-    cr_assert_eq(dfix_sh(NULL, 0, "command -v mandoc >/dev/null && command -v man >/dev/null"), 0,
+    cr_assert_eq(fix_sh(NULL, 0, "command -v mandoc >/dev/null && command -v man >/dev/null"), 0,
                  "mandoc and man are test dependencies (tools/deps.sh test)");
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
         char name[64];
         snprintf(name, sizeof(name), "%.*s", (int)(strrchr(pages[i], '.') - pages[i]), pages[i]);
-        cr_expect_eq(dfix_sh(out, sizeof(out),
-                             "MANWIDTH=80 MANPAGER=cat man -l '%s/docs/man/%s' 2>&1", srcdir(),
-                             pages[i]),
+        cr_expect_eq(fix_sh(out, sizeof(out),
+                            "MANWIDTH=80 MANPAGER=cat man -l '%s/docs/man/%s' 2>&1", srcdir(),
+                            pages[i]),
                      0, "man -l %s: %s", pages[i], out);
         cr_expect(strstr(out, "NAME") && strstr(out, "DESCRIPTION") && strstr(out, name),
                   "man -l %s renders no page: %s", pages[i], out);
@@ -498,10 +498,10 @@ Test(man, pages_render_and_pass_mandoc_lint, .timeout = 60)
          * installed on this machine (our own pages cross-reference one
          * another before they are installed, syslog(3) comes with
          * manpages-dev) and a note about the system's mandoc.db. */
-        dfix_sh(out, sizeof(out),
-                "mandoc -Tlint '%s/docs/man/%s' 2>&1 | grep -v -e 'STYLE: referenced manual "
-                "not found' -e 'outdated mandoc.db'",
-                srcdir(), pages[i]);
+        fix_sh(out, sizeof(out),
+               "mandoc -Tlint '%s/docs/man/%s' 2>&1 | grep -v -e 'STYLE: referenced manual "
+               "not found' -e 'outdated mandoc.db'",
+               srcdir(), pages[i]);
         cr_expect_str_empty(out, "mandoc -Tlint %s:\n%s", pages[i], out);
     }
 }
@@ -603,7 +603,7 @@ Test(man, hlsctl_1_and_hlsd_8_document_every_option)
 {
     char path[1024], help[16384];
 
-    cr_assert_eq(dfix_sh(help, sizeof(help), "'%s/hlsctl' --help", bindir()), 0);
+    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsctl' --help", bindir()), 0);
     snprintf(path, sizeof(path), "%s/docs/man/hlsctl.1", srcdir());
     char *man = slurp(path);
     for (char *p = help; (p = strstr(p, "--")) != NULL; p += 2) {
@@ -624,7 +624,7 @@ Test(man, hlsctl_1_and_hlsd_8_document_every_option)
     cr_expect(strstr(man, ".Sh EXIT STATUS") && strstr(man, ".Sh EXAMPLES"));
     free(man);
 
-    cr_assert_eq(dfix_sh(help, sizeof(help), "'%s/hlsd' -h", bindir()), 0);
+    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsd' -h", bindir()), 0);
     snprintf(path, sizeof(path), "%s/docs/man/hlsd.8", srcdir());
     man = slurp(path);
     for (char *p = help; (p = strstr(p, "\n  -")) != NULL; p += 4) {

@@ -6,7 +6,7 @@
  * npm install is a failure with the remedy, never a skip: `make test`
  * installs both (tools/deps.sh).
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -15,13 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
 
 static const char *
 chromium_path(void)
@@ -36,35 +29,36 @@ need_player(void)
 {
     char path[1024];
 
-    cr_assert_eq(dfix_sh(NULL, 0, "command -v node >/dev/null 2>&1"), 0,
+    cr_assert_eq(fix_sh(NULL, 0, "command -v node >/dev/null 2>&1"), 0,
                  "no node on PATH: run `make deps` (tools/player-deps.sh installs nodejs)");
     cr_assert_eq(access(chromium_path(), X_OK), 0,
                  "no Chromium at %s: run `make deps` (Debian's chromium package) or set "
                  "HLSD_CHROMIUM",
                  chromium_path());
-    snprintf(path, sizeof(path), "%s/tests/player/node_modules/hls.js/dist/hls.min.js", srcdir());
-    cr_assert(dfix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
+    snprintf(path, sizeof(path), "%s/tests/player/node_modules/hls.js/dist/hls.min.js",
+             fix_srcdir());
+    cr_assert(fix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
               path);
     snprintf(path, sizeof(path), "%s/tests/player/node_modules/playwright-core/package.json",
-             srcdir());
-    cr_assert(dfix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
+             fix_srcdir());
+    cr_assert(fix_exists(path), "%s is missing: run `make deps` (npm ci --prefix tests/player)",
               path);
 }
 
 /* play - run play.mjs on dir; its exit status in *rc, its JSON result
  * (owned by the caller; asserted to parse), the reasons line in why */
 static json_t *
-play(struct dfix *d, const char *dir, const char *args, int *rc, char *why, size_t whycap)
+play(struct fix_daemon *d, const char *dir, const char *args, int *rc, char *why, size_t whycap)
 {
     static char out[1 << 18];
     char err[700];
 
     snprintf(err, sizeof(err), "%s/play.err", d->dir);
-    int64_t t0 = dfix_ms();
-    *rc = dfix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 40 %s 2>'%s'",
-                  srcdir(), dir, args ? args : "", err);
-    cr_log_info("player: %s: exit %d in %lld ms", dir, *rc, (long long)(dfix_ms() - t0));
-    dfix_sh(why, whycap, "tail -c 1500 '%s'", err);
+    int64_t t0 = fix_ms();
+    *rc = fix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 40 %s 2>'%s'",
+                 fix_srcdir(), dir, args ? args : "", err);
+    cr_log_info("player: %s: exit %d in %lld ms", dir, *rc, (long long)(fix_ms() - t0));
+    fix_sh(why, whycap, "tail -c 1500 '%s'", err);
     cr_assert_neq(*rc, 3, "the player could not run: %s", why);
     json_error_t je;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, &je);
@@ -77,8 +71,8 @@ static double
 probe_duration(const char *file)
 {
     char out[64];
-    cr_assert_eq(dfix_sh(out, sizeof(out),
-                         "ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'", file),
+    cr_assert_eq(fix_sh(out, sizeof(out),
+                        "ffprobe -v error -show_entries format=duration -of csv=p=0 '%s'", file),
                  0);
     return atof(out);
 }
@@ -86,19 +80,19 @@ probe_duration(const char *file)
 /* publish - start the daemon with file:// output, submit clip with args,
  * wait for done; the published job directory in root */
 static void
-publish(struct dfix *d, const char *name, const char *clip, const char *args, char *root,
+publish(struct fix_daemon *d, const char *name, const char *clip, const char *args, char *root,
         size_t cap)
 {
-    dfix_init(d, name, 0);
-    dfix_config(d, 1, 2, NULL, NULL, NULL);
-    cr_assert_eq(dfix_start(d), 0, "hlsd did not start (log %s)", d->log);
-    int64_t id = dfix_submit(d, clip, args);
+    fix_daemon_init(d, name, 0);
+    fix_daemon_config(d, 1, 2, NULL, NULL, NULL);
+    cr_assert_eq(fix_daemon_start(d), 0, "hlsd did not start (log %s)", d->log);
+    int64_t id = fix_daemon_submit(d, clip, args);
     cr_assert_gt(id, 0, "submit failed");
-    json_decref(dfix_wait_done(d, id, 60000));
+    json_decref(fix_daemon_wait_done(d, id, 60000));
     snprintf(root, cap, "%s/%lld", d->www, (long long)id);
     char master[1100];
     snprintf(master, sizeof(master), "%s/master.m3u8", root);
-    cr_assert(dfix_exists(master), "%s was not published", master);
+    cr_assert(fix_exists(master), "%s was not published", master);
 }
 
 static double
@@ -205,12 +199,12 @@ check_played(json_t *r, int rc, const char *why, const int *heights, size_t n, d
 
 Test(player, two_levels_with_audio_play_to_the_end, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048];
     int rc;
 
     need_player();
-    const char *clip = dfix_video(8, 640, 360);
+    const char *clip = fix_clip(8, 640, 360);
     cr_assert_not_null(clip);
     double dur = probe_duration(clip);
     publish(&d, "player-av", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
@@ -218,23 +212,23 @@ Test(player, two_levels_with_audio_play_to_the_end, .timeout = 120)
     static const int heights[] = {240, 360};
     check_played(r, rc, why, heights, 2, dur, 1);
     json_decref(r);
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
 Test(player, video_only_input_plays, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048], clip[1024];
     int rc;
 
     need_player();
-    const char *tmp = getenv("HLSD_TEST_TMP");
+    const char *tmp = fix_tmp();
     snprintf(clip, sizeof(clip), "%s/player-video-only-%ld.mp4", tmp ? tmp : "/tmp",
              (long)getpid());
-    cr_assert_eq(dfix_sh(NULL, 0,
-                         "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=6 "
-                         "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -an '%s'",
-                         clip),
+    cr_assert_eq(fix_sh(NULL, 0,
+                        "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=6 "
+                        "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -an '%s'",
+                        clip),
                  0);
     double dur = probe_duration(clip);
     publish(&d, "player-v", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
@@ -242,22 +236,22 @@ Test(player, video_only_input_plays, .timeout = 120)
     static const int heights[] = {240, 360};
     check_played(r, rc, why, heights, 2, dur, 0);
     json_decref(r);
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
 /* the player check can fail: a published job that lost a segment of its
  * top level is refused, and the reason names the segment */
 Test(player, a_missing_segment_fails_the_player, .timeout = 120)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048];
     int rc;
 
     need_player();
-    const char *clip = dfix_video(8, 640, 360);
+    const char *clip = fix_clip(8, 640, 360);
     cr_assert_not_null(clip);
     publish(&d, "player-broken", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
     char seg[1100];
     snprintf(seg, sizeof(seg), "%s/360p/seg_00002.ts", root);
     cr_assert_eq(unlink(seg), 0, "%s: no such segment to remove", seg);
@@ -273,7 +267,7 @@ Test(player, a_missing_segment_fails_the_player, .timeout = 120)
  * become renditions that hls.js lists, switches to and shows. */
 Test(player, languages_switch_and_subtitles_show, .timeout = 150)
 {
-    struct dfix d;
+    struct fix_daemon d;
     char root[1024], why[2048], clip[1024], srt[1024];
     int rc;
 
@@ -287,13 +281,13 @@ Test(player, languages_switch_and_subtitles_show, .timeout = 150)
           "2\n00:00:03,000 --> 00:00:07,500\nSecond cue\n",
           f);
     fclose(f);
-    cr_assert_eq(dfix_sh(NULL, 0,
-                         "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=8 "
-                         "-f lavfi -i sine=f=440:d=8 -f lavfi -i sine=f=880:d=8 -i '%s' "
-                         "-map 0 -map 1 -map 2 -map 3 -c:v libx264 -preset ultrafast "
-                         "-pix_fmt yuv420p -c:a aac -c:s mov_text -metadata:s:a:0 language=eng "
-                         "-metadata:s:a:1 language=fre -metadata:s:s:0 language=eng '%s'",
-                         srt, clip),
+    cr_assert_eq(fix_sh(NULL, 0,
+                        "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=8 "
+                        "-f lavfi -i sine=f=440:d=8 -f lavfi -i sine=f=880:d=8 -i '%s' "
+                        "-map 0 -map 1 -map 2 -map 3 -c:v libx264 -preset ultrafast "
+                        "-pix_fmt yuv420p -c:a aac -c:s mov_text -metadata:s:a:0 language=eng "
+                        "-metadata:s:a:1 language=fre -metadata:s:s:0 language=eng '%s'",
+                        srt, clip),
                  0);
     double dur = probe_duration(clip);
     publish(&d, "player-langs", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
@@ -337,5 +331,5 @@ Test(player, languages_switch_and_subtitles_show, .timeout = 150)
                      "\"%s\" shown at %.3f s, written for %.1f s", text, start, want[k].start);
     }
     json_decref(r);
-    dfix_stop(&d, SIGTERM, 10000);
+    fix_daemon_stop(&d, SIGTERM, 10000);
 }

@@ -6,7 +6,7 @@
  * "already running"). Every wait polls with a deadline; every daemon a
  * test starts is killed in the fixture's fini, even when the test fails.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -19,29 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct dfix D;
+static struct fix_daemon D;
 static char pidfile[700];
-
-static const char *
-bindir(void)
-{
-    const char *b = getenv("HLSD_BINDIR");
-    return b ? b : "bin";
-}
-
-static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
-
-static void
-nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static pid_t
 read_pidfile(void)
@@ -152,12 +131,12 @@ kill_all(void)
         if (pg > 1 && pg != getpgrp())
             kill(-pg, SIGKILL);
         kill(pid, SIGKILL);
-        int64_t deadline = dfix_ms() + 5000;
-        while (alive(pid) && dfix_ms() < deadline)
-            nap(10);
+        int64_t deadline = fix_ms() + 5000;
+        while (alive(pid) && fix_ms() < deadline)
+            fix_nap(10);
     }
     if (D.pid > 0)
-        dfix_stop(&D, SIGKILL, 1000);
+        fix_daemon_stop(&D, SIGKILL, 1000);
 }
 
 static void
@@ -165,8 +144,8 @@ setup(void)
 {
     char name[64];
     snprintf(name, sizeof(name), "svc%ld", (long)getpid());
-    cr_assert_eq(dfix_init(&D, name, 0), 0);
-    dfix_config(&D, 1, 1, NULL, NULL, NULL);
+    cr_assert_eq(fix_daemon_init(&D, name, 0), 0);
+    fix_daemon_config(&D, 1, 1, NULL, NULL, NULL);
     snprintf(pidfile, sizeof(pidfile), "%s/hlsd.pid", D.dir);
 }
 
@@ -175,11 +154,11 @@ setup(void)
 static int
 init_ssd(const char *ssd, const char *action, char *out, size_t cap)
 {
-    return dfix_sh(out, cap,
-                   "HLSD_DEFAULTS=/dev/null DAEMON='%s/hlsd' CONFIG='%s' PIDFILE='%s' "
-                   "STOP_TIMEOUT=20 %s%s%s sh '%s/etc/init.d/hlsd' %s 2>&1",
-                   bindir(), D.conf, pidfile, ssd ? "START_STOP_DAEMON='" : "", ssd ? ssd : "",
-                   ssd ? "'" : "", srcdir(), action);
+    return fix_sh(out, cap,
+                  "HLSD_DEFAULTS=/dev/null DAEMON='%s/hlsd' CONFIG='%s' PIDFILE='%s' "
+                  "STOP_TIMEOUT=20 %s%s%s sh '%s/etc/init.d/hlsd' %s 2>&1",
+                  fix_bindir(), D.conf, pidfile, ssd ? "START_STOP_DAEMON='" : "", ssd ? ssd : "",
+                  ssd ? "'" : "", fix_srcdir(), action);
 }
 
 static int
@@ -192,7 +171,7 @@ static long long
 stat_workers(const char *role)
 {
     char out[8192];
-    if (dfix_ctl(&D, out, sizeof(out), "--json stats") != 0)
+    if (fix_daemon_ctl(&D, out, sizeof(out), "--json stats") != 0)
         return -1;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
     if (r == NULL)
@@ -209,11 +188,11 @@ stat_workers(const char *role)
 static int
 wait_workers(long long c, long long u)
 {
-    int64_t deadline = dfix_ms() + 10000;
-    while (dfix_ms() < deadline) {
+    int64_t deadline = fix_ms() + 10000;
+    while (fix_ms() < deadline) {
         if (stat_workers("convert") == c && stat_workers("upload") == u)
             return 1;
-        nap(50);
+        fix_nap(50);
     }
     return 0;
 }
@@ -241,9 +220,9 @@ Test(service, init_script_start_status_reload_stop)
     pid_t pid = read_pidfile();
     cr_assert_gt(pid, 0, "no pid in %s", pidfile);
     cr_assert(alive(pid), "pid %ld from the pidfile is not running", (long)pid);
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0, "ping: %s", out);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0, "ping: %s", out);
     /* the pidfile names the master: the workers are its children */
-    pid_t w = dfix_worker_pid(&D, "convert", 0);
+    pid_t w = fix_daemon_worker_pid(&D, "convert", 0);
     cr_assert_gt(w, 0);
     cr_expect_eq(ppid_of(w), pid, "convert worker %ld has parent %ld, the pidfile says %ld",
                  (long)w, (long)ppid_of(w), (long)pid);
@@ -261,7 +240,7 @@ Test(service, init_script_start_status_reload_stop)
 
     /* reload: new pool sizes, same master */
     cr_assert(wait_workers(1, 1), "pools are not 1/1 at start");
-    dfix_config(&D, 2, 3, NULL, NULL, NULL);
+    fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
     cr_expect_eq(init("reload", out, sizeof(out)), 0, "reload: %s", out);
     cr_expect(wait_workers(2, 3), "after reload: convert %lld upload %lld, expected 2 and 3",
               stat_workers("convert"), stat_workers("upload"));
@@ -277,20 +256,20 @@ Test(service, init_script_start_status_reload_stop)
     cr_expect_neq(init("reload", out, sizeof(out)), 0, "reload of a bad config succeeded");
     cr_expect(strstr(out, "unknown key 'no_such_key'"), "%s", out);
     cr_expect(alive(pid));
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
     cr_expect_eq(stat_workers("convert"), 2);
     /* and restart does not stop it for a broken configuration either */
     cr_expect_neq(init("restart", out, sizeof(out)), 0, "restart with a bad config succeeded");
     cr_expect(alive(pid), "restart stopped the daemon before checking the config");
-    dfix_config(&D, 2, 3, NULL, NULL, NULL);
+    fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
 
     /* stop */
     cr_expect_eq(init("stop", out, sizeof(out)), 0, "stop: %s", out);
     cr_expect(!alive(pid), "pid %ld still runs after stop", (long)pid);
     cr_expect_eq(masters(), 0);
     cr_expect_eq(init("status", out, sizeof(out)), 3, "status after stop: %s", out);
-    cr_expect(!dfix_exists(D.sock), "the socket %s is left behind", D.sock);
-    cr_expect(!dfix_exists(pidfile), "the pidfile is left behind");
+    cr_expect(!fix_exists(D.sock), "the socket %s is left behind", D.sock);
+    cr_expect(!fix_exists(pidfile), "the pidfile is left behind");
     cr_expect_eq(init("stop", out, sizeof(out)), 0, "stop when stopped: %s", out);
     cr_expect_eq(init("reload", out, sizeof(out)), 7, "reload when stopped: %s", out);
 }
@@ -309,7 +288,7 @@ Test(service, init_script_restart_and_plain_kill)
     cr_expect(alive(pid2));
     cr_expect_neq(pid2, pid, "restart kept the same process");
     cr_expect(!alive(pid), "the old master survived the restart");
-    cr_expect_eq(dfix_ctl(&D, out, sizeof(out), "ping"), 0);
+    cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
     cr_expect_eq(init_ssd("", "try-restart", out, sizeof(out)), 0, "%s", out);
     pid_t pid3 = read_pidfile();
     cr_expect(!alive(pid2) && alive(pid3));
@@ -344,10 +323,10 @@ Test(service, init_script_status_dead_with_pidfile_and_bad_config)
     cr_expect(strstr(out, "'many' is not an integer"), "%s", out);
     cr_expect_eq(init("status", out, sizeof(out)), 3, "%s", out);
     /* a missing binary: "not installed" */
-    cr_expect_eq(dfix_sh(out, sizeof(out),
-                         "HLSD_DEFAULTS=/dev/null DAEMON=/nonexistent/hlsd CONFIG='%s' "
-                         "PIDFILE='%s' sh '%s/etc/init.d/hlsd' start 2>&1",
-                         D.conf, pidfile, srcdir()),
+    cr_expect_eq(fix_sh(out, sizeof(out),
+                        "HLSD_DEFAULTS=/dev/null DAEMON=/nonexistent/hlsd CONFIG='%s' "
+                        "PIDFILE='%s' sh '%s/etc/init.d/hlsd' start 2>&1",
+                        D.conf, pidfile, fix_srcdir()),
                  5, "%s", out);
 }
 
@@ -359,21 +338,21 @@ Test(service, init_script_defaults_file)
     snprintf(defaults, sizeof(defaults), "%s/default-hlsd", D.dir);
     FILE *f = fopen(defaults, "w");
     cr_assert_not_null(f);
-    fprintf(f, "DAEMON=%s/hlsd\nCONFIG=%s\nPIDFILE=%s\n", bindir(), D.conf, pidfile);
+    fprintf(f, "DAEMON=%s/hlsd\nCONFIG=%s\nPIDFILE=%s\n", fix_bindir(), D.conf, pidfile);
     fclose(f);
-    cr_assert_eq(dfix_sh(out, sizeof(out), "HLSD_DEFAULTS='%s' sh '%s/etc/init.d/hlsd' start 2>&1",
-                         defaults, srcdir()),
+    cr_assert_eq(fix_sh(out, sizeof(out), "HLSD_DEFAULTS='%s' sh '%s/etc/init.d/hlsd' start 2>&1",
+                        defaults, fix_srcdir()),
                  0, "start from the defaults file: %s", out);
     pid_t pid = read_pidfile();
     cr_expect(alive(pid));
     /* an environment override wins: this PIDFILE names nothing */
-    cr_expect_eq(dfix_sh(out, sizeof(out),
-                         "HLSD_DEFAULTS='%s' PIDFILE='%s/none.pid' sh '%s/etc/init.d/hlsd' "
-                         "status 2>&1",
-                         defaults, D.dir, srcdir()),
+    cr_expect_eq(fix_sh(out, sizeof(out),
+                        "HLSD_DEFAULTS='%s' PIDFILE='%s/none.pid' sh '%s/etc/init.d/hlsd' "
+                        "status 2>&1",
+                        defaults, D.dir, fix_srcdir()),
                  3, "%s", out);
-    cr_expect_eq(dfix_sh(out, sizeof(out), "HLSD_DEFAULTS='%s' sh '%s/etc/init.d/hlsd' stop 2>&1",
-                         defaults, srcdir()),
+    cr_expect_eq(fix_sh(out, sizeof(out), "HLSD_DEFAULTS='%s' sh '%s/etc/init.d/hlsd' stop 2>&1",
+                        defaults, fix_srcdir()),
                  0, "%s", out);
     cr_expect(!alive(pid));
 }
@@ -384,7 +363,7 @@ static pid_t
 spawn_hlsd(const char *outpath, const char *a1, const char *a2, const char *a3)
 {
     char hlsd[700];
-    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", bindir());
+    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", fix_bindir());
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -401,11 +380,11 @@ static int
 wait_exit(pid_t pid, int timeout_ms)
 {
     int st;
-    int64_t deadline = dfix_ms() + timeout_ms;
-    while (dfix_ms() < deadline) {
+    int64_t deadline = fix_ms() + timeout_ms;
+    while (fix_ms() < deadline) {
         if (waitpid(pid, &st, WNOHANG) == pid)
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        nap(10);
+        fix_nap(10);
     }
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
@@ -431,10 +410,10 @@ Test(service, hlsd_daemonizes)
     char out[700], reply[4096];
     snprintf(out, sizeof(out), "%s/hlsd.out", D.dir);
 
-    int64_t t0 = dfix_ms();
+    int64_t t0 = fix_ms();
     pid_t parent = spawn_hlsd(out, "-c", D.conf, NULL);
     int rc = wait_exit(parent, 15000);
-    int64_t took = dfix_ms() - t0;
+    int64_t took = fix_ms() - t0;
     cr_assert_eq(rc, 0, "hlsd exited %d: %s", rc, slurp(out));
     cr_expect_lt(took, 10000, "the parent took %lld ms to return", (long long)took);
     /* nothing on the terminal: it logs to syslog */
@@ -446,9 +425,9 @@ Test(service, hlsd_daemonizes)
     cr_expect_neq(pid, parent);
     cr_expect(alive(pid));
     cr_expect_neq(getsid(pid), getsid(0), "the daemon did not leave our session");
-    cr_expect_eq(dfix_ctl(&D, reply, sizeof(reply), "ping"), 0, "no ping right after start: %s",
-                 reply);
-    pid_t w = dfix_worker_pid(&D, "upload", 0);
+    cr_expect_eq(fix_daemon_ctl(&D, reply, sizeof(reply), "ping"), 0,
+                 "no ping right after start: %s", reply);
+    pid_t w = fix_daemon_worker_pid(&D, "upload", 0);
     cr_expect_eq(ppid_of(w), pid, "the pidfile does not name the master");
 
     /* a second hlsd on the same configuration: 3, "already running" */
@@ -463,12 +442,12 @@ Test(service, hlsd_daemonizes)
 
     /* TERM: gone, and it cleans up after itself */
     kill(pid, SIGTERM);
-    int64_t deadline = dfix_ms() + 20000;
-    while (alive(pid) && dfix_ms() < deadline)
-        nap(20);
+    int64_t deadline = fix_ms() + 20000;
+    while (alive(pid) && fix_ms() < deadline)
+        fix_nap(20);
     cr_expect(!alive(pid), "hlsd did not stop on SIGTERM");
-    cr_expect(!dfix_exists(D.sock), "the socket is left behind");
-    cr_expect(!dfix_exists(pidfile), "the pidfile is left behind");
+    cr_expect(!fix_exists(D.sock), "the socket is left behind");
+    cr_expect(!fix_exists(pidfile), "the pidfile is left behind");
 }
 
 /* A daemon that dies while starting (its socket cannot be created) makes
@@ -495,17 +474,16 @@ Test(service, systemd_unit_verifies)
 {
     char out[8192];
 
-    if (dfix_sh(NULL, 0, "command -v systemd-analyze >/dev/null 2>&1") != 0)
+    if (fix_sh(NULL, 0, "command -v systemd-analyze >/dev/null 2>&1") != 0)
         cr_skip_test("systemd-analyze is not installed");
-    cr_expect_eq(
-        dfix_sh(out, sizeof(out),
-                "sed 's#/usr/sbin/hlsd#%s/hlsd#g' '%s/etc/hlsd.service' >'%s/hlsd.service' "
-                "&& systemd-analyze verify --man=no '%s/hlsd.service' 2>&1",
-                bindir(), srcdir(), D.dir, D.dir),
-        0, "systemd-analyze verify: %s", out);
+    cr_expect_eq(fix_sh(out, sizeof(out),
+                        "sed 's#/usr/sbin/hlsd#%s/hlsd#g' '%s/etc/hlsd.service' >'%s/hlsd.service' "
+                        "&& systemd-analyze verify --man=no '%s/hlsd.service' 2>&1",
+                        fix_bindir(), fix_srcdir(), D.dir, D.dir),
+                 0, "systemd-analyze verify: %s", out);
     /* what the daemon relies on */
     char unit[8192], path[800];
-    snprintf(path, sizeof(path), "%s/etc/hlsd.service", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.service", fix_srcdir());
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f, "%s", path);
     size_t n = fread(unit, 1, sizeof(unit) - 1, f);
@@ -532,12 +510,12 @@ Test(service, init_script_is_posix_sh)
 {
     char out[4096];
 
-    cr_expect_eq(dfix_sh(out, sizeof(out), "sh -n '%s/etc/init.d/hlsd' 2>&1", srcdir()), 0, "%s",
+    cr_expect_eq(fix_sh(out, sizeof(out), "sh -n '%s/etc/init.d/hlsd' 2>&1", fix_srcdir()), 0, "%s",
                  out);
-    cr_expect_eq(dfix_sh(out, sizeof(out), "head -c 200 '%s/etc/init.d/hlsd'", srcdir()), 0);
+    cr_expect_eq(fix_sh(out, sizeof(out), "head -c 200 '%s/etc/init.d/hlsd'", fix_srcdir()), 0);
     cr_expect(strstr(out, "#!/bin/sh\n### BEGIN INIT INFO\n") == out, "%s", out);
-    if (dfix_sh(NULL, 0, "command -v shellcheck >/dev/null 2>&1") == 0)
+    if (fix_sh(NULL, 0, "command -v shellcheck >/dev/null 2>&1") == 0)
         cr_expect_eq(
-            dfix_sh(out, sizeof(out), "shellcheck -s sh '%s/etc/init.d/hlsd' 2>&1", srcdir()), 0,
+            fix_sh(out, sizeof(out), "shellcheck -s sh '%s/etc/init.d/hlsd' 2>&1", fix_srcdir()), 0,
             "%s", out);
 }

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/upfix.h"
+#include "tests/fix_storage.h"
 #include "workers/storage.h"
 
 static storage_t *
@@ -62,20 +62,20 @@ Test(storage_file, tree_lands_byte_for_byte)
     storage_t *s;
     struct stat st;
 
-    upfix_tmpdir(src, sizeof(src), "file-src");
-    upfix_tmpdir(dst, sizeof(dst), "file-dst");
-    upfix_make_tree(src);
+    fix_tmpdir(src, sizeof(src), "file-src");
+    fix_tmpdir(dst, sizeof(dst), "file-dst");
+    fix_storage_make_tree(src);
     s = open_dir(dst);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        cr_assert_eq(storage_put(s, a, upfix_tree_keys[i], &r), 0, "%s", r.error);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        cr_assert_eq(storage_put(s, a, fix_storage_tree_keys[i], &r), 0, "%s", r.error);
         cr_assert_eq(r.cls, STORAGE_OK);
         cr_assert_str_eq(r.error, "");
     }
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        snprintf(b, sizeof(b), "%s/%s", dst, upfix_tree_keys[i]);
-        cr_assert(upfix_same_file(a, b), "%s differs", upfix_tree_keys[i]);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        snprintf(b, sizeof(b), "%s/%s", dst, fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_same_file(a, b), "%s differs", fix_storage_tree_keys[i]);
         cr_assert_eq(stat(b, &st), 0);
         cr_assert_eq(st.st_mode & 0777, 0644, "%s: mode %o", b, st.st_mode & 0777);
     }
@@ -104,11 +104,11 @@ Test(storage_file, replace_is_atomic_rename)
     size_t total = 0;
     int reader;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-atomic");
+    fix_tmpdir(dir, sizeof(dir), "file-atomic");
     snprintf(v1, sizeof(v1), "%s/src/v1.m3u8", dir);
     snprintf(v2, sizeof(v2), "%s/src/v2.m3u8", dir);
-    upfix_write(v1, 50000, 1);
-    upfix_write(v2, 20000, 2);
+    fix_storage_write(v1, 50000, 1);
+    fix_storage_write(v2, 20000, 2);
     snprintf(dst, sizeof(dst), "%s/out", dir);
     mkdir(dst, 0755);
     s = open_dir(dst);
@@ -129,7 +129,7 @@ Test(storage_file, replace_is_atomic_rename)
     cr_assert_eq(total, 50000, "the reader saw %zu bytes of the old version", total);
     cr_assert_eq(stat(dst, &after), 0);
     cr_assert_neq(before.st_ino, after.st_ino, "replaced in place");
-    cr_assert(upfix_same_file(v2, dst));
+    cr_assert(fix_storage_same_file(v2, dst));
     snprintf(dst, sizeof(dst), "%s/out", dir);
     cr_assert_eq(count_temp(dst), 0);
     storage_close(s);
@@ -142,9 +142,9 @@ Test(storage_file, errors_are_clear)
     struct storage_result r;
     storage_t *s;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-err");
+    fix_tmpdir(dir, sizeof(dir), "file-err");
     snprintf(file, sizeof(file), "%s/plain", dir);
-    upfix_write_str(file, "x");
+    fix_storage_write_str(file, "x");
 
     /* the root does not exist, or is a file */
     snprintf(url, sizeof(url), "file://%s/missing", dir);
@@ -191,7 +191,7 @@ Test(storage_file, permission_denied)
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_eq(chmod(dir, 0755), 0);
     snprintf(src, sizeof(src), "%s/src.ts", dir);
-    upfix_write(src, 1000, 3);
+    fix_storage_write(src, 1000, 3);
     snprintf(out, sizeof(out), "%s/out", dir);
     cr_assert_eq(mkdir(out, 0555), 0);
     s = open_dir(out);
@@ -240,9 +240,9 @@ Test(storage_file, progress_and_cancel)
     struct storage_result r;
     storage_t *s;
 
-    upfix_tmpdir(dir, sizeof(dir), "file-progress");
+    fix_tmpdir(dir, sizeof(dir), "file-progress");
     snprintf(src, sizeof(src), "%s/src/big.ts", dir);
-    upfix_write(src, 20u << 20, 12); /* 20 MiB: several 8 MiB chunks */
+    fix_storage_write(src, 20u << 20, 12); /* 20 MiB: several 8 MiB chunks */
     snprintf(url, sizeof(url), "file://%s", dir);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);

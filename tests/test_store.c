@@ -8,6 +8,8 @@
 #include "daemon/spool.h"
 #include "daemon/store.h"
 
+#include "tests/fix.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +24,7 @@
 static void
 scratch(char *out, size_t cap, const char *name)
 {
-    const char *t = getenv("HLSD_TEST_TMP");
-    snprintf(out, cap, "%s/%s-%ld", t ? t : "/tmp", name, (long)getpid());
+    snprintf(out, cap, "%s/%s-%ld", fix_tmp(), name, (long)getpid());
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", out, out);
     cr_assert_eq(system(cmd), 0);
@@ -226,6 +227,76 @@ Test(store, object_ledger)
     cr_assert_eq(store_job_insert(s, &k), 0);
     cr_assert_eq(store_rollback(s), 0);
     cr_assert_eq(store_job_get(s, k.id, &k), -1);
+    store_close(s);
+}
+
+static int
+collect_id(void *ud, const struct store_job *j)
+{
+    char *list = ud;
+    size_t n = strlen(list);
+    snprintf(list + n, 256 - n, "%lld;", (long long)j->id);
+    return 0;
+}
+
+/* what a store shared by several hosts will do for real, one host's SQLite
+ * does trivially: leases always granted, never lost; recount and the
+ * cancels-since query are real */
+Test(store, leases_recount_and_cancels)
+{
+    char dir[600], db[700], err[256];
+    scratch(dir, sizeof(dir), "lease");
+    snprintf(db, sizeof(db), "%s/hlsd.db", dir);
+    store_t *s = store_open(db, err, sizeof(err));
+    cr_assert_not_null(s, "%s", err);
+    struct store_job a = row("a.mp4", JOB_CONVERTING), b = row("b.mp4", JOB_QUEUED);
+    cr_assert_eq(store_job_insert(s, &a), 0);
+    cr_assert_eq(store_job_insert(s, &b), 0);
+
+    struct store_lease l;
+    cr_assert_eq(store_lease_take(s, a.id, "host:1", 1000, 30000, &l), 0);
+    cr_expect_eq(l.job, a.id);
+    cr_expect_str_eq(l.owner, "host:1");
+    cr_expect_eq(l.generation, 1);
+    cr_expect_eq(store_lease_renew(s, &l, 2000, 30000), 0);
+    struct store_lease stale = l;
+    stale.generation = 2;
+    cr_expect_eq(store_lease_renew(s, &stale, 2000, 30000), -1);
+    cr_expect_eq(errno, ESTALE);
+    cr_expect_eq(store_lease_release(s, &l), 0);
+    cr_expect_eq(store_lease_take(s, 999, "host:1", 1000, 30000, &l), -1);
+    cr_expect_eq(errno, ENOENT);
+
+    /* published segments: uploaded and not a playlist */
+    const struct {
+        const char *rel;
+        enum obj_state st;
+    } objs[] = {{"720p/seg_00000.ts", OBJ_UPLOADED}, {"720p/seg_00001.ts", OBJ_UPLOADED},
+                {"720p/seg_00002.ts", OBJ_PENDING},  {"720p/index.m3u8", OBJ_UPLOADED},
+                {"master.m3u8", OBJ_UPLOADED},       {"720p/seg_00003.ts", OBJ_DELETING}};
+    for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+        struct store_obj o = {.job = a.id, .state = objs[i].st};
+        snprintf(o.rel, sizeof(o.rel), "%s", objs[i].rel);
+        cr_assert_eq(store_obj_put(s, &o), 0);
+    }
+    unsigned segs = 99;
+    cr_expect_eq(store_obj_recount(s, a.id, &segs), 0);
+    cr_expect_eq(segs, 2);
+    cr_expect_eq(store_obj_recount(s, b.id, &segs), 0);
+    cr_expect_eq(segs, 0);
+
+    /* cancels since a time: only canceled jobs updated after it */
+    char list[256] = "";
+    b.state = JOB_CANCELED;
+    b.updated_at = 5000;
+    cr_assert_eq(store_job_update(s, &b), 0);
+    cr_expect_eq(store_job_canceled_since(s, 4999, collect_id, list), 0);
+    char want[64];
+    snprintf(want, sizeof(want), "%lld;", (long long)b.id);
+    cr_expect_str_eq(list, want);
+    list[0] = '\0';
+    cr_expect_eq(store_job_canceled_since(s, 5000, collect_id, list), 0);
+    cr_expect_str_eq(list, "");
     store_close(s);
 }
 

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/upfix.h"
+#include "tests/fix_storage.h"
 #include "workers/storage_impl.h"
 
 static storage_t *
@@ -23,8 +23,8 @@ s3_open(struct storage_config *cfg, char *url, const char *name, char *prefix, s
     char err[512] = "";
     storage_t *s;
 
-    upfix_unique(prefix, plen, name);
-    if (upfix_s3_config(cfg, url, prefix) < 0)
+    fix_unique(prefix, plen, name);
+    if (fix_storage_s3_config(cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server (HLSD_TEST_S3_* unset)");
     s = storage_open(cfg, err, sizeof(err));
     cr_assert_not_null(s, "storage_open: %s", err);
@@ -50,7 +50,7 @@ get_and_compare(storage_t *s, const char *key, const char *local, const char *tm
     cr_assert_geq(fd, 0);
     cr_assert_eq(storage_s3_get(s, key, fd, NULL, 0, NULL, &r), 0, "GET %s: %s", key, r.error);
     close(fd);
-    cr_assert(upfix_same_file(local, back), "GET %s: different bytes", key);
+    cr_assert(fix_storage_same_file(local, back), "GET %s: different bytes", key);
 }
 
 Test(upload_s3, tree_roundtrip_and_content_types, .timeout = 120)
@@ -63,25 +63,25 @@ Test(upload_s3, tree_roundtrip_and_content_types, .timeout = 120)
     uint64_t len;
     unsigned char buf[65536];
 
-    upfix_tmpdir(src, sizeof(src), "s3-tree");
-    upfix_make_tree(src);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(path, sizeof(path), "%s/%s", src, upfix_tree_keys[i]);
-        cr_assert_eq(storage_put(s, path, upfix_tree_keys[i], &r), 0, "%s", r.error);
+    fix_tmpdir(src, sizeof(src), "s3-tree");
+    fix_storage_make_tree(src);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(path, sizeof(path), "%s/%s", src, fix_storage_tree_keys[i]);
+        cr_assert_eq(storage_put(s, path, fix_storage_tree_keys[i], &r), 0, "%s", r.error);
         cr_assert_eq(r.cls, STORAGE_OK);
         cr_assert_eq(r.http_status, 200);
         int fd = open(path, O_RDONLY);
         cr_assert_eq(storage_digest_fd(fd, buf, sizeof(buf), &d), 0);
         close(fd);
-        cr_assert_str_eq(r.etag, d.md5_hex, "%s: ETag", upfix_tree_keys[i]);
+        cr_assert_str_eq(r.etag, d.md5_hex, "%s: ETag", fix_storage_tree_keys[i]);
         /* one kept-alive connection: only the first request connects */
         long connects = -1;
         curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects);
-        cr_assert_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", upfix_tree_keys[i],
+        cr_assert_eq(connects, i == 0 ? 1 : 0, "%s: %ld new connections", fix_storage_tree_keys[i],
                      connects);
     }
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        const char *k = upfix_tree_keys[i];
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        const char *k = fix_storage_tree_keys[i];
         struct stat st;
 
         snprintf(path, sizeof(path), "%s/%s", src, k);
@@ -118,11 +118,11 @@ Test(upload_s3, overwrite_cache_control_and_virtual_host, .timeout = 60)
     const char *colon;
     char err[512];
 
-    upfix_tmpdir(dir, sizeof(dir), "s3-vhost");
+    fix_tmpdir(dir, sizeof(dir), "s3-vhost");
     snprintf(a, sizeof(a), "%s/a.ts", dir);
     snprintf(b, sizeof(b), "%s/b.ts", dir);
-    upfix_write(a, 70000, 10);
-    upfix_write(b, 30000, 11);
+    fix_storage_write(a, 70000, 10);
+    fix_storage_write(b, 30000, 11);
     cr_assert_eq(storage_put(s, a, "same.ts", &r), 0, "%s", r.error);
     cr_assert_eq(storage_put(s, b, "same.ts", &r), 0, "%s", r.error);
     get_and_compare(s, "same.ts", b, dir);
@@ -155,15 +155,15 @@ Test(upload_s3, wrong_secret_is_permanent_and_secret_free)
     storage_t *s;
     const char *wrong = "WRONGsecretDoNotLeak0123456789";
 
-    upfix_unique(prefix, sizeof(prefix), "wrongsecret");
-    if (upfix_s3_config(&cfg, url, prefix) < 0)
+    fix_unique(prefix, sizeof(prefix), "wrongsecret");
+    if (fix_storage_s3_config(&cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server");
     cfg.secret_access_key = wrong;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-wrong");
+    fix_tmpdir(dir, sizeof(dir), "s3-wrong");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
-    upfix_write(f, 5000, 4);
+    fix_storage_write(f, 5000, 4);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
     cr_assert_eq(r.cls, STORAGE_PERMANENT, "%s", r.error);
     cr_assert_eq(r.http_status, 403);
@@ -183,15 +183,15 @@ Test(upload_s3, missing_bucket_is_permanent)
     struct storage_result r;
     storage_t *s;
 
-    upfix_unique(prefix, sizeof(prefix), "nobucket");
-    if (upfix_s3_config(&cfg, url, prefix) < 0)
+    fix_unique(prefix, sizeof(prefix), "nobucket");
+    if (fix_storage_s3_config(&cfg, url, prefix) < 0)
         cr_skip_test("no S3 test server");
     snprintf(url, 512, "s3://hlsd-no-such-bucket/%s", prefix);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-nobucket");
+    fix_tmpdir(dir, sizeof(dir), "s3-nobucket");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
-    upfix_write(f, 5000, 5);
+    fix_storage_write(f, 5000, 5);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
     cr_assert_eq(r.cls, STORAGE_PERMANENT, "%s", r.error);
     cr_assert_eq(r.http_status, 404);
@@ -216,13 +216,13 @@ Test(upload_s3, body_changed_in_flight_is_rejected, .timeout = 60)
      * version 2 of the same length. storage_s3_put_fd is storage_put's
      * sending half, so this is the production path with the file swapped
      * at the worst moment. The server must refuse it. */
-    upfix_tmpdir(dir, sizeof(dir), "s3-inflight");
+    fix_tmpdir(dir, sizeof(dir), "s3-inflight");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
-    upfix_write(f, 300000, 6);
+    fix_storage_write(f, 300000, 6);
     fd = open(f, O_RDONLY);
     cr_assert_eq(storage_digest_fd(fd, buf, sizeof(buf), &announced), 0);
     close(fd);
-    upfix_write(f, 300000, 7); /* the rewrite */
+    fix_storage_write(f, 300000, 7); /* the rewrite */
     fd = open(f, O_RDONLY);
     cr_assert_eq(storage_digest_fd(fd, buf, sizeof(buf), &real), 0);
     cr_assert_str_neq(announced.sha256_hex, real.sha256_hex);
@@ -263,21 +263,21 @@ Test(upload_s3, stopped_server_is_retryable)
     struct storage_result r;
     storage_t *s;
 
-    upfix_unique(prefix, sizeof(prefix), "stopped");
-    if (upfix_s3_config(&cfg, url, prefix) < 0) {
+    fix_unique(prefix, sizeof(prefix), "stopped");
+    if (fix_storage_s3_config(&cfg, url, prefix) < 0) {
         /* the check needs no server; run it with made-up settings */
         cfg.url = "s3://hlsd-test/x";
         cfg.access_key_id = "k";
         cfg.secret_access_key = "s3cr3t-not-leaked";
         cfg.path_style = 1;
     }
-    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", upfix_dead_port());
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fix_storage_dead_port());
     cfg.endpoint = ep;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "s3-stopped");
+    fix_tmpdir(dir, sizeof(dir), "s3-stopped");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
-    upfix_write(f, 5000, 8);
+    fix_storage_write(f, 5000, 8);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
     cr_assert_eq(r.cls, STORAGE_RETRYABLE, "%s", r.error);
     cr_assert_eq(r.http_status, 0);
@@ -289,7 +289,7 @@ Test(upload_s3, stopped_server_is_retryable)
 /* --- a fake server: answers a real server will not give on demand --- */
 
 static storage_t *
-fake_open(struct upfix_fake *fk, const char *response, char *ep, size_t eplen)
+fake_open(struct fix_storage_fake *fk, const char *response, char *ep, size_t eplen)
 {
     struct storage_config cfg = {
         .url = "s3://fakebucket/pre",
@@ -306,7 +306,7 @@ fake_open(struct upfix_fake *fk, const char *response, char *ep, size_t eplen)
     char err[512];
     storage_t *s;
 
-    upfix_fake_start(fk, response);
+    fix_storage_fake_start(fk, response);
     snprintf(ep, eplen, "http://127.0.0.1:%d", fk->port);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
@@ -314,17 +314,17 @@ fake_open(struct upfix_fake *fk, const char *response, char *ep, size_t eplen)
 }
 
 static void
-fake_put(const char *response, struct storage_result *r, struct upfix_fake *fk)
+fake_put(const char *response, struct storage_result *r, struct fix_storage_fake *fk)
 {
     char ep[64], dir[4096], f[4300];
     storage_t *s = fake_open(fk, response, ep, sizeof(ep));
 
-    upfix_tmpdir(dir, sizeof(dir), "fake");
+    fix_tmpdir(dir, sizeof(dir), "fake");
     snprintf(f, sizeof(f), "%s/seg 1.ts", dir);
-    upfix_write_str(f, "hello");
+    fix_storage_write_str(f, "hello");
     storage_put(s, f, "a/seg 1.ts", r);
     storage_close(s);
-    upfix_fake_stop(fk);
+    fix_storage_fake_stop(fk);
     assert_no_secret(r, "fakeSECRETnotToLeak99");
 }
 
@@ -332,7 +332,7 @@ Test(upload_fake, request_shape)
 {
     static const char ok[] = "HTTP/1.1 200 OK\r\nETag: \"5d41402abc4b2a76b9719d911017c592\"\r\n"
                              "Content-Length: 0\r\n\r\n";
-    struct upfix_fake fk;
+    struct fix_storage_fake fk;
     struct storage_result r;
 
     fake_put(ok, &r, &fk);
@@ -391,7 +391,7 @@ Test(upload_fake, answers_are_classified)
         {"", STORAGE_RETRYABLE, 0, -1, "a/seg 1.ts"},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        struct upfix_fake fk;
+        struct fix_storage_fake fk;
         struct storage_result r;
 
         fake_put(t[i].response, &r, &fk);
@@ -406,7 +406,7 @@ Test(upload_fake, answers_are_classified)
 
 Test(upload_fake, silent_server_times_out_retryable, .timeout = 30)
 {
-    struct upfix_fake fk;
+    struct fix_storage_fake fk;
     struct storage_result r;
 
     fake_put(NULL, &r, &fk); /* never answers; low-speed limit 1 s */
@@ -433,7 +433,7 @@ Test(upload_fake, progress_callback_cancels, .timeout = 30)
                                  .low_speed_time_s = 20,
                                  .progress = cancel_once_sending};
     char ep[64], dir[4096], f[4300], err[512];
-    struct upfix_fake fk;
+    struct fix_storage_fake fk;
     struct storage_result r;
     int calls = 0;
     storage_t *s;
@@ -441,21 +441,21 @@ Test(upload_fake, progress_callback_cancels, .timeout = 30)
     /* a server that takes the body but never answers would hold the worker
      * for low_speed_time_s; the callback gets it out once bytes moved */
     cfg.progress_arg = &calls;
-    upfix_fake_start(&fk, NULL);
+    fix_storage_fake_start(&fk, NULL);
     snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", fk.port);
     cfg.endpoint = ep;
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
-    upfix_tmpdir(dir, sizeof(dir), "fake-cancel");
+    fix_tmpdir(dir, sizeof(dir), "fake-cancel");
     snprintf(f, sizeof(f), "%s/seg.ts", dir);
-    upfix_write(f, 100000, 13);
+    fix_storage_write(f, 100000, 13);
     cr_assert_eq(storage_put(s, f, "seg.ts", &r), -1);
     cr_assert_eq(errno, ECANCELED);
     cr_assert_eq(r.cls, STORAGE_RETRYABLE);
     cr_assert(strstr(r.error, "canceled by the caller"), "%s", r.error);
     cr_assert_geq(calls, 1);
     storage_close(s);
-    upfix_fake_stop(&fk);
+    fix_storage_fake_stop(&fk);
     cr_assert(strstr(fk.request, "PUT /fakebucket/pre/seg.ts"), "canceled before sending");
 }
 

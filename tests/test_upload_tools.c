@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/upfix.h"
+#include "tests/fix_storage.h"
 #include "workers/storage_impl.h"
 
 struct s3env {
@@ -53,9 +53,7 @@ need_s3(void)
 static void
 tool_path(char *out, size_t outlen, const char *name)
 {
-    const char *bindir = getenv("HLSD_BINDIR");
-
-    snprintf(out, outlen, "%s/%s", bindir ? bindir : "bin", name);
+    snprintf(out, outlen, "%s/%s", fix_bindir(), name);
     cr_assert_eq(access(out, X_OK), 0, "%s is not built", out);
 }
 
@@ -70,43 +68,44 @@ Test(upload_tools, awscli_agrees_with_hls_put, .timeout = 180)
     tool_path(hp, sizeof(hp), "hls-put");
     if (access("/usr/bin/aws", X_OK) != 0)
         cr_skip_test("awscli is not installed (make deps)");
-    upfix_tmpdir(tmp, sizeof(tmp), "awscli");
+    fix_tmpdir(tmp, sizeof(tmp), "awscli");
     s3env_init(&e, tmp);
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(down, sizeof(down), "%s/down", tmp);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_make_tree(src);
-    upfix_unique(prefix, sizeof(prefix), "awscli");
+    fix_storage_make_tree(src);
+    fix_unique(prefix, sizeof(prefix), "awscli");
     snprintf(url, sizeof(url), "s3://%s/%s", bucket, prefix);
 
     char *put[] = {hp, src, url, "--endpoint", (char *)ep, "--path-style", "--parallel", "3", NULL};
-    rc = upfix_run(put, e.env, out, NULL);
+    rc = fix_run(put, e.env, out, NULL);
     cr_assert_eq(rc, 0, "hls-put exited %d (see %s)", rc, out);
 
     snprintf(s3uri, sizeof(s3uri), "s3://%s/%s/", bucket, prefix);
     char *ls[] = {"/usr/bin/aws", "--endpoint-url", (char *)ep, "s3",
                   "ls",           "--recursive",    s3uri,      NULL};
-    rc = upfix_run(ls, e.env, out, NULL);
+    rc = fix_run(ls, e.env, out, NULL);
     cr_assert_eq(rc, 0, "aws s3 ls exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
         struct stat st;
 
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
         cr_assert_eq(stat(a, &st), 0);
         /* a listing line ends "<size> <prefix>/<key>" */
-        snprintf(b, sizeof(b), " %lld %s/%s\n", (long long)st.st_size, prefix, upfix_tree_keys[i]);
-        cr_assert(upfix_file_contains(out, b), "aws s3 ls lacks [%s]", b);
+        snprintf(b, sizeof(b), " %lld %s/%s\n", (long long)st.st_size, prefix,
+                 fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_file_contains(out, b), "aws s3 ls lacks [%s]", b);
     }
 
     char *cp[] = {"/usr/bin/aws", "--endpoint-url",     (char *)ep, "s3", "cp",
                   "--recursive",  "--only-show-errors", s3uri,      down, NULL};
-    rc = upfix_run(cp, e.env, out, NULL);
+    rc = fix_run(cp, e.env, out, NULL);
     cr_assert_eq(rc, 0, "aws s3 cp exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        snprintf(b, sizeof(b), "%s/%s", down, upfix_tree_keys[i]);
-        cr_assert(upfix_same_file(a, b), "awscli downloaded different bytes for %s",
-                  upfix_tree_keys[i]);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        snprintf(b, sizeof(b), "%s/%s", down, fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_same_file(a, b), "awscli downloaded different bytes for %s",
+                  fix_storage_tree_keys[i]);
     }
 }
 
@@ -128,17 +127,17 @@ Test(upload_tools, big_object_small_memory, .timeout = 180)
     int rc, fd;
 
     tool_path(hp, sizeof(hp), "hls-put");
-    upfix_tmpdir(tmp, sizeof(tmp), "big");
+    fix_tmpdir(tmp, sizeof(tmp), "big");
     s3env_init(&e, tmp);
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(file, sizeof(file), "%s/big.ts", src);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_write(file, size, 99);
-    upfix_unique(prefix, sizeof(prefix), "big");
+    fix_storage_write(file, size, 99);
+    fix_unique(prefix, sizeof(prefix), "big");
     snprintf(url, sizeof(url), "s3://%s/%s", bucket, prefix);
 
     char *put[] = {hp, src, url, "--endpoint", (char *)ep, "--path-style", "--parallel", "1", NULL};
-    rc = upfix_run(put, e.env, out, &ru);
+    rc = fix_run(put, e.env, out, &ru);
     cr_assert_eq(rc, 0, "hls-put exited %d (see %s)", rc, out);
     cr_log_info("hls-put 256 MiB: peak RSS %ld KiB", ru.ru_maxrss);
     cr_assert_lt(ru.ru_maxrss, limit_kib, "peak RSS %ld KiB >= %ld KiB", ru.ru_maxrss, limit_kib);
@@ -153,7 +152,7 @@ Test(upload_tools, big_object_small_memory, .timeout = 180)
         free(buf);
     }
     close(fd);
-    cr_assert_eq(upfix_s3_config(&cfg, url, prefix), 0);
+    cr_assert_eq(fix_storage_s3_config(&cfg, url, prefix), 0);
     s = storage_open(&cfg, err, sizeof(err));
     cr_assert_not_null(s, "%s", err);
     cr_assert_eq(storage_s3_get(s, "big.ts", -1, NULL, 0, &len, &r), 0, "%s", r.error);
@@ -170,29 +169,29 @@ Test(upload_tools, hls_put_file_and_failures, .timeout = 60)
     int rc;
 
     tool_path(hp, sizeof(hp), "hls-put");
-    upfix_tmpdir(tmp, sizeof(tmp), "hlsput");
+    fix_tmpdir(tmp, sizeof(tmp), "hlsput");
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(dst, sizeof(dst), "%s/dst", tmp);
     snprintf(out, sizeof(out), "%s/out.txt", tmp);
-    upfix_make_tree(src);
+    fix_storage_make_tree(src);
     mkdir(dst, 0755);
     snprintf(url, sizeof(url), "file://%s", dst);
 
     char *put[] = {hp, src, url, "--parallel", "4", NULL};
-    rc = upfix_run(put, NULL, out, NULL);
+    rc = fix_run(put, NULL, out, NULL);
     cr_assert_eq(rc, 0, "hls-put exited %d (see %s)", rc, out);
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        snprintf(a, sizeof(a), "%s/%s", src, upfix_tree_keys[i]);
-        snprintf(b, sizeof(b), "%s/%s", dst, upfix_tree_keys[i]);
-        cr_assert(upfix_same_file(a, b), "%s", upfix_tree_keys[i]);
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        snprintf(a, sizeof(a), "%s/%s", src, fix_storage_tree_keys[i]);
+        snprintf(b, sizeof(b), "%s/%s", dst, fix_storage_tree_keys[i]);
+        cr_assert(fix_storage_same_file(a, b), "%s", fix_storage_tree_keys[i]);
     }
 
     /* usage errors exit 2 */
     char *bad[] = {hp, src, NULL};
-    cr_assert_eq(upfix_run(bad, NULL, out, NULL), 2);
+    cr_assert_eq(fix_run(bad, NULL, out, NULL), 2);
     char *badurl[] = {hp, src, "gopher://x", NULL};
-    cr_assert_eq(upfix_run(badurl, NULL, out, NULL), 2);
-    cr_assert(upfix_file_contains(out, "storage URL"));
+    cr_assert_eq(fix_run(badurl, NULL, out, NULL), 2);
+    cr_assert(fix_storage_file_contains(out, "storage URL"));
 
     /* a wrong secret: exit 1, the reason printed, the secret not */
     if (getenv("HLSD_TEST_S3_ENDPOINT") != NULL) {
@@ -202,11 +201,11 @@ Test(upload_tools, hls_put_file_and_failures, .timeout = 60)
         snprintf(url, sizeof(url), "s3://%s/hlsput-wrong", getenv("HLSD_TEST_S3_BUCKET"));
         char *wrong[] = {
             hp, src, url, "--endpoint", getenv("HLSD_TEST_S3_ENDPOINT"), "--path-style", NULL};
-        rc = upfix_run(wrong, env, out, NULL);
+        rc = fix_run(wrong, env, out, NULL);
         cr_assert_eq(rc, 1);
-        cr_assert(upfix_file_contains(out, "SignatureDoesNotMatch"));
-        cr_assert(!upfix_file_contains(out, "NOTtheSECRETxyz987"), "the secret was printed");
-        cr_assert(!upfix_file_contains(out, "master.m3u8"),
+        cr_assert(fix_storage_file_contains(out, "SignatureDoesNotMatch"));
+        cr_assert(!fix_storage_file_contains(out, "NOTtheSECRETxyz987"), "the secret was printed");
+        cr_assert(!fix_storage_file_contains(out, "master.m3u8"),
                   "the master playlist was attempted although segments failed");
     }
 }

@@ -16,6 +16,7 @@
  * the daemon.
  */
 #include "daemon/config.h"
+#include "daemon/paths.h"
 #include "daemon/version.h"
 
 #include <ctype.h>

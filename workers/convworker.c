@@ -10,12 +10,13 @@
  */
 #include "workers/convworker.h"
 
-#include "daemon/log.h"
 #include "ipc/proto.h"
 #include "workers/convert.h"
+#include "workers/wlog.h"
 #include "workers/worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@
 #include <time.h>
 
 struct conv {
-    const struct config *cfg;
+    const struct convworker_settings *set;
     worker_t *w;
     _Atomic uint64_t running; /* job id being converted, 0 if none */
     _Atomic int cancel;       /* raised by the watcher */
@@ -97,17 +98,15 @@ watch(void *arg)
 static void
 run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
 {
-    char input[CONFIG_PATH_MAX + 64], outdir[CONFIG_PATH_MAX + 64], err[1024];
+    char input[PATH_MAX + 64], outdir[PATH_MAX + 64], err[1024];
     char ladder[sizeof(st->ladder) + 1];
     struct convert_result res;
     pthread_t th;
 
     memcpy(ladder, st->ladder, sizeof(st->ladder));
     ladder[sizeof(st->ladder)] = '\0';
-    snprintf(input, sizeof(input), "%s/%llu/input", c->cfg->daemon.spool_dir,
-             (unsigned long long)job);
-    snprintf(outdir, sizeof(outdir), "%s/%llu/out", c->cfg->daemon.spool_dir,
-             (unsigned long long)job);
+    snprintf(input, sizeof(input), "%s/%llu/input", c->set->spool_dir, (unsigned long long)job);
+    snprintf(outdir, sizeof(outdir), "%s/%llu/out", c->set->spool_dir, (unsigned long long)job);
     c->job = job;
     c->last_progress_ms = 0;
     atomic_store(&c->cancel, 0);
@@ -115,21 +114,21 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
     atomic_store(&c->running, job);
     int have_watcher = pthread_create(&th, NULL, watch, c) == 0;
     if (!have_watcher)
-        log_warn("pthread_create: %s: cancel only at the end of the conversion", strerror(errno));
+        wlog_warn("pthread_create: %s: cancel only at the end of the conversion", strerror(errno));
 
     struct convert_opts o = {
         .input = input,
         .outdir = outdir,
         .ladder = ladder[0] ? ladder : NULL,
         .segment_seconds = st->segment_seconds,
-        .preset = c->cfg->convert.preset,
+        .preset = c->set->preset,
         .threads = (int)st->threads,
         .cancel = &c->cancel,
         .on_segment = on_segment,
         .on_progress = on_progress,
         .ud = c,
     };
-    log_info("job %llu: converting (attempt %u)", (unsigned long long)job, st->attempt);
+    wlog_info("job %llu: converting (attempt %u)", (unsigned long long)job, st->attempt);
     int rc = convert_run(&o, &res, err, sizeof(err));
     int e = errno;
 
@@ -149,16 +148,16 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
                                                           : 's',
                           res.renditions[i]);
         worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
-        log_info("job %llu: converted %.1fs into %d rendition%s", (unsigned long long)job,
-                 res.duration, res.n_renditions, res.n_renditions == 1 ? "" : "s");
+        wlog_info("job %llu: converted %.1fs into %d rendition%s", (unsigned long long)job,
+                  res.duration, res.n_renditions, res.n_renditions == 1 ? "" : "s");
         if (res.notes[0] != '\0')
-            log_warn("job %llu: %s", (unsigned long long)job, res.notes);
+            wlog_warn("job %llu: %s", (unsigned long long)job, res.notes);
     } else if (e == ECANCELED) {
         worker_send(c->w, PROTO_CONV_CANCELED, job, NULL, 0);
-        log_info("job %llu: conversion canceled", (unsigned long long)job);
+        wlog_info("job %llu: conversion canceled", (unsigned long long)job);
     } else {
         worker_send(c->w, PROTO_CONV_FAILED, job, err, strlen(err));
-        log_warn("job %llu: conversion failed: %s", (unsigned long long)job, err);
+        wlog_warn("job %llu: conversion failed: %s", (unsigned long long)job, err);
     }
 }
 
@@ -175,8 +174,8 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
         if (atomic_load(&c->running) != 0) {
             /* the master leases one job at a time: a second start while one
              * runs means it lost track; refuse rather than nest */
-            log_warn("job %llu: start while job %llu runs; ignored", (unsigned long long)job,
-                     (unsigned long long)atomic_load(&c->running));
+            wlog_warn("job %llu: start while job %llu runs; ignored", (unsigned long long)job,
+                      (unsigned long long)atomic_load(&c->running));
             return;
         }
         {
@@ -196,12 +195,12 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
 }
 
 int
-convworker_main(const struct config *cfg, shmseg_t *seg)
+convworker_main(const struct convworker_settings *set, shmseg_t *seg)
 {
     struct conv c;
 
     memset(&c, 0, sizeof(c));
-    c.cfg = cfg;
+    c.set = set;
     convert_log_quiet();
     struct worker_ops ops = {
         .rules = proto_rules_to_convert,

@@ -4,10 +4,16 @@
 #ifndef HLSD_WORKERS_CONVWORKER_H
 #define HLSD_WORKERS_CONVWORKER_H
 
-#include "daemon/config.h"
 #include "ipc/shmseg.h"
 
+/* what a conversion worker needs from the configuration (daemon/config.c
+ * fills it: config_convworker); the strings outlive the worker */
+struct convworker_settings {
+    const char *spool_dir; /* <spool>/<job>/input and <spool>/<job>/out/ */
+    const char *preset;    /* x264 preset */
+};
+
 /* convworker_main - in the forked child, after shmseg_child_attach */
-int convworker_main(const struct config *cfg, shmseg_t *seg);
+int convworker_main(const struct convworker_settings *set, shmseg_t *seg);
 
 #endif

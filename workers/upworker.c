@@ -9,35 +9,15 @@
  */
 #include "workers/upworker.h"
 
-#include "daemon/log.h"
 #include "ipc/proto.h"
+#include "workers/exitcode.h"
 #include "workers/storage.h"
+#include "workers/wlog.h"
 #include "workers/worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *
-nz(const char *s)
-{
-    return s && s[0] ? s : NULL;
-}
-
-void
-upworker_storage_config(const struct config *cfg, struct storage_config *sc)
-{
-    memset(sc, 0, sizeof(*sc));
-    sc->url = cfg->upload.url;
-    sc->endpoint = nz(cfg->upload.endpoint);
-    sc->region = nz(cfg->upload.region);
-    sc->path_style = cfg->upload.path_style;
-    sc->access_key_id = nz(cfg->upload.access_key_id);
-    sc->secret_access_key = nz(cfg->upload.secret_access_key);
-    sc->session_token = nz(cfg->upload.session_token);
-    sc->cache_control = nz(cfg->upload.cache_control);
-    sc->acl = nz(cfg->upload.acl);
-}
 
 struct up {
     storage_t *st;
@@ -89,29 +69,29 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
         *nl = '\0';
         int rc = storage_put(u->st, buf, nl + 1, &r);
         if (rc < 0)
-            log_warn("job %llu: put %s: %s (%s)", (unsigned long long)job, nl + 1, r.error,
-                     storage_class_name(r.cls));
+            wlog_warn("job %llu: put %s: %s (%s)", (unsigned long long)job, nl + 1, r.error,
+                      storage_class_name(r.cls));
         reply(w, job, rc, &r);
     } else if (type == PROTO_UP_DELETE) {
         int rc = storage_delete(u->st, buf, &r);
         if (rc < 0)
-            log_warn("job %llu: delete %s: %s", (unsigned long long)job, buf, r.error);
+            wlog_warn("job %llu: delete %s: %s", (unsigned long long)job, buf, r.error);
         reply(w, job, rc, &r);
     }
 }
 
 int
-upworker_main(const struct config *cfg, shmseg_t *seg)
+upworker_main(const struct storage_config *sc, shmseg_t *seg)
 {
-    struct storage_config sc;
     struct up u;
     char err[512];
 
-    if (storage_global_init() < 0)
-        log_fatal(EXIT_ENV, "curl_global_init failed");
-    upworker_storage_config(cfg, &sc);
-    if ((u.st = storage_open(&sc, err, sizeof(err))) == NULL) {
-        log_error("storage_open: %s", err);
+    if (storage_global_init() < 0) {
+        wlog_error("curl_global_init failed");
+        return EXIT_ENV;
+    }
+    if ((u.st = storage_open(sc, err, sizeof(err))) == NULL) {
+        wlog_error("storage_open: %s", err);
         return EXIT_CONFIG;
     }
     struct worker_ops ops = {

@@ -10,10 +10,10 @@
  */
 #include "workers/worker.h"
 
-#include "daemon/log.h"
 #include "ipc/msg.h"
 #include "ipc/proto.h"
 #include "ipc/ring.h"
+#include "workers/exitcode.h"
 
 #include <errno.h>
 #include <stdlib.h>

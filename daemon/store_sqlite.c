@@ -1,5 +1,11 @@
 /*
- * store.c - SQLite behind the store API.
+ * store_sqlite.c - SQLite behind the store interface (store.h): the
+ * embedded store of one host. All of hlsd's SQL is in this file.
+ *
+ * One host is the only writer, so the job leases of a shared store are
+ * trivial here: a lease is always granted, never expires and is never
+ * taken over, and no cancel is ever made elsewhere (the query for one
+ * still runs, and finds the master's own).
  *
  * Prepared statements are made once at open. The schema carries a version
  * in PRAGMA user_version so a later release can migrate. The master is the
@@ -25,6 +31,9 @@ enum {
     Q_OBJ_EACH,
     Q_OBJ_DEL,
     Q_OBJ_DEL_JOB,
+    Q_JOB_EXISTS,
+    Q_JOB_CANCELED,
+    Q_OBJ_RECOUNT,
     Q_N
 };
 
@@ -46,6 +55,12 @@ static const char *const sql[Q_N] = {
                    "ORDER BY rowid",
     [Q_OBJ_DEL] = "DELETE FROM objects WHERE job=? AND rel=?",
     [Q_OBJ_DEL_JOB] = "DELETE FROM objects WHERE job=?",
+    [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id=?",
+    [Q_JOB_CANCELED] = "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,"
+                       "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
+                       "conv_done FROM jobs WHERE state=? AND updated_at>? ORDER BY id",
+    [Q_OBJ_RECOUNT] = "SELECT count(*) FROM objects WHERE job=? AND state=? "
+                      "AND rel NOT LIKE '%.m3u8'",
 };
 
 struct store {
@@ -268,14 +283,33 @@ store_job_get(store_t *s, int64_t id, struct store_job *j)
     return row_done(s, q, rc, "get job");
 }
 
+/* each_job - step q, a query of job rows, calling fn for each (non-zero
+ * stops); q is reset for its next use */
+static int
+each_job(store_t *s, sqlite3_stmt *q, int (*fn)(void *ud, const struct store_job *j), void *ud,
+         const char *what)
+{
+    struct store_job j;
+    int rc;
+
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        read_job(q, &j);
+        if (fn(ud, &j))
+            break;
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, what);
+    return 0;
+}
+
 int
 store_job_each(store_t *s, int state, int desc, unsigned limit,
                int (*fn)(void *ud, const struct store_job *j), void *ud)
 {
     char q[512];
     sqlite3_stmt *st;
-    struct store_job j;
-    int rc;
 
     snprintf(q, sizeof(q),
              "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
@@ -287,15 +321,9 @@ store_job_each(store_t *s, int state, int desc, unsigned limit,
         return fail(s, "list jobs");
     if (state >= 0)
         sqlite3_bind_int(st, 1, state);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        read_job(st, &j);
-        if (fn(ud, &j))
-            break;
-    }
+    int rc = each_job(s, st, fn, ud, "list jobs");
     sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, "list jobs");
-    return 0;
+    return rc;
 }
 
 int64_t
@@ -313,9 +341,90 @@ store_job_count(store_t *s, enum job_state state)
 }
 
 int
+store_job_canceled_since(store_t *s, int64_t since, int (*fn)(void *ud, const struct store_job *j),
+                         void *ud)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_CANCELED];
+
+    sqlite3_bind_int(q, 1, (int)JOB_CANCELED);
+    sqlite3_bind_int64(q, 2, since);
+    return each_job(s, q, fn, ud, "list canceled jobs");
+}
+
+int
+store_lease_take(store_t *s, int64_t job, const char *owner, int64_t now, int64_t ttl_ms,
+                 struct store_lease *out)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_EXISTS];
+
+    (void)now;
+    (void)ttl_ms;
+    sqlite3_bind_int64(q, 1, job);
+    if (row_done(s, q, sqlite3_step(q), "lease job") < 0)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->job = job;
+    snprintf(out->owner, sizeof(out->owner), "%s", owner);
+    out->expires_at = INT64_MAX; /* one host: nobody to take it over */
+    out->generation = 1;
+    return 0;
+}
+
+int
+store_lease_renew(store_t *s, struct store_lease *l, int64_t now, int64_t ttl_ms)
+{
+    (void)now;
+    (void)ttl_ms;
+    if (l->job <= 0 || l->generation != 1) {
+        snprintf(s->err, sizeof(s->err), "renew lease of job %lld: not ours", (long long)l->job);
+        errno = ESTALE;
+        return -1;
+    }
+    return 0;
+}
+
+int
+store_lease_release(store_t *s, const struct store_lease *l)
+{
+    (void)s;
+    (void)l;
+    return 0;
+}
+
+int
+store_lease_expired_each(store_t *s, int64_t now, int (*fn)(void *ud, int64_t job), void *ud)
+{
+    (void)s;
+    (void)now;
+    (void)fn;
+    (void)ud;
+    return 0; /* one host: no lease ever expires */
+}
+
+int
+store_obj_recount(store_t *s, int64_t job, unsigned *segments)
+{
+    sqlite3_stmt *q = s->q[Q_OBJ_RECOUNT];
+    int rc;
+
+    sqlite3_bind_int64(q, 1, job);
+    sqlite3_bind_int(q, 2, (int)OBJ_UPLOADED);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *segments = (unsigned)sqlite3_column_int64(q, 0);
+    return row_done(s, q, rc, "recount objects");
+}
+
+int
 store_obj_put(store_t *s, const struct store_obj *o)
 {
     sqlite3_stmt *q = s->q[Q_OBJ_PUT];
+
+    if ((unsigned)o->state >= OBJ_UNWANTED) {
+        snprintf(s->err, sizeof(s->err), "put object: state %d is not stored", (int)o->state);
+        errno = EINVAL;
+        return -1;
+    }
 
     sqlite3_bind_int64(q, 1, o->job);
     sqlite3_bind_text(q, 2, o->rel, -1, SQLITE_TRANSIENT);

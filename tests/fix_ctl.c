@@ -1,9 +1,11 @@
 /*
- * ctl_fixture.c - see ctl_fixture.h. The fake master is deliberately dumb:
+ * fix_ctl.c - see fix_ctl.h. The fake master is deliberately dumb:
  * canned answers keyed by "cmd", so that the tests assert what ctl does,
  * not what a master would decide.
  */
-#include "tests/ctl_fixture.h"
+#include "tests/fix_ctl.h"
+
+#include "tests/fix.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "ipc/msg.h"
@@ -48,7 +50,7 @@ fake_error(const char *code, const char *msg)
 
 /* fake_answer - the canned reply to one request; f->mu held */
 static json_t *
-fake_answer(struct fx *f, json_t *req, uint64_t seq)
+fake_answer(struct fix_ctl *f, json_t *req, uint64_t seq)
 {
     const char *cmd = json_string_value(json_object_get(req, "cmd"));
     json_int_t id = json_integer_value(json_object_get(req, "id"));
@@ -75,7 +77,7 @@ fake_answer(struct fx *f, json_t *req, uint64_t seq)
         f->sub_dir_mode = stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
         snprintf(path, sizeof(path), "%s/incoming/%s/input", f->spool, token);
         free(f->sub_data);
-        f->sub_data = fx_read_file(path, &f->sub_len);
+        f->sub_data = fix_ctl_read_file(path, &f->sub_len);
         if (f->submit_fail)
             return fake_error("queue_full", "queue full");
         snprintf(path, sizeof(path), "%s/incoming/%s", f->spool, token);
@@ -117,7 +119,7 @@ fake_answer(struct fx *f, json_t *req, uint64_t seq)
 
 /* fake_fail - criterion asserts belong to the test's thread: record it */
 static void *
-fake_fail(struct fx *f, const char *what)
+fake_fail(struct fix_ctl *f, const char *what)
 {
     f->thread_err = what;
     return NULL;
@@ -126,7 +128,7 @@ fake_fail(struct fx *f, const char *what)
 static void *
 fake_master(void *arg)
 {
-    struct fx *f = arg;
+    struct fix_ctl *f = arg;
     ring_t *out = shmseg_outbox(f->seg), *in = shmseg_inbox(f->seg);
     struct msg_asm a;
     struct rec r;
@@ -173,15 +175,21 @@ fake_master(void *arg)
     return NULL;
 }
 
+static int
+said_hello(void *ud)
+{
+    const struct fix_ctl *f = ud;
+    return f->hello;
+}
+
 void
-fx_start(struct fx *f, unsigned long long max_input)
+fix_ctl_start(struct fix_ctl *f, unsigned long long max_input)
 {
     static int n;
-    const char *tmp = getenv("HLSD_TEST_TMP");
     char err[256];
 
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "%s/ctl-%d-%d", tmp ? tmp : "/tmp", (int)getpid(), ++n);
+    snprintf(f->dir, sizeof(f->dir), "%s/ctl-%d-%d", fix_tmp(), (int)getpid(), ++n);
     cr_assert_eq(mkdir(f->dir, 0700), 0, "mkdir %s: %s", f->dir, strerror(errno));
     snprintf(f->sock, sizeof(f->sock), "%s/s", f->dir);
     snprintf(f->spool, sizeof(f->spool), "%s/spool", f->dir);
@@ -211,24 +219,22 @@ fx_start(struct fx *f, unsigned long long max_input)
         _exit(ctl_main(&f->cfg, f->seg, f->lfd));
     }
     cr_assert_eq(pthread_create(&f->master, NULL, fake_master, f), 0);
-    for (int i = 0; i < 500 && !f->hello; i++)
-        usleep(10000);
-    cr_assert(f->hello, "ctl did not say hello");
+    cr_assert(fix_wait(said_hello, f, 5000), "ctl did not say hello");
 }
 
 int
-fx_alive(struct fx *f)
+fix_ctl_alive(struct fix_ctl *f)
 {
     int st;
     return waitpid(f->ctl, &st, WNOHANG) == 0;
 }
 
 void
-fx_stop(struct fx *f)
+fix_ctl_stop(struct fix_ctl *f)
 {
     int st;
 
-    cr_assert(fx_alive(f), "ctl died (see %s/ctl.log)", f->dir);
+    cr_assert(fix_ctl_alive(f), "ctl died (see %s/ctl.log)", f->dir);
     kill(f->ctl, SIGTERM);
     cr_assert_eq(waitpid(f->ctl, &st, 0), f->ctl);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ctl exit status %#x", st);
@@ -242,33 +248,22 @@ fx_stop(struct fx *f)
 }
 
 int
-fx_connect(struct fx *f)
+fix_ctl_connect(struct fix_ctl *f)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = fix_connect(f->sock);
 
-    cr_assert_geq(fd, 0);
-    cr_assert_lt(strlen(f->sock), sizeof(sa.sun_path));
-    memcpy(sa.sun_path, f->sock, strlen(f->sock) + 1);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
-                 strerror(errno));
+    cr_assert_geq(fd, 0, "connect %s: %s", f->sock, strerror(errno));
     return fd;
 }
 
 void
-fx_send(int fd, const void *buf, size_t len)
+fix_ctl_send(int fd, const void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        cr_assert_gt(n, 0, "send: %s", strerror(errno));
-        p += n;
-        len -= (size_t)n;
-    }
+    cr_assert_eq(fix_send_all(fd, buf, len), 0, "send: %s", strerror(errno));
 }
 
 void
-fx_send_fd(int sock, const char *line, int fd)
+fix_ctl_send_fd(int sock, const char *line, int fd)
 {
     union {
         struct cmsghdr h;
@@ -286,36 +281,10 @@ fx_send_fd(int sock, const char *line, int fd)
     cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)strlen(line));
 }
 
-char *
-fx_line(int fd, int timeout_ms)
-{
-    size_t cap = 1024, len = 0;
-    char *buf = malloc(cap);
-
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, timeout_ms) <= 0)
-            break;
-        if (len + 1 >= cap)
-            buf = realloc(buf, cap *= 2);
-        /* one byte at a time: the next line stays in the socket */
-        ssize_t n = read(fd, buf + len, 1);
-        if (n <= 0)
-            break;
-        if (buf[len] == '\n') {
-            buf[len] = '\0';
-            return buf;
-        }
-        len++;
-    }
-    free(buf);
-    return NULL;
-}
-
 json_t *
-fx_reply(int fd)
+fix_ctl_reply(int fd)
 {
-    char *line = fx_line(fd, 10000);
+    char *line = fix_line(fd, 10000);
     cr_assert_not_null(line, "no reply");
     json_t *rep = json_loads(line, 0, NULL);
     cr_assert(json_is_object(rep), "not an object: %s", line);
@@ -324,18 +293,18 @@ fx_reply(int fd)
 }
 
 json_t *
-fx_rpc(struct fx *f, const char *line)
+fix_ctl_rpc(struct fix_ctl *f, const char *line)
 {
-    int fd = fx_connect(f);
-    fx_send(fd, line, strlen(line));
-    fx_send(fd, "\n", 1);
-    json_t *rep = fx_reply(fd);
+    int fd = fix_ctl_connect(f);
+    fix_ctl_send(fd, line, strlen(line));
+    fix_ctl_send(fd, "\n", 1);
+    json_t *rep = fix_ctl_reply(fd);
     close(fd);
     return rep;
 }
 
 const char *
-fx_code(json_t *rep)
+fix_ctl_code(json_t *rep)
 {
     if (json_is_true(json_object_get(rep, "ok")))
         return "";
@@ -344,7 +313,7 @@ fx_code(json_t *rep)
 }
 
 size_t
-fx_nreqs(struct fx *f)
+fix_ctl_nreqs(struct fix_ctl *f)
 {
     pthread_mutex_lock(&f->mu);
     size_t n = json_array_size(f->reqs);
@@ -353,7 +322,7 @@ fx_nreqs(struct fx *f)
 }
 
 json_t *
-fx_req(struct fx *f, size_t i)
+fix_ctl_req(struct fix_ctl *f, size_t i)
 {
     pthread_mutex_lock(&f->mu);
     json_t *r = json_incref(json_array_get(f->reqs, i));
@@ -362,7 +331,7 @@ fx_req(struct fx *f, size_t i)
 }
 
 int
-fx_incoming_empty(struct fx *f)
+fix_ctl_incoming_empty(struct fix_ctl *f)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/incoming", f->spool);
@@ -395,9 +364,10 @@ slurp(int fd, char *out, size_t outlen)
 }
 
 int
-fx_hlsctl(struct fx *f, int in_fd, char *out, size_t outlen, char *err, size_t errlen, ...)
+fix_ctl_hlsctl(struct fix_ctl *f, int in_fd, char *out, size_t outlen, char *err, size_t errlen,
+               ...)
 {
-    const char *bindir = getenv("HLSD_BINDIR");
+    const char *bindir = fix_bindir();
     char prog[1024], opath[512], epath[512];
     char *argv[32];
     int argc = 0;
@@ -439,7 +409,7 @@ fx_hlsctl(struct fx *f, int in_fd, char *out, size_t outlen, char *err, size_t e
 }
 
 void
-fx_file(struct fx *f, const char *name, size_t n, char *path, size_t pathlen)
+fix_ctl_file(struct fix_ctl *f, const char *name, size_t n, char *path, size_t pathlen)
 {
     snprintf(path, pathlen, "%s/%s", f->dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -459,7 +429,7 @@ fx_file(struct fx *f, const char *name, size_t n, char *path, size_t pathlen)
 }
 
 unsigned char *
-fx_read_file(const char *path, size_t *len)
+fix_ctl_read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY);
     struct stat st;

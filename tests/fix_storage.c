@@ -1,5 +1,5 @@
 /*
- * upfix.c - fixtures for the storage and upload tests (see upfix.h). Test
+ * fix_storage.c - fixtures for the storage and upload tests (see fix_storage.h). Test
  * code: it may abort on a broken environment, since a fixture that cannot
  * set itself up must fail the test loudly rather than let it pass.
  */
@@ -17,17 +17,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tests/upfix.h"
+#include "tests/fix_storage.h"
+
+#include "tests/fix.h"
 
 static void
-upfix_die(const char *what)
+fix_storage_die(const char *what)
 {
-    fprintf(stderr, "upfix: %s: %s\n", what, strerror(errno));
+    fprintf(stderr, "fix_storage: %s: %s\n", what, strerror(errno));
     abort();
 }
 
 int
-upfix_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix)
+fix_storage_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix)
 {
     const char *ep = getenv("HLSD_TEST_S3_ENDPOINT"), *bucket = getenv("HLSD_TEST_S3_BUCKET");
 
@@ -46,29 +48,8 @@ upfix_s3_config(struct storage_config *cfg, char *url_buf, const char *prefix)
     return 0;
 }
 
-void
-upfix_unique(char *out, size_t outlen, const char *name)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(out, outlen, "%s-%d-%ld", name, (int)getpid(), (long)ts.tv_nsec);
-}
-
-void
-upfix_tmpdir(char *out, size_t outlen, const char *name)
-{
-    const char *base = getenv("HLSD_TEST_TMP");
-    char u[128];
-
-    upfix_unique(u, sizeof(u), name);
-    snprintf(out, outlen, "%s/%s", base && *base ? base : "/tmp", u);
-    if (mkdir(out, 0755) < 0)
-        upfix_die(out);
-}
-
 static void
-upfix_mkparents(const char *path)
+fix_storage_mkparents(const char *path)
 {
     char tmp[4096];
 
@@ -78,22 +59,22 @@ upfix_mkparents(const char *path)
             continue;
         *p = '\0';
         if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            upfix_die(tmp);
+            fix_storage_die(tmp);
         *p = '/';
     }
 }
 
 void
-upfix_write(const char *path, uint64_t size, uint32_t seed)
+fix_storage_write(const char *path, uint64_t size, uint32_t seed)
 {
     static uint32_t block[65536]; /* 256 KiB */
     uint32_t x = seed * 2654435761u + 1;
     int fd;
 
-    upfix_mkparents(path);
+    fix_storage_mkparents(path);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        upfix_die(path);
+        fix_storage_die(path);
     for (uint64_t done = 0, blk = 0; done < size; blk++) {
         size_t n = sizeof(block);
 
@@ -107,27 +88,27 @@ upfix_write(const char *path, uint64_t size, uint32_t seed)
         if (n > size - done)
             n = (size_t)(size - done);
         if (write(fd, block, n) != (ssize_t)n)
-            upfix_die(path);
+            fix_storage_die(path);
         done += n;
     }
     if (close(fd) < 0)
-        upfix_die(path);
+        fix_storage_die(path);
 }
 
 void
-upfix_write_str(const char *path, const char *text)
+fix_storage_write_str(const char *path, const char *text)
 {
     int fd;
     size_t n = strlen(text);
 
-    upfix_mkparents(path);
+    fix_storage_mkparents(path);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, text, n) != (ssize_t)n || close(fd) < 0)
-        upfix_die(path);
+        fix_storage_die(path);
 }
 
 static char *
-upfix_slurp(const char *path, size_t *len)
+fix_storage_slurp(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -141,7 +122,7 @@ upfix_slurp(const char *path, size_t *len)
     }
     buf = malloc((size_t)st.st_size + 1);
     if (buf == NULL)
-        upfix_die("malloc");
+        fix_storage_die("malloc");
     *len = 0;
     for (ssize_t n; (n = read(fd, buf + *len, (size_t)st.st_size - *len)) > 0;)
         *len += (size_t)n;
@@ -151,10 +132,10 @@ upfix_slurp(const char *path, size_t *len)
 }
 
 int
-upfix_same_file(const char *a, const char *b)
+fix_storage_same_file(const char *a, const char *b)
 {
     size_t la = 0, lb = 0;
-    char *x = upfix_slurp(a, &la), *y = upfix_slurp(b, &lb);
+    char *x = fix_storage_slurp(a, &la), *y = fix_storage_slurp(b, &lb);
     int same = x && y && la == lb && memcmp(x, y, la) == 0;
 
     free(x);
@@ -163,17 +144,17 @@ upfix_same_file(const char *a, const char *b)
 }
 
 int
-upfix_file_contains(const char *path, const char *needle)
+fix_storage_file_contains(const char *path, const char *needle)
 {
     size_t len = 0;
-    char *x = upfix_slurp(path, &len);
+    char *x = fix_storage_slurp(path, &len);
     int found = x && memmem(x, len, needle, strlen(needle)) != NULL;
 
     free(x);
     return found;
 }
 
-const char *const upfix_tree_keys[] = {
+const char *const fix_storage_tree_keys[] = {
     "master.m3u8",       "360p/index.m3u8",
     "360p/seg_00000.ts", "360p/seg_00001.ts",
     "360p/seg_00002.ts", "720p/index.m3u8",
@@ -181,20 +162,21 @@ const char *const upfix_tree_keys[] = {
     "720p/empty.ts",     "names/a b+c=d \xc3\xa9\xe5\xad\x97.ts",
     "names/100%.m3u8",   "names/tilde~(parens)!'*;,&$@.ts",
 };
-const size_t upfix_tree_count = sizeof(upfix_tree_keys) / sizeof(upfix_tree_keys[0]);
+const size_t fix_storage_tree_count =
+    sizeof(fix_storage_tree_keys) / sizeof(fix_storage_tree_keys[0]);
 
 void
-upfix_make_tree(const char *root)
+fix_storage_make_tree(const char *root)
 {
     char path[4096];
 
-    for (size_t i = 0; i < upfix_tree_count; i++) {
-        const char *k = upfix_tree_keys[i];
+    for (size_t i = 0; i < fix_storage_tree_count; i++) {
+        const char *k = fix_storage_tree_keys[i];
         uint64_t size;
 
         snprintf(path, sizeof(path), "%s/%s", root, k);
         if (strstr(k, ".m3u8") != NULL) {
-            upfix_write_str(path, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n");
+            fix_storage_write_str(path, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n");
             continue;
         }
         if (strstr(k, "empty") != NULL)
@@ -203,42 +185,14 @@ upfix_make_tree(const char *root)
             size = 1536 * 1024 + 7; /* over curl's 1 MiB Expect: 100-continue threshold */
         else
             size = 1000 + 37000 * i;
-        upfix_write(path, size, (uint32_t)i);
+        fix_storage_write(path, size, (uint32_t)i);
     }
-}
-
-int
-upfix_run(char *const argv[], char *const env[], const char *out_path, struct rusage *ru)
-{
-    int status;
-    pid_t pid = fork();
-
-    if (pid < 0)
-        upfix_die("fork");
-    if (pid == 0) {
-        int fd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        fd = open("/dev/null", O_RDONLY);
-        if (fd >= 0)
-            dup2(fd, 0);
-        for (size_t i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    if (wait4(pid, &status, 0, ru) < 0)
-        upfix_die("wait4");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 static void *
-upfix_fake_main(void *arg)
+fix_storage_fake_main(void *arg)
 {
-    struct upfix_fake *f = arg;
+    struct fix_storage_fake *f = arg;
     int c = accept(f->fd, NULL, NULL);
     size_t head_end = 0, want = 0;
 
@@ -291,7 +245,7 @@ upfix_fake_main(void *arg)
 }
 
 int
-upfix_fake_start(struct upfix_fake *f, const char *response)
+fix_storage_fake_start(struct fix_storage_fake *f, const char *response)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
@@ -302,16 +256,16 @@ upfix_fake_start(struct upfix_fake *f, const char *response)
     f->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(f->fd, 4) < 0 ||
         getsockname(f->fd, (struct sockaddr *)&a, &alen) < 0)
-        upfix_die("fake server socket");
+        fix_storage_die("fake server socket");
     f->port = ntohs(a.sin_port);
-    if (pthread_create(&t, NULL, upfix_fake_main, f) != 0)
-        upfix_die("pthread_create");
+    if (pthread_create(&t, NULL, fix_storage_fake_main, f) != 0)
+        fix_storage_die("pthread_create");
     f->thread = (unsigned long)t;
     return 0;
 }
 
 void
-upfix_fake_stop(struct upfix_fake *f)
+fix_storage_fake_stop(struct fix_storage_fake *f)
 {
     /* wakes an accept() still waiting when the client never connected */
     shutdown(f->fd, SHUT_RDWR);
@@ -320,7 +274,7 @@ upfix_fake_stop(struct upfix_fake *f)
 }
 
 int
-upfix_dead_port(void)
+fix_storage_dead_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
@@ -331,7 +285,7 @@ upfix_dead_port(void)
      * for the test process's short life) */
     if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
         getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-        upfix_die("dead port");
+        fix_storage_die("dead port");
     port = ntohs(a.sin_port);
     return port;
 }

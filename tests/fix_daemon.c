@@ -1,7 +1,9 @@
 /*
- * dfix.c - see dfix.h. Every wait here polls a condition with a deadline.
+ * fix_daemon.c - see fix_daemon.h. Every wait here polls a condition with a deadline.
  */
-#include "tests/dfix.h"
+#include "tests/fix_daemon.h"
+
+#include "tests/fix.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -19,76 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t
-dfix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-nap(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static const char *
-bindir(void)
-{
-    const char *b = getenv("HLSD_BINDIR");
-    return b ? b : "bin";
-}
-
-static const char *
-tmpdir(void)
-{
-    const char *t = getenv("HLSD_TEST_TMP");
-    return t ? t : "/tmp";
-}
-
 int
-dfix_sh(char *out, size_t cap, const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL)
-        return -1;
-    size_t n = 0;
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof(buf), p)) > 0) {
-        if (out && n + 1 < cap) {
-            size_t c = k < cap - 1 - n ? k : cap - 1 - n;
-            memcpy(out + n, buf, c);
-            n += c;
-        }
-    }
-    if (out && cap)
-        out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-int
-dfix_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-int
-dfix_init(struct dfix *d, const char *name, int s3)
+fix_daemon_init(struct fix_daemon *d, const char *name, int s3)
 {
     memset(d, 0, sizeof(*d));
-    snprintf(d->dir, sizeof(d->dir), "%s/d-%s-%ld", tmpdir(), name, (long)getpid());
-    dfix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", d->dir, d->dir);
+    snprintf(d->dir, sizeof(d->dir), "%s/d-%s-%ld", fix_tmp(), name, (long)getpid());
+    fix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", d->dir, d->dir);
     snprintf(d->conf, sizeof(d->conf), "%s/hlsd.conf", d->dir);
     snprintf(d->sock, sizeof(d->sock), "%s/s", d->dir);
     snprintf(d->spool, sizeof(d->spool), "%s/spool", d->dir);
@@ -109,8 +47,8 @@ dfix_init(struct dfix *d, const char *name, int s3)
 }
 
 void
-dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char *cx,
-            const char *ux)
+fix_daemon_config(struct fix_daemon *d, unsigned cw, unsigned uw, const char *dx, const char *cx,
+                  const char *ux)
 {
     FILE *f = fopen(d->conf, "w");
     if (f == NULL)
@@ -133,11 +71,11 @@ dfix_config(struct dfix *d, unsigned cw, unsigned uw, const char *dx, const char
 }
 
 int
-dfix_start(struct dfix *d)
+fix_daemon_start(struct fix_daemon *d)
 {
     char hlsd[700];
 
-    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", bindir());
+    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", fix_bindir());
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -159,9 +97,9 @@ dfix_start(struct dfix *d)
         _exit(127);
     }
     d->pid = pid;
-    int64_t deadline = dfix_ms() + 10000;
-    while (dfix_ms() < deadline) {
-        json_t *r = dfix_req(d, "{\"cmd\":\"ping\"}");
+    int64_t deadline = fix_ms() + 10000;
+    while (fix_ms() < deadline) {
+        json_t *r = fix_daemon_req(d, "{\"cmd\":\"ping\"}");
         if (r) {
             int ok = json_is_true(json_object_get(r, "ok"));
             json_decref(r);
@@ -172,26 +110,26 @@ dfix_start(struct dfix *d)
             d->pid = -1;
             return -1;
         }
-        nap(20);
+        fix_nap(20);
     }
     return -1;
 }
 
 int
-dfix_stop(struct dfix *d, int sig, int timeout_ms)
+fix_daemon_stop(struct fix_daemon *d, int sig, int timeout_ms)
 {
     int st;
 
     if (d->pid <= 0)
         return -1;
     kill(d->pid, sig);
-    int64_t deadline = dfix_ms() + timeout_ms;
-    while (dfix_ms() < deadline) {
+    int64_t deadline = fix_ms() + timeout_ms;
+    while (fix_ms() < deadline) {
         if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
             d->pid = -1;
             return st;
         }
-        nap(10);
+        fix_nap(10);
     }
     kill(-d->pid, SIGKILL);
     kill(d->pid, SIGKILL);
@@ -201,7 +139,7 @@ dfix_stop(struct dfix *d, int sig, int timeout_ms)
 }
 
 int
-dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
+fix_daemon_ctl(struct fix_daemon *d, char *out, size_t cap, const char *fmt, ...)
 {
     char args[4096];
     va_list ap;
@@ -209,60 +147,33 @@ dfix_ctl(struct dfix *d, char *out, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof(args), fmt, ap);
     va_end(ap);
-    return dfix_sh(out, cap, "'%s/hlsctl' -s '%s' %s", bindir(), d->sock, args);
+    return fix_sh(out, cap, "'%s/hlsctl' -s '%s' %s", fix_bindir(), d->sock, args);
 }
 
 json_t *
-dfix_req(struct dfix *d, const char *line)
+fix_daemon_req(struct fix_daemon *d, const char *line)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    char buf[1 << 16];
-    size_t n = 0;
+    int fd = fix_connect(d->sock);
 
     if (fd < 0)
         return NULL;
-    if (strlen(d->sock) >= sizeof(sa.sun_path)) {
-        close(fd);
-        return NULL;
-    }
-    memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return NULL;
-    }
     /* the server may answer and close before it has read everything (an
-     * oversize line): no SIGPIPE, and read its answer all the same */
-    size_t len = strlen(line), off = 0;
-    while (off < len) {
-        ssize_t k = send(fd, line + off, len - off, MSG_NOSIGNAL);
-        if (k <= 0)
-            break;
-        off += (size_t)k;
-    }
-    if (off == len)
-        send(fd, "\n", 1, MSG_NOSIGNAL);
-    while (n + 1 < sizeof(buf)) {
-        ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-        if (memchr(buf, '\n', n))
-            break;
-    }
+     * oversize line): read its answer all the same */
+    if (fix_send_all(fd, line, strlen(line)) == 0)
+        fix_send_all(fd, "\n", 1);
+    char *reply = fix_line(fd, 10000);
     close(fd);
-    buf[n] = '\0';
-    return json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *rep = reply ? json_loads(reply, 0, NULL) : NULL;
+    free(reply);
+    return rep;
 }
 
 int64_t
-dfix_submit(struct dfix *d, const char *file, const char *args)
+fix_daemon_submit(struct fix_daemon *d, const char *file, const char *args)
 {
     char out[8192];
 
-    if (dfix_ctl(d, out, sizeof(out), "--json submit '%s' %s", file, args ? args : "") != 0)
+    if (fix_daemon_ctl(d, out, sizeof(out), "--json submit '%s' %s", file, args ? args : "") != 0)
         return -1;
     json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
     if (r == NULL)
@@ -278,12 +189,12 @@ dfix_submit(struct dfix *d, const char *file, const char *args)
 }
 
 json_t *
-dfix_status(struct dfix *d, int64_t id)
+fix_daemon_status(struct fix_daemon *d, int64_t id)
 {
     char line[128];
 
     snprintf(line, sizeof(line), "{\"cmd\":\"status\",\"id\":%lld}", (long long)id);
-    json_t *r = dfix_req(d, line);
+    json_t *r = fix_daemon_req(d, line);
     if (r == NULL)
         return NULL;
     json_t *job = json_incref(json_object_get(r, "job"));
@@ -292,12 +203,12 @@ dfix_status(struct dfix *d, int64_t id)
 }
 
 json_t *
-dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
+fix_daemon_wait(struct fix_daemon *d, int64_t id, const char *state, int timeout_ms)
 {
-    int64_t deadline = dfix_ms() + timeout_ms;
+    int64_t deadline = fix_ms() + timeout_ms;
 
-    while (dfix_ms() < deadline) {
-        json_t *j = dfix_status(d, id);
+    while (fix_ms() < deadline) {
+        json_t *j = fix_daemon_status(d, id);
         if (j) {
             const char *st = json_string_value(json_object_get(j, "state"));
             if (st && state && strcmp(st, state) == 0)
@@ -307,64 +218,44 @@ dfix_wait(struct dfix *d, int64_t id, const char *state, int timeout_ms)
                 return j;
             json_decref(j);
         }
-        nap(25);
+        fix_nap(25);
     }
     return NULL;
 }
 
 json_t *
-dfix_wait_done(struct dfix *d, int64_t id, int timeout_ms)
+fix_daemon_wait_done(struct fix_daemon *d, int64_t id, int timeout_ms)
 {
-    json_t *j = dfix_wait(d, id, NULL, timeout_ms);
+    json_t *j = fix_daemon_wait(d, id, NULL, timeout_ms);
     cr_assert_not_null(j, "job %lld did not end within %d ms", (long long)id, timeout_ms);
-    cr_assert_str_eq(dfix_str(j, "state"), "done", "job %lld ended %s: %s", (long long)id,
-                     dfix_str(j, "state"), dfix_str(j, "error"));
+    cr_assert_str_eq(fix_daemon_str(j, "state"), "done", "job %lld ended %s: %s", (long long)id,
+                     fix_daemon_str(j, "state"), fix_daemon_str(j, "error"));
     return j;
 }
 
 const char *
-dfix_str(json_t *job, const char *key)
+fix_daemon_str(json_t *job, const char *key)
 {
     const char *s = json_string_value(json_object_get(job, key));
     return s ? s : "";
 }
 
 long long
-dfix_segs(json_t *job, const char *key)
+fix_daemon_segs(json_t *job, const char *key)
 {
     return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), key));
 }
 
-const char *
-dfix_video(int seconds, int w, int h)
-{
-    static char path[512];
-    char tmp[600];
-
-    snprintf(path, sizeof(path), "%s/clip-%ds-%dx%d.mp4", tmpdir(), seconds, w, h);
-    if (dfix_exists(path))
-        return path;
-    /* build under a private name and rename: parallel tests may race here */
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp.mp4", path, (long)getpid());
-    if (dfix_sh(NULL, 0,
-                "ffmpeg -v error -y -f lavfi -i testsrc2=size=%dx%d:rate=25:duration=%d "
-                "-f lavfi -i sine=frequency=440:duration=%d -c:v libx264 -preset ultrafast "
-                "-pix_fmt yuv420p -c:a aac -shortest '%s' && mv '%s' '%s'",
-                w, h, seconds, seconds, tmp, tmp, path) != 0)
-        return NULL;
-    return path;
-}
-
 int
-dfix_log_contains(struct dfix *d, const char *needle)
+fix_daemon_log_contains(struct fix_daemon *d, const char *needle)
 {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "grep -qF -- '%s' '%s'", needle, d->log);
-    return dfix_sh(NULL, 0, "%s", cmd) == 0;
+    return fix_sh(NULL, 0, "%s", cmd) == 0;
 }
 
 int
-dfix_aws(char *out, size_t cap, const char *fmt, ...)
+fix_daemon_aws(char *out, size_t cap, const char *fmt, ...)
 {
     char args[4096];
     va_list ap;
@@ -381,14 +272,14 @@ dfix_aws(char *out, size_t cap, const char *fmt, ...)
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-creds", 1);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("AWS_PAGER", "", 1);
-    return dfix_sh(out, cap, "aws --endpoint-url '%s' %s 2>/dev/null",
-                   getenv("HLSD_TEST_S3_ENDPOINT"), args);
+    return fix_sh(out, cap, "aws --endpoint-url '%s' %s 2>/dev/null",
+                  getenv("HLSD_TEST_S3_ENDPOINT"), args);
 }
 
 pid_t
-dfix_worker_pid(struct dfix *d, const char *role, int64_t id)
+fix_daemon_worker_pid(struct fix_daemon *d, const char *role, int64_t id)
 {
-    json_t *r = dfix_req(d, "{\"cmd\":\"workers\"}");
+    json_t *r = fix_daemon_req(d, "{\"cmd\":\"workers\"}");
     json_t *w;
     size_t i;
     pid_t pid = -1;
@@ -413,51 +304,51 @@ dfix_worker_pid(struct dfix *d, const char *role, int64_t id)
 }
 
 int
-dfix_count_files(const char *dir)
+fix_daemon_count_files(const char *dir)
 {
     char out[64];
-    if (dfix_sh(out, sizeof(out), "find '%s' -type f 2>/dev/null | wc -l", dir) != 0)
+    if (fix_sh(out, sizeof(out), "find '%s' -type f 2>/dev/null | wc -l", dir) != 0)
         return -1;
     return atoi(out);
 }
 
 json_t *
-dfix_wait_uploaded(struct dfix *d, int64_t id, long long n, int timeout_ms)
+fix_daemon_wait_uploaded(struct fix_daemon *d, int64_t id, long long n, int timeout_ms)
 {
-    int64_t deadline = dfix_ms() + timeout_ms;
+    int64_t deadline = fix_ms() + timeout_ms;
 
-    while (dfix_ms() < deadline) {
-        json_t *j = dfix_status(d, id);
+    while (fix_ms() < deadline) {
+        json_t *j = fix_daemon_status(d, id);
         json_t *up = json_object_get(json_object_get(j, "segments"), "uploaded");
         if (j && json_integer_value(up) >= n)
             return j;
         json_decref(j);
-        nap(25);
+        fix_nap(25);
     }
     return NULL;
 }
 
 pid_t
-dfix_wait_worker(struct dfix *d, const char *role, int64_t id, pid_t not, int timeout_ms)
+fix_daemon_wait_worker(struct fix_daemon *d, const char *role, int64_t id, pid_t not,
+                       int timeout_ms)
 {
-    int64_t deadline = dfix_ms() + timeout_ms;
+    int64_t deadline = fix_ms() + timeout_ms;
 
-    while (dfix_ms() < deadline) {
-        pid_t pid = dfix_worker_pid(d, role, id);
+    while (fix_ms() < deadline) {
+        pid_t pid = fix_daemon_worker_pid(d, role, id);
         if (pid > 0 && pid != not )
             return pid;
-        nap(10);
+        fix_nap(10);
     }
     return -1;
 }
 
 void
-dfix_first_segment(const char *dir, char *out, size_t cap)
+fix_daemon_first_segment(const char *dir, char *out, size_t cap)
 {
     char rel[512] = "";
 
-    dfix_sh(rel, sizeof(rel), "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1",
-            dir);
+    fix_sh(rel, sizeof(rel), "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1", dir);
     rel[strcspn(rel, "\n")] = '\0';
     if (rel[0])
         snprintf(out, cap, "%s/%s", dir, rel);

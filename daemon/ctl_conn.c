@@ -1,0 +1,262 @@
+/*
+ * ctl_conn.c - one client connection: bounded buffers, replies, request
+ * lines read one at a time (the next only once the previous reply is out),
+ * the raw bytes of an inline submission.
+ */
+#include "daemon/ctl_int.h"
+
+#include "daemon/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void
+ctl_conn_put(struct ctl_conn *k, const char *s, size_t n)
+{
+    if (k->outoff == k->outlen)
+        k->outoff = k->outlen = 0;
+    char *p = realloc(k->out, k->outlen + n + 1);
+    if (p == NULL) {
+        /* cannot even answer: dropping the client is all that is left */
+        log_error("out of memory for a %zu-byte reply", n);
+        k->close_after = 1;
+        return;
+    }
+    k->out = p;
+    memcpy(k->out + k->outlen, s, n);
+    k->outlen += n;
+    k->out[k->outlen++] = '\n';
+}
+
+void
+ctl_conn_reply(struct ctl_conn *k, json_t *obj)
+{
+    char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (s == NULL) {
+        static const char oom[] =
+            "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        ctl_conn_put(k, oom, sizeof(oom) - 1);
+        return;
+    }
+    ctl_conn_put(k, s, strlen(s));
+    free(s);
+}
+
+void
+ctl_conn_error(struct ctl_conn *k, const char *code, const char *message)
+{
+    json_t *o =
+        json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message);
+    if (o == NULL) {
+        /* the message quoted client bytes cut mid-character: keep ASCII */
+        char ascii[512];
+        size_t i;
+        for (i = 0; message[i] && i + 1 < sizeof(ascii); i++)
+            ascii[i] = (unsigned char)message[i] < 0x80 ? message[i] : '?';
+        ascii[i] = '\0';
+        o = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", ascii);
+    }
+    ctl_conn_reply(k, o);
+    json_decref(o);
+}
+
+static void ctl_conn_errorf(struct ctl_conn *k, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ctl_conn_errorf(struct ctl_conn *k, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ctl_conn_error(k, code, msg);
+}
+
+/* ctl_conn_flush - 0 when everything is out, 1 when the socket is full, -1
+ * when the client is gone */
+int
+ctl_conn_flush(struct ctl_conn *k)
+{
+    while (k->outoff < k->outlen) {
+        ssize_t n =
+            send(k->fd, k->out + k->outoff, k->outlen - k->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return 1;
+            return -1;
+        }
+        k->outoff += (size_t)n;
+        k->last_active = ctl_now_ms();
+    }
+    if (k->outlen > CONN_IN_MAX) {
+        /* do not keep a big list reply's buffer for an idle client */
+        free(k->out);
+        k->out = NULL;
+    }
+    k->outoff = k->outlen = 0;
+    return 0;
+}
+
+void
+ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
+{
+    while (k->state == CONN_READ && !k->close_after && c->exit_code < 0) {
+        if (k->outoff < k->outlen) {
+            int f = ctl_conn_flush(k);
+            if (f < 0) {
+                k->state = CONN_DEAD;
+                return;
+            }
+            if (f > 0)
+                return;
+        }
+        unsigned char *nl = memchr(k->in, '\n', k->inlen);
+        size_t len, used;
+        if (nl) {
+            len = (size_t)(nl - k->in);
+            used = len + 1;
+        } else if (k->inlen >= CONN_IN_MAX) {
+            log_warn("request line longer than %u bytes", CTL_LINE_MAX);
+            ctl_conn_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
+            k->close_after = 1;
+            break;
+        } else if (k->peer_eof && k->inlen > 0) {
+            len = used = k->inlen; /* a last line without its newline */
+        } else {
+            break;
+        }
+        if (len > CTL_LINE_MAX) {
+            ctl_conn_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
+            k->close_after = 1;
+            break;
+        }
+        if (len > 0 && k->in[len - 1] == '\r')
+            len--;
+        /* parse from a copy: the submit path consumes what follows the line */
+        char *line = malloc(len + 1);
+        if (line == NULL) {
+            k->close_after = 1;
+            break;
+        }
+        memcpy(line, k->in, len);
+        line[len] = '\0';
+        memmove(k->in, k->in + used, k->inlen - used);
+        k->inlen -= used;
+        if (len > 0)
+            ctl_request(c, k, line, len);
+        free(line);
+    }
+    if (k->state != CONN_READ)
+        return;
+    if (k->outoff < k->outlen && ctl_conn_flush(k) < 0) {
+        k->state = CONN_DEAD;
+        return;
+    }
+    if (k->outoff >= k->outlen && (k->close_after || (k->peer_eof && k->inlen == 0)))
+        k->state = CONN_DEAD;
+}
+
+/* ctl_conn_read - bytes and passed descriptors from a client in CONN_READ */
+void
+ctl_conn_read(struct ctl *c, struct ctl_conn *k)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int) * 8)];
+    } cm;
+
+    if (k->inlen == k->incap) {
+        size_t cap = k->incap ? k->incap * 2 : CONN_IN_START;
+        if (cap > CONN_IN_MAX)
+            cap = CONN_IN_MAX;
+        unsigned char *p = cap > k->incap ? realloc(k->in, cap) : NULL;
+        if (p == NULL) {
+            ctl_conn_lines(c, k); /* full: the line check answers too_large */
+            return;
+        }
+        k->in = p;
+        k->incap = cap;
+    }
+    struct iovec iov = {k->in + k->inlen, k->incap - k->inlen};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
+    ssize_t n = recvmsg(k->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
+            k->state = CONN_DEAD;
+        return;
+    }
+    for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+        if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int fds[8];
+        memcpy(fds, CMSG_DATA(h), nfd * sizeof(int));
+        for (size_t i = 0; i < nfd; i++) {
+            /* one descriptor per submit; extras are a client bug */
+            if (k->passed_fd < 0)
+                k->passed_fd = fds[i];
+            else
+                close(fds[i]);
+        }
+    }
+    if (n == 0)
+        k->peer_eof = 1;
+    k->inlen += (size_t)n;
+    k->last_active = ctl_now_ms();
+    ctl_conn_lines(c, k);
+}
+
+/* ctl_conn_ingest_inline - raw bytes of an inline submission */
+void
+ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k)
+{
+    static unsigned char buf[INLINE_CHUNK];
+    size_t want = ctl_ingest_remaining(&k->ig);
+
+    if (want > sizeof(buf))
+        want = sizeof(buf);
+    ssize_t n = recv(k->fd, buf, want, MSG_DONTWAIT);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR)
+            return;
+        ctl_submit_end(c, k, 1);
+        k->state = CONN_DEAD;
+        return;
+    }
+    if (n == 0) {
+        log_warn("client went away after %llu of %llu bytes of \"%s\"",
+                 (unsigned long long)k->ig.copied, (unsigned long long)k->ig.expect, k->rq.input);
+        k->peer_eof = 1;
+        ctl_submit_ingest_error(c, k, EPIPE);
+        return;
+    }
+    ctl_submit_inline(c, k, buf, (size_t)n);
+}
+
+void
+ctl_conn_free(struct ctl *c, struct ctl_conn *k)
+{
+    if (k->ig.token[0] && (k->ig.fd >= 0 || k->ig.dirfd >= 0))
+        ctl_ingest_abort(&k->ig, c->incoming);
+    if (k->src >= 0)
+        close(k->src);
+    if (k->passed_fd >= 0)
+        close(k->passed_fd);
+    ctl_request_free(&k->rq);
+    close(k->fd);
+    free(k->in);
+    free(k->out);
+    free(k);
+}

@@ -1,0 +1,90 @@
+/*
+ * ctl_int.h - the control process's files among themselves: a connection,
+ * the process's state, and the calls between its concerns. Nothing outside
+ * daemon/ctl*.c includes this.
+ */
+#ifndef HLSD_DAEMON_CTL_INT_H
+#define HLSD_DAEMON_CTL_INT_H
+
+#include "daemon/ctl.h"
+#include "daemon/ctl_ingest.h"
+#include "daemon/ctl_request.h"
+#include "ipc/msg.h"
+#include "ipc/ring.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONN_IN_START 4096u
+#define CONN_IN_MAX   (CTL_LINE_MAX + 1u) /* the line and its newline */
+#define INLINE_CHUNK  (256u << 10)
+#define POLL_MS       1000
+
+enum ctl_conn_state {
+    CONN_READ,   /* reading request lines */
+    CONN_INGEST, /* copying a submitted input */
+    CONN_DEAD,   /* to be freed */
+};
+
+struct ctl_conn {
+    int fd;
+    enum ctl_conn_state state;
+    unsigned char *in;
+    size_t inlen, incap;
+    char *out;
+    size_t outlen, outoff;
+    int passed_fd;   /* descriptor received with SCM_RIGHTS, not used yet */
+    int peer_eof;    /* the client shut its sending side */
+    int close_after; /* close once the reply is out */
+    /* a submission in progress */
+    struct ctl_request rq;
+    struct ctl_ingest ig;
+    int src;             /* the passed descriptor, or -1 when the bytes follow inline */
+    int64_t last_active; /* ms: last byte in or out */
+    uid_t uid;           /* the peer's, for the log */
+    pid_t pid;
+};
+
+struct ctl {
+    const struct config *cfg;
+    shmseg_t *seg;
+    ring_t *inbox, *outbox;
+    int lfd;
+    int incoming;
+    struct ctl_conn *conns[CTL_MAX_CONNS];
+    int nconns;
+    struct msg_asm asm_;
+    uint64_t seq;
+    int exit_code; /* >= 0: leave the loop with it */
+    int64_t accept_pause_until;
+};
+
+extern volatile sig_atomic_t ctl_stop; /* SIGTERM */
+
+/* ctl.c */
+int64_t ctl_now_ms(void);
+void ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len);
+
+/* ctl_conn.c */
+void ctl_conn_reply(struct ctl_conn *k, json_t *obj);
+void ctl_conn_error(struct ctl_conn *k, const char *code, const char *message);
+int ctl_conn_flush(struct ctl_conn *k);
+void ctl_conn_lines(struct ctl *c, struct ctl_conn *k);
+void ctl_conn_read(struct ctl *c, struct ctl_conn *k);
+void ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k);
+void ctl_conn_free(struct ctl *c, struct ctl_conn *k);
+
+/* ctl_master.c */
+json_t *ctl_master_ask(struct ctl *c, json_t *req, struct ctl_error *err);
+void ctl_master_forward(struct ctl *c, struct ctl_conn *k, json_t *req);
+
+/* ctl_submit.c */
+void ctl_submit_end(struct ctl *c, struct ctl_conn *k, int remove_input);
+void ctl_submit_ingest_error(struct ctl *c, struct ctl_conn *k, int e);
+void ctl_submit_complete(struct ctl *c, struct ctl_conn *k);
+void ctl_submit_inline(struct ctl *c, struct ctl_conn *k, const void *buf, size_t n);
+void ctl_submit_start(struct ctl *c, struct ctl_conn *k);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * sched_admit.c - the client's requests that change jobs: admit (is there
+ * room?), submit, cancel, retry, and status. Each answers 0, or -1 with a
+ * code and a message for the client (docs/protocol.md). A submission is
+ * acknowledged only once its row is durable and its input adopted.
+ */
+#include "daemon/sched_int.h"
+
+#include "daemon/log.h"
+#include "daemon/spool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* undo - roll back this request's writes; a store that cannot is fatal */
+static void
+undo(void)
+{
+    if (store_rollback(S.env.store) < 0 || store_begin(S.env.store) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+}
+
+static int
+not_found(int64_t id, const char **code, char *msg, size_t msglen)
+{
+    if (errno == ENOENT) {
+        *code = "not_found";
+        snprintf(msg, msglen, "no job %lld", (long long)id);
+    } else {
+        *code = "internal";
+        snprintf(msg, msglen, "job store: %s", store_errmsg(S.env.store));
+    }
+    return -1;
+}
+
+int
+sched_admit(const char **code, char *msg, size_t msglen)
+{
+    if (S.stopping) {
+        *code = "unavailable";
+        snprintf(msg, msglen, "hlsd is shutting down: not accepting jobs");
+        return -1;
+    }
+    if (sched_queued() >= SCHED_CFG->daemon.max_queued) {
+        *code = "queue_full";
+        snprintf(msg, msglen, "queue full: %u jobs are waiting (max_queued)",
+                 SCHED_CFG->daemon.max_queued);
+        return -1;
+    }
+    return 0;
+}
+
+int
+sched_submit(const char *token, const char *input, const char *ladder, double segment,
+             const char *prefix, struct store_job *out, const char **code, char *msg, size_t msglen)
+{
+    struct store_job row;
+
+    if (sched_admit(code, msg, msglen) < 0)
+        return -1;
+    memset(&row, 0, sizeof(row));
+    row.state = JOB_QUEUED;
+    snprintf(row.input, sizeof(row.input), "%s", input);
+    snprintf(row.prefix, sizeof(row.prefix), "%s", prefix ? prefix : "");
+    snprintf(row.ladder, sizeof(row.ladder), "%s", ladder ? ladder : "");
+    row.segment = segment;
+    row.created_at = row.updated_at = S.env.wall();
+    /* durable before the rename is visible, visible before the ack */
+    if (S.env.durable() < 0) {
+        *code = "internal";
+        snprintf(msg, msglen, "job store: commit failed");
+        return -1;
+    }
+    if (store_job_insert(S.env.store, &row) < 0) {
+        *code = "internal";
+        snprintf(msg, msglen, "job store: %s", store_errmsg(S.env.store));
+        undo();
+        return -1;
+    }
+    if (spool_adopt(SCHED_CFG->daemon.spool_dir, token, row.id) < 0) {
+        int e = errno;
+        undo();
+        *code = e == ENOENT ? "bad_request" : "internal";
+        snprintf(msg, msglen, "spool: adopting the input: %s", strerror(e));
+        return -1;
+    }
+    if (S.env.durable() < 0) {
+        *code = "internal";
+        snprintf(msg, msglen, "job store: commit failed");
+        return -1;
+    }
+    sched_job_new(&row);
+    *out = row;
+    log_info("job %lld: queued (%s)", (long long)row.id, row.input);
+    return 0;
+}
+
+/* sched_cancel_job - j is canceled: its conversion is told to stop, what
+ * was published comes down, what was not is forgotten */
+void
+sched_cancel_job(struct job *j)
+{
+    job_transition(j->row.id, &j->row.state, JOB_CANCELED);
+    j->row.error[0] = '\0';
+    sched_job_stop_conversion(j);
+    sched_job_drop_pending(j);
+    for (size_t i = 0; i < j->nobjs; i++) {
+        struct obj *o = &j->objs[i];
+        if ((o->state == OBJ_UPLOADED || o->state == OBJ_UPLOADING) && o->lease == NULL) {
+            o->attempts = 0;
+            o->next_at = 0;
+            sched_obj_set(j, o, OBJ_DELETING, NULL);
+        }
+    }
+    j->cursor = 0;
+    sched_job_save(j);
+    log_info("job %lld: canceled", (long long)j->row.id);
+}
+
+int
+sched_cancel(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen)
+{
+    struct job *j = sched_job_find(id);
+    struct store_job row;
+
+    if (j == NULL) {
+        if (store_job_get(S.env.store, id, &row) < 0)
+            return not_found(id, code, msg, msglen);
+        if (row.state != JOB_FAILED) {
+            *code = "conflict";
+            snprintf(msg, msglen, "job %lld is %s: nothing to cancel", (long long)id,
+                     job_state_name(row.state));
+            return -1;
+        }
+        j = sched_job_load(&row); /* a failed job: remove its input and objects */
+    }
+    if (job_state_terminal(j->row.state) && j->row.state != JOB_FAILED) {
+        *code = "conflict";
+        snprintf(msg, msglen, "job %lld is %s: nothing to cancel", (long long)id,
+                 job_state_name(j->row.state));
+        *out = j->row;
+        return -1;
+    }
+    sched_cancel_job(j);
+    *out = j->row;
+    sched_job_settle(j);
+    return 0;
+}
+
+int
+sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen)
+{
+    struct store_job row;
+    struct job *j = sched_job_find(id);
+
+    if (j == NULL && store_job_get(S.env.store, id, &row) < 0)
+        return not_found(id, code, msg, msglen);
+    if (j)
+        row = j->row;
+    if (row.state != JOB_FAILED) {
+        *code = "conflict";
+        snprintf(msg, msglen, "job %lld is %s: only a failed job can be retried", (long long)id,
+                 job_state_name(row.state));
+        return -1;
+    }
+    char in[CONFIG_PATH_MAX + 64];
+    spool_job_path(SCHED_CFG->daemon.spool_dir, id, "input", in, sizeof(in));
+    if (access(in, R_OK) < 0) {
+        *code = "conflict";
+        snprintf(msg, msglen, "job %lld: its input is no longer in the spool", (long long)id);
+        return -1;
+    }
+    if (j == NULL)
+        j = sched_job_load(&row);
+    /* a job still winding down (its worker letting go) is requeued in place:
+     * the dispatcher waits for the old lease to end before starting it */
+    job_transition(id, &j->row.state, JOB_QUEUED);
+    j->row.attempts = 0;
+    j->row.error[0] = '\0';
+    j->row.progress = 0;
+    sched_job_save(j);
+    log_info("job %lld: queued again (retry)", (long long)id);
+    *out = j->row;
+    return 0;
+}
+
+int
+sched_status(int64_t id, struct store_job *out)
+{
+    const struct job *j = sched_job_find(id);
+
+    if (j) {
+        *out = j->row;
+        return 0;
+    }
+    return store_job_get(S.env.store, id, out);
+}

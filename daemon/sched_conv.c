@@ -1,0 +1,181 @@
+/*
+ * sched_conv.c - events from convert workers: segments (each becomes a
+ * pending object at once, so uploads run while the conversion goes on),
+ * progress, and the outcome. A worker reports on its own lease only, with
+ * well-formed values; anything else is a protocol violation and it is
+ * killed.
+ */
+#include "daemon/sched_int.h"
+
+#include "daemon/log.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int
+rendition_ok(const char *r, size_t cap)
+{
+    size_t n = strnlen(r, cap);
+    if (n == 0 || n == cap)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)r[i]) && r[i] != '_' && r[i] != '-')
+            return 0;
+    return 1;
+}
+
+static void
+on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
+{
+    char rel[64];
+
+    if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
+        !isfinite(m->duration) || m->duration < 0 ||
+        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT)) {
+        sched_lease_kill(l, "protocol: malformed segment report");
+        return;
+    }
+    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
+             m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
+    j->row.segs_done++;
+    j->last_progress = S.env.now();
+    if (j->row.state != JOB_CONVERTING)
+        return; /* canceled or failed meanwhile: nothing to publish */
+    struct obj *o = sched_obj_find(j, rel);
+    if (o && o->state == OBJ_UPLOADED && o->size == (int64_t)m->size)
+        return; /* published before a restart: not sent again */
+    o = sched_obj_add(j, rel, (int64_t)m->size);
+    o->size = (int64_t)m->size;
+    o->next_at = 0;
+    sched_obj_set(j, o, OBJ_PENDING, NULL);
+}
+
+static void
+on_progress(struct lease *l, struct job *j, const struct proto_conv_progress *p)
+{
+    if (!isfinite(p->fraction) || p->fraction < 0 || p->fraction > 1.0001) {
+        sched_lease_kill(l, "protocol: progress out of range");
+        return;
+    }
+    j->conv_progress = p->fraction > 1 ? 1 : p->fraction;
+    j->last_progress = S.env.now();
+    if (S.env.now() - j->progress_saved >= 1000) {
+        j->row.progress = j->conv_progress;
+        sched_job_save(j);
+    }
+}
+
+static void
+on_done(struct lease *l, struct job *j, const char *text)
+{
+    char buf[1024], *save = NULL;
+    double dur;
+
+    snprintf(buf, sizeof(buf), "%s", text);
+    char *tok = strtok_r(buf, " ", &save);
+    if (tok == NULL || sscanf(tok, "%lf", &dur) != 1 || !isfinite(dur) || dur < 0) {
+        sched_lease_kill(l, "protocol: malformed conversion result");
+        return;
+    }
+    j->conv = NULL;
+    S.stats.conversions_done++;
+    if (j->row.state != JOB_CONVERTING) {
+        sched_lease_end(l);
+        sched_job_settle(j);
+        return;
+    }
+    j->row.duration = dur;
+    j->row.renditions[0] = '\0';
+    /* "K:NAME": every rendition has index.m3u8, a video one iframes.m3u8 too */
+    while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
+        if (strlen(tok) < 3 || tok[1] != ':' || strchr("vas", tok[0]) == NULL ||
+            !rendition_ok(tok + 2, 16)) {
+            sched_lease_kill(l, "protocol: malformed rendition name");
+            return;
+        }
+        size_t n = strlen(j->row.renditions);
+        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "",
+                 tok + 2);
+        static const char *const lists[] = {"index.m3u8", "iframes.m3u8"};
+        for (int k = 0; k < (tok[0] == 'v' ? 2 : 1); k++) {
+            char rel[64];
+            snprintf(rel, sizeof(rel), "%s/%s", tok + 2, lists[k]);
+            /* a playlist is rewritten by every conversion: (re)send it */
+            struct obj *o = sched_obj_add(j, rel, 0);
+            sched_obj_set(j, o, OBJ_PENDING, NULL);
+        }
+    }
+    j->row.conv_done = 1;
+    j->conv_progress = 1.0;
+    job_transition(j->row.id, &j->row.state, JOB_UPLOADING);
+    sched_job_save(j);
+    log_info("job %lld: conversion done (%.1fs, %s)", (long long)j->row.id, dur, j->row.renditions);
+    sched_lease_end(l);
+    sched_job_queue_master(j);
+}
+
+static void
+on_failed(struct lease *l, struct job *j, const char *text, size_t len)
+{
+    char why[400];
+
+    sched_printable(why, sizeof(why), text, len);
+    j->conv = NULL;
+    sched_lease_end(l);
+    if (j->releasing) {
+        sched_job_requeue(j, 1);
+        return;
+    }
+    if (j->row.state == JOB_CONVERTING)
+        sched_job_fail(j, "%s", why[0] ? why : "conversion failed");
+    else
+        sched_job_settle(j);
+}
+
+static void
+on_canceled(struct lease *l, struct job *j)
+{
+    j->conv = NULL;
+    sched_lease_end(l);
+    if (j->releasing) {
+        sched_job_requeue(j, 0);
+        return;
+    }
+    sched_job_settle(j);
+}
+
+/* sched_conv_message - a convert worker's report on the job it holds */
+void
+sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len)
+{
+    struct job *j = l->job;
+
+    switch (type) {
+    case PROTO_CONV_SEGMENT: {
+        struct proto_conv_segment m;
+        memcpy(&m, body, sizeof(m));
+        on_segment(l, j, &m);
+        break;
+    }
+    case PROTO_CONV_PROGRESS: {
+        struct proto_conv_progress p;
+        memcpy(&p, body, sizeof(p));
+        on_progress(l, j, &p);
+        break;
+    }
+    case PROTO_CONV_DONE:
+        on_done(l, j, (const char *)body);
+        break;
+    case PROTO_CONV_FAILED:
+        on_failed(l, j, body, len);
+        break;
+    case PROTO_CONV_CANCELED:
+        on_canceled(l, j);
+        break;
+    default:
+        sched_lease_kill(l, "protocol: unexpected record type");
+        break;
+    }
+}

@@ -1,0 +1,121 @@
+/*
+ * sched_int.h - the scheduler's state and its files among themselves.
+ * Nothing outside daemon/sched*.c includes this.
+ */
+#ifndef HLSD_DAEMON_SCHED_INT_H
+#define HLSD_DAEMON_SCHED_INT_H
+
+#include "daemon/sched.h"
+#include "ipc/proto.h"
+
+enum obj_kind { OBJ_SEGMENT, OBJ_PLAYLIST, OBJ_MASTER };
+
+struct lease;
+
+struct obj {
+    char rel[128];
+    enum obj_state state; /* moved only by sched_obj_set */
+    enum obj_kind kind;
+    unsigned attempts;
+    int64_t next_at; /* monotonic ms: not before */
+    int64_t size;
+    struct lease *lease;
+};
+
+/* An active job: queued, converting, uploading, or ended with work left
+ * (a canceled job's deletions, leases still out). */
+struct job {
+    struct store_job row;
+    struct job *next;
+    struct lease *conv; /* the convert worker holding it */
+    struct obj *objs;
+    size_t nobjs, cap;
+    size_t cursor; /* objects before it are not pending: dispatch starts here */
+    int64_t conv_started, last_progress, progress_saved;
+    double conv_progress;
+    int releasing;             /* shutdown: back to queued once the worker lets go */
+    struct store_lease slease; /* the store's lease while converting */
+    int64_t slease_renewed;
+};
+
+/* what one worker holds: a conversion (job) or one object (obj of job) */
+struct lease {
+    struct job *job;
+    struct obj *obj;
+    int del; /* the lease is a DELETE, not a PUT */
+    int64_t since;
+};
+
+struct sched {
+    struct sched_env env;
+    struct job *head, *tail; /* active jobs in id order */
+    struct lease leases[SCHED_MAX_WORKERS];
+    int stopping;
+    uint64_t rng;
+    struct sched_stats stats;
+    int64_t synced_wall; /* cancels made elsewhere are read from here on */
+    int64_t next_sync;
+};
+
+extern struct sched S;
+
+#define SCHED_CFG (S.env.cfg)
+
+/* a store lease lasts this long unless renewed, and is renewed at a third
+ * of that (sched_dispatch.c takes it, sched_timer.c renews it) */
+#define SCHED_LEASE_TTL_MS   30000
+#define SCHED_LEASE_RENEW_MS 10000
+
+/* sched_lease.c: the lease table */
+struct lease *sched_lease_at(int w);
+int sched_lease_id(const struct lease *l);
+void sched_lease_begin(int w, struct job *j, struct obj *o, int del);
+void sched_lease_end(struct lease *l);
+void sched_lease_kill(const struct lease *l, const char *why);
+int sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len);
+
+/* sched_job.c */
+struct job *sched_job_find(int64_t id);
+struct job *sched_job_new(const struct store_job *row);
+struct job *sched_job_load(const struct store_job *row);
+void sched_job_save(struct job *j);
+void sched_job_requeue(struct job *j, int count_attempt);
+void sched_job_settle(struct job *j);
+int sched_job_wants(const struct job *j, const struct obj *o);
+void sched_job_stop_conversion(struct job *j);
+void sched_job_drop_pending(struct job *j);
+void sched_job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sched_job_done(struct job *j);
+void sched_job_queue_master(struct job *j);
+void sched_job_release_lease(struct job *j);
+
+/* sched_obj.c */
+struct obj *sched_obj_find(struct job *j, const char *rel);
+struct obj *sched_obj_add(struct job *j, const char *rel, int64_t size);
+int sched_obj_load(void *ud, const struct store_obj *so);
+/* sched_obj_set - the one place an object changes state: the move is
+ * checked, the ledger row written (etag once uploaded); unwanted deletes
+ * the row */
+void sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag);
+/* sched_obj_rewind - the dispatch cursor goes back to o */
+void sched_obj_rewind(struct job *j, const struct obj *o);
+
+/* sched_admit.c */
+void sched_cancel_job(struct job *j);
+
+/* sched_conv.c, sched_upload.c */
+void sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len);
+void sched_upload_result(struct lease *l, const void *body, size_t len);
+
+/* sched_printable - len bytes a worker sent, as one line of text */
+static inline void
+sched_printable(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < len && k + 1 < cap; i++)
+        dst[k++] =
+            (src[i] >= 0x20 && src[i] < 0x7f) || (unsigned char)src[i] >= 0x80 ? src[i] : ' ';
+    dst[k] = '\0';
+}
+
+#endif

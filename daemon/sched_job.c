@@ -1,0 +1,230 @@
+/*
+ * sched_job.c - the scheduler's active jobs: the list in id order, loading
+ * and saving a job's row, and how a job ends (requeued, failed, done,
+ * settled out of memory).
+ *
+ * A job's state moves only through job_transition (daemon/job.c); a failed
+ * write of the store is fatal (the master restarts and recovers).
+ */
+#include "daemon/sched_int.h"
+
+#include "daemon/log.h"
+#include "daemon/spool.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct job *
+sched_job_find(int64_t id)
+{
+    for (struct job *j = S.head; j; j = j->next)
+        if (j->row.id == id)
+            return j;
+    return NULL;
+}
+
+void
+sched_job_save(struct job *j)
+{
+    j->row.updated_at = S.env.wall();
+    if (store_job_update(S.env.store, &j->row) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    j->progress_saved = S.env.now();
+}
+
+struct job *
+sched_job_new(const struct store_job *row)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j == NULL)
+        log_fatal(EXIT_ENV, "out of memory for a job");
+    j->row = *row;
+    /* keep id order */
+    if (S.tail == NULL || S.tail->row.id < row->id) {
+        if (S.tail)
+            S.tail->next = j;
+        else
+            S.head = j;
+        S.tail = j;
+    } else {
+        struct job **pp = &S.head;
+        while (*pp && (*pp)->row.id < row->id)
+            pp = &(*pp)->next;
+        j->next = *pp;
+        *pp = j;
+        if (j->next == NULL)
+            S.tail = j;
+    }
+    return j;
+}
+
+static void
+job_free(struct job *j)
+{
+    struct job **pp = &S.head, *prev = NULL;
+
+    while (*pp && *pp != j) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp == NULL)
+        log_panic("job %lld not in the active list", (long long)j->row.id);
+    *pp = j->next;
+    if (S.tail == j)
+        S.tail = prev;
+    free(j->objs);
+    free(j);
+}
+
+/* sched_job_load - a job from the store into memory with its ledger; the
+ * ledger is written with every upload and the job row less often, so after
+ * a crash the published-segment count is recounted from the ledger */
+struct job *
+sched_job_load(const struct store_job *row)
+{
+    struct job *j = sched_job_new(row);
+
+    if (store_obj_each(S.env.store, row->id, sched_obj_load, j) < 0 ||
+        store_obj_recount(S.env.store, row->id, &j->row.segs_uploaded) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    return j;
+}
+
+/* sched_job_wants - j still publishes o: j is converting or uploading
+ * and o was not given up */
+int
+sched_job_wants(const struct job *j, const struct obj *o)
+{
+    return (j->row.state == JOB_CONVERTING || j->row.state == JOB_UPLOADING) &&
+           o->state != OBJ_UNWANTED;
+}
+
+static int
+job_has_leases(const struct job *j)
+{
+    if (j->conv)
+        return 1;
+    for (size_t i = 0; i < j->nobjs; i++)
+        if (j->objs[i].lease)
+            return 1;
+    return 0;
+}
+
+/* sched_job_release_lease - the store's lease on j ends (if it had one) */
+void
+sched_job_release_lease(struct job *j)
+{
+    if (j->slease.job == 0)
+        return;
+    if (store_lease_release(S.env.store, &j->slease) < 0 && errno != ESTALE)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    memset(&j->slease, 0, sizeof(j->slease));
+}
+
+/* sched_job_requeue - a conversion that ended early goes back to the
+ * queue; one stopped by us (shutdown, retire) does not count the attempt:
+ * not the input's fault */
+void
+sched_job_requeue(struct job *j, int count_attempt)
+{
+    j->releasing = 0;
+    if (!count_attempt && j->row.attempts > 0)
+        j->row.attempts--;
+    job_transition(j->row.id, &j->row.state, JOB_QUEUED);
+    sched_job_release_lease(j);
+    sched_job_save(j);
+}
+
+/* sched_job_settle - a job that ended and holds no leases leaves memory,
+ * and its spool goes (a failed job keeps its input, for retry) */
+void
+sched_job_settle(struct job *j)
+{
+    char path[CONFIG_PATH_MAX + 64];
+
+    if (!job_state_terminal(j->row.state) || job_has_leases(j))
+        return;
+    if (j->row.state == JOB_CANCELED) {
+        for (size_t i = 0; i < j->nobjs; i++)
+            if (j->objs[i].state == OBJ_DELETING)
+                return; /* deletions still to do */
+    }
+    spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id,
+                   j->row.state == JOB_FAILED ? "out" : NULL, path, sizeof(path));
+    if (spool_rmtree(path) < 0)
+        log_error("job %lld: removing %s: %s", (long long)j->row.id, path, strerror(errno));
+    sched_job_release_lease(j);
+    job_free(j);
+}
+
+void
+sched_job_stop_conversion(struct job *j)
+{
+    if (j->conv)
+        sched_lease_send(j->conv, PROTO_CONV_CANCEL, NULL, 0);
+}
+
+/* sched_job_drop_pending - objects not uploaded are no longer wanted; the
+ * ledger keeps uploaded ones */
+void
+sched_job_drop_pending(struct job *j)
+{
+    for (size_t i = 0; i < j->nobjs; i++)
+        if (j->objs[i].state == OBJ_PENDING)
+            sched_obj_set(j, &j->objs[i], OBJ_UNWANTED, NULL);
+}
+
+void
+sched_job_fail(struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(j->row.error, sizeof(j->row.error), fmt, ap);
+    va_end(ap);
+    job_transition(j->row.id, &j->row.state, JOB_FAILED);
+    log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
+    sched_job_stop_conversion(j);
+    sched_job_drop_pending(j);
+    sched_job_save(j);
+    sched_job_settle(j);
+}
+
+void
+sched_job_done(struct job *j)
+{
+    job_transition(j->row.id, &j->row.state, JOB_DONE);
+    j->row.progress = 1.0;
+    j->row.error[0] = '\0';
+    sched_job_save(j);
+    log_info("job %lld done: %u segments published", (long long)j->row.id, j->row.segs_uploaded);
+    sched_job_settle(j);
+}
+
+/* sched_job_queue_master - once every other object of a converted job is
+ * uploaded, the master playlist is queued; once it is uploaded, the job
+ * is done */
+void
+sched_job_queue_master(struct job *j)
+{
+    if (!j->row.conv_done || j->row.state != JOB_UPLOADING)
+        return;
+    for (size_t i = 0; i < j->nobjs; i++) {
+        const struct obj *o = &j->objs[i];
+        if (o->state != OBJ_UNWANTED && o->kind != OBJ_MASTER && o->state != OBJ_UPLOADED)
+            return;
+    }
+    struct obj *m = sched_obj_find(j, "master.m3u8");
+    if (m && m->state == OBJ_UPLOADED) {
+        sched_job_done(j);
+        return;
+    }
+    if (m == NULL) {
+        m = sched_obj_add(j, "master.m3u8", 0);
+        sched_obj_set(j, m, OBJ_PENDING, NULL);
+    }
+}

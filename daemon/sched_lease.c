@@ -1,0 +1,74 @@
+/*
+ * sched_lease.c - the lease table: what each worker holds (a conversion,
+ * or one object to put or delete). The scheduler reaches a worker only
+ * through here, and only through the sched_proc interface the master
+ * handed in (lease, send, kill).
+ */
+#include "daemon/sched_int.h"
+
+#include "daemon/log.h"
+
+#include <string.h>
+
+int
+sched_lease_id(const struct lease *l)
+{
+    return (int)(l - S.leases);
+}
+
+struct lease *
+sched_lease_at(int w)
+{
+    if (w < 0 || w >= SCHED_MAX_WORKERS)
+        log_panic("worker %d out of the lease table", w);
+    return &S.leases[w];
+}
+
+/* sched_lease_begin - w holds a conversion of j (o NULL) or object o */
+void
+sched_lease_begin(int w, struct job *j, struct obj *o, int del)
+{
+    struct lease *l = sched_lease_at(w);
+
+    if (l->job)
+        log_panic("worker %d given a second lease", w);
+    l->job = j;
+    l->obj = o;
+    l->del = del;
+    l->since = S.env.now();
+    if (o)
+        o->lease = l;
+    else
+        j->conv = l;
+    S.env.proc.lease(S.env.proc.ud, w, 1);
+}
+
+/* sched_lease_end - the lease ends and the worker is idle again */
+void
+sched_lease_end(struct lease *l)
+{
+    memset(l, 0, sizeof(*l));
+    S.env.proc.lease(S.env.proc.ud, sched_lease_id(l), 0);
+}
+
+void
+sched_lease_kill(const struct lease *l, const char *why)
+{
+    S.env.proc.kill(S.env.proc.ud, sched_lease_id(l), why);
+}
+
+int
+sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len)
+{
+    return S.env.proc.send(S.env.proc.ud, sched_lease_id(l), type, (uint64_t)l->job->row.id, body,
+                           len);
+}
+
+int64_t
+sched_lease_of(int w, const char **rel)
+{
+    const struct lease *l = w >= 0 && w < SCHED_MAX_WORKERS ? &S.leases[w] : NULL;
+
+    *rel = l && l->obj ? l->obj->rel : "";
+    return l && l->job ? l->job->row.id : 0;
+}

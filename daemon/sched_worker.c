@@ -1,0 +1,129 @@
+/*
+ * sched_worker.c - what a worker says (routed to the conversion and upload
+ * handlers after checking it against the worker's lease) and what its
+ * death means for its lease.
+ */
+#include "daemon/sched_int.h"
+
+#include "daemon/log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+void
+sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const void *body,
+                 size_t len)
+{
+    struct lease *l = sched_lease_at(w);
+
+    if (type == PROTO_UP_RESULT) {
+        if (role != SCHED_UPLOAD || l->obj == NULL || l->job == NULL ||
+            (uint64_t)l->job->row.id != job) {
+            S.env.proc.kill(S.env.proc.ud, w, "protocol: upload result without a matching lease");
+            return;
+        }
+        sched_upload_result(l, body, len);
+        return;
+    }
+    if (type < PROTO_CONV_SEGMENT || type > PROTO_CONV_CANCELED) {
+        S.env.proc.kill(S.env.proc.ud, w, "protocol: unexpected record type");
+        return;
+    }
+    /* the worker reports on its own lease only */
+    if (role != SCHED_CONVERT || l->job == NULL || l->obj || (uint64_t)l->job->row.id != job) {
+        S.env.proc.kill(S.env.proc.ud, w, "protocol: report about a job it does not hold");
+        return;
+    }
+    sched_conv_message(l, type, body, len);
+}
+
+static void
+conv_exit(struct job *j, int status, int we_stopped, const char *reason)
+{
+    j->conv = NULL;
+    if (j->row.state != JOB_CONVERTING || j->releasing) {
+        if (j->releasing)
+            sched_job_requeue(j, 0);
+        sched_job_settle(j);
+        return;
+    }
+    char why[200];
+    if (reason[0])
+        snprintf(why, sizeof(why), "%s", reason);
+    else if (WIFSIGNALED(status))
+        snprintf(why, sizeof(why), "worker crashed (signal %d) on this input", WTERMSIG(status));
+    else
+        snprintf(why, sizeof(why), "worker exited with code %d on this input",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    if (we_stopped) {
+        sched_job_requeue(j, 0);
+    } else if (j->row.attempts >= SCHED_CFG->convert.max_attempts) {
+        sched_job_fail(j, "%s", why);
+    } else {
+        log_warn("job %lld: %s; attempt %u of %u, trying again", (long long)j->row.id, why,
+                 j->row.attempts, SCHED_CFG->convert.max_attempts);
+        sched_job_requeue(j, 1);
+    }
+}
+
+static void
+upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
+{
+    o->lease = NULL;
+    if (del || j->row.state == JOB_CANCELED) {
+        /* a delete, or a put of a canceled job, that died half-way: it
+         * may have left (part of) the object: delete it (again) */
+        o->next_at = S.env.now() + 200;
+        if (del && ++o->attempts >= SCHED_CFG->upload.max_attempts)
+            sched_obj_set(j, o, OBJ_UNWANTED, NULL);
+        else
+            sched_obj_set(j, o, OBJ_DELETING, NULL);
+        sched_job_settle(j);
+        return;
+    }
+    if (!sched_job_wants(j, o)) {
+        sched_job_settle(j);
+        return;
+    }
+    if (!we_stopped)
+        o->attempts++;
+    if (o->attempts >= SCHED_CFG->upload.max_attempts) {
+        char key[512];
+        sched_url_key(&j->row, o->rel, key, sizeof(key));
+        sched_job_fail(j, "upload of %s failed after %u attempts: upload worker died", key,
+                       o->attempts);
+        return;
+    }
+    o->next_at = 0;
+    sched_obj_set(j, o, OBJ_PENDING, NULL);
+    sched_obj_rewind(j, o);
+}
+
+void
+sched_on_exit(int w, int status, int we_stopped, const char *reason)
+{
+    struct lease *l = sched_lease_at(w);
+    struct lease held = *l;
+
+    if (held.job == NULL)
+        return;
+    memset(l, 0, sizeof(*l)); /* the process table ends the slot's lease itself */
+    if (held.obj)
+        upload_exit(held.job, held.obj, held.del, we_stopped);
+    else if (held.job->conv == l)
+        conv_exit(held.job, status, we_stopped, reason);
+}
+
+/* sched_release_conversions - on stop: ask running conversions to let go;
+ * the jobs go back to queued and resume at the next start */
+void
+sched_release_conversions(void)
+{
+    for (struct job *j = S.head; j; j = j->next) {
+        if (j->conv && j->row.state == JOB_CONVERTING && !j->releasing) {
+            j->releasing = 1;
+            sched_job_stop_conversion(j);
+        }
+    }
+}
