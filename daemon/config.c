@@ -42,6 +42,7 @@ config_defaults(struct config *c)
     c->convert.job_timeout_ms = 6 * 3600 * 1000LL;
     c->convert.stall_timeout_ms = 120 * 1000LL;
     c->convert.max_attempts = 3;
+    snprintf(c->convert.first_variant, sizeof(c->convert.first_variant), "auto");
 
     c->upload.workers = 2;
     snprintf(c->upload.url, sizeof(c->upload.url), "file:///var/lib/hlsd/www");
@@ -285,6 +286,24 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->convert.stall_timeout_ms, v, 1, L);
     if (KEY("convert", "max_attempts"))
         return set_uint(&c->convert.max_attempts, v, 1, 100, L);
+    if (KEY("convert", "audio")) {
+        if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not separate or muxed", v);
+            return 0;
+        }
+        c->convert.audio_muxed = strcmp(v, "muxed") == 0;
+        return 1;
+    }
+    if (KEY("convert", "first_variant")) {
+        size_t n = strspn(v, "0123456789");
+        if (strcmp(v, "auto") != 0 && strcmp(v, "lowest") != 0 && strcmp(v, "highest") != 0 &&
+            !(n >= 2 && n <= 4 && strcmp(v + n, "p") == 0)) {
+            snprintf(L->reason, sizeof(L->reason),
+                     "'%s' is not auto, lowest, highest or a rendition such as 720p", v);
+            return 0;
+        }
+        return set_str(c->convert.first_variant, sizeof(c->convert.first_variant), v, L);
+    }
 
     if (KEY("upload", "workers"))
         return set_uint(&c->upload.workers, v, 1, 64, L);
@@ -531,6 +550,8 @@ config_convworker(const struct config *c, struct convworker_settings *set)
     memset(set, 0, sizeof(*set));
     set->spool_dir = c->daemon.spool_dir;
     set->preset = c->convert.preset;
+    set->audio_muxed = c->convert.audio_muxed;
+    set->first_variant = c->convert.first_variant;
 }
 
 static const char *

@@ -39,6 +39,8 @@ struct config {
         int64_t job_timeout_ms;
         int64_t stall_timeout_ms;
         unsigned max_attempts;
+        int audio_muxed;        /* audio = muxed (default separate) */
+        char first_variant[16]; /* auto, lowest, highest or e.g. 720p */
     } convert;
     struct {
         unsigned workers;

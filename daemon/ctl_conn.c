@@ -173,7 +173,7 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
 {
     union {
         struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int) * 8)];
+        char buf[CMSG_SPACE(sizeof(int) * (1 + CTL_MAX_CAPTIONS))];
     } cm;
 
     if (k->inlen == k->incap) {
@@ -201,12 +201,16 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
             continue;
         size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int fds[8];
+        int fds[1 + CTL_MAX_CAPTIONS];
+        if (nfd > sizeof(fds) / sizeof(fds[0]))
+            nfd = sizeof(fds) / sizeof(fds[0]);
         memcpy(fds, CMSG_DATA(h), nfd * sizeof(int));
         for (size_t i = 0; i < nfd; i++) {
-            /* one descriptor per submit; extras are a client bug */
-            if (k->passed_fd < 0)
+            /* the input, then its caption files; more is a client bug */
+            if (k->passed_fd < 0 && i == 0)
                 k->passed_fd = fds[i];
+            else if (i > 0 && k->n_extra < CTL_MAX_CAPTIONS)
+                k->extra_fd[k->n_extra++] = fds[i];
             else
                 close(fds[i]);
         }
@@ -254,6 +258,7 @@ ctl_conn_free(struct ctl *c, struct ctl_conn *k)
         close(k->src);
     if (k->passed_fd >= 0)
         close(k->passed_fd);
+    ctl_options_close_fds(k);
     ctl_request_free(&k->rq);
     close(k->fd);
     free(k->in);

@@ -35,7 +35,10 @@ struct ctl_conn {
     size_t inlen, incap;
     char *out;
     size_t outlen, outoff;
-    int passed_fd;   /* descriptor received with SCM_RIGHTS, not used yet */
+    int passed_fd; /* descriptor received with SCM_RIGHTS, not used yet */
+    /* the descriptors after it: caption files, in the request's order */
+    int extra_fd[CTL_MAX_CAPTIONS];
+    int n_extra;
     int peer_eof;    /* the client shut its sending side */
     int close_after; /* close once the reply is out */
     /* a submission in progress */
@@ -75,6 +78,10 @@ void ctl_conn_lines(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_read(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_free(struct ctl *c, struct ctl_conn *k);
+
+/* ctl_options.c */
+int ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err);
+void ctl_options_close_fds(struct ctl_conn *k);
 
 /* ctl_master.c */
 json_t *ctl_master_ask(struct ctl *c, json_t *req, struct ctl_error *err);

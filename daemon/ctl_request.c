@@ -170,11 +170,96 @@ opt_string(json_t *obj, const char *key, const char **out, struct ctl_error *err
     return 0;
 }
 
+/* ctl_request_language_ok - an RFC 5646 / ISO 639 tag: 2-3 letters, then
+ * optional -subtags of 2 to 8 letters or digits ("en", "eng", "pt-BR") */
+int
+ctl_request_language_ok(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    if (n < 2 || n > 3 || strlen(s) > 15)
+        return 0;
+    for (s += n; *s != '\0'; s += n) {
+        if (*s != '-')
+            return 0;
+        s++;
+        n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        if (n < 2 || n > 8)
+            return 0;
+    }
+    return 1;
+}
+
+/* ctl_request_first_ok - "auto", "lowest", "highest" or a rendition (e.g. "720p") */
+int
+ctl_request_first_ok(const char *s)
+{
+    if (strcmp(s, "auto") == 0 || strcmp(s, "lowest") == 0 || strcmp(s, "highest") == 0)
+        return 1;
+    size_t n = strspn(s, "0123456789");
+    return n >= 2 && n <= 4 && strcmp(s + n, "p") == 0;
+}
+
+/*
+ * parse_options - the conversion options of a submit: "audio" (separate
+ * or muxed), "first_variant", and "subtitles", one {"language", "name"}
+ * per caption file whose descriptor follows the input's. Kept in
+ * rq->options for the job's spool, where the convert worker reads them.
+ */
+static int
+parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
+{
+    const char *audio, *first;
+    json_t *subs = json_object_get(obj, "subtitles");
+
+    if (opt_string(obj, "audio", &audio, err) < 0 ||
+        opt_string(obj, "first_variant", &first, err) < 0)
+        return -1;
+    if (audio && strcmp(audio, "separate") != 0 && strcmp(audio, "muxed") != 0)
+        return fail(err, "bad_request", "\"audio\" must be \"separate\" or \"muxed\"");
+    if (first && !ctl_request_first_ok(first))
+        return fail(err, "bad_request",
+                    "\"first_variant\" must be auto, lowest, highest or a rendition such as "
+                    "\"720p\"");
+    if (subs && json_is_null(subs))
+        subs = NULL;
+    if (subs && (!json_is_array(subs) || json_array_size(subs) > CTL_MAX_CAPTIONS))
+        return fail(err, "bad_request",
+                    "\"subtitles\" must be an array of at most %d {\"language\",\"name\"}",
+                    CTL_MAX_CAPTIONS);
+    json_t *list = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(subs, i, s)
+    {
+        json_t *l = json_object_get(s, "language"), *nm = json_object_get(s, "name");
+        char name[128];
+        if (!json_is_object(s) || !json_is_string(l) ||
+            !ctl_request_language_ok(json_string_value(l)) || (nm != NULL && !json_is_string(nm))) {
+            json_decref(list);
+            return fail(err, "bad_request",
+                        "subtitles[%zu]: \"language\" must be a language tag such as \"en\" or "
+                        "\"pt-BR\", \"name\" a string",
+                        i);
+        }
+        ctl_request_sanitize_name(nm ? json_string_value(nm) : "captions", name, sizeof(name));
+        json_array_append_new(
+            list, json_pack("{s:s, s:s}", "language", json_string_value(l), "name", name));
+    }
+    rq->n_captions = (int)json_array_size(list);
+    if (audio == NULL && first == NULL && rq->n_captions == 0) {
+        json_decref(list);
+        return 0;
+    }
+    rq->options =
+        json_pack("{s:s?, s:s?, s:o}", "audio", audio, "first_variant", first, "subtitles", list);
+    return rq->options != NULL ? 0 : fail(err, "internal", "out of memory");
+}
+
 static int
 parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
-    static const char *const fields[] = {"cmd",    "input", "ladder", "segment",
-                                         "prefix", "size",  NULL};
+    static const char *const fields[] = {"cmd",  "input", "ladder",    "segment",       "prefix",
+                                         "size", "audio", "subtitles", "first_variant", NULL};
     const char *input, *ladder, *prefix;
     json_t *seg = json_object_get(obj, "segment");
     json_t *size = json_object_get(obj, "size");
@@ -212,6 +297,12 @@ parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
         rq->inline_size = 1;
         rq->size = (uint64_t)json_integer_value(size);
     }
+    if (parse_options(obj, rq, err) < 0)
+        return -1;
+    if (rq->n_captions > 0 && rq->inline_size)
+        return fail(err, "bad_request",
+                    "\"subtitles\" files travel as descriptors after the input's: not with "
+                    "\"size\"");
     ctl_request_sanitize_name(input, rq->input, sizeof(rq->input));
     /* absent options are sent as null: the master reads one fixed shape */
     rq->fwd = json_pack("{s:s, s:s?, s:o?, s:s?}", "cmd", "submit", "ladder", ladder, "segment",
@@ -332,4 +423,7 @@ ctl_request_free(struct ctl_request *rq)
 {
     json_decref(rq->fwd);
     rq->fwd = NULL;
+    json_decref(rq->options);
+    rq->options = NULL;
+    rq->n_captions = 0;
 }

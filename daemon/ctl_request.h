@@ -28,9 +28,17 @@ struct ctl_error {
     int close; /* refused submit announced inline bytes: the stream is lost */
 };
 
+/* caption files one submission may carry (descriptors after the input's) */
+#define CTL_MAX_CAPTIONS 8
+
 struct ctl_request {
     enum ctl_cmd cmd;
-    json_t *fwd;     /* the normalised request; submit: without token/input */
+    json_t *fwd; /* the normalised request; submit: without token/input */
+    /* submit: the conversion's options for the job's spool (options.json):
+     * "audio", "first_variant", "subtitles" [{"language","name"}]; NULL
+     * when none was given */
+    json_t *options;
+    int n_captions;
     char input[256]; /* submit: sanitized base name of the input */
     int inline_size; /* submit: the bytes follow the line on the socket */
     uint64_t size;   /* submit with inline_size: exactly this many bytes */
@@ -50,5 +58,7 @@ void ctl_request_sanitize_name(const char *name, char *out, size_t outlen);
 /* validators, exposed for tests */
 int ctl_request_ladder_ok(const char *s);
 int ctl_request_prefix_ok(const char *s);
+int ctl_request_language_ok(const char *s);
+int ctl_request_first_ok(const char *s);
 
 #endif

@@ -19,6 +19,7 @@ ctl_submit_end(struct ctl *c, struct ctl_conn *k, int remove_input)
 {
     if (remove_input)
         ctl_ingest_abort(&k->ig, c->incoming);
+    ctl_options_close_fds(k);
     if (k->src >= 0)
         close(k->src);
     k->src = -1;
@@ -193,6 +194,11 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
         return;
     }
     k->ig.src_regular = src_regular;
+    /* caption files and options first: a bad one is refused before the copy */
+    if (ctl_options_write(c, k, &err) < 0) {
+        ctl_submit_fail(c, k, err.code, "%s", err.message);
+        return;
+    }
     k->state = CONN_INGEST;
 
     if (k->src < 0 && k->inlen > 0) {

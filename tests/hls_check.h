@@ -12,13 +12,14 @@
 
 struct hls_expect {
     int video, audio;
-    int n;         /* video renditions (or, without video, audio-only variants) */
-    double seg;    /* target segment length */
-    int copy;      /* segment lengths follow the source */
-    int partial;   /* a truncated input: less than its header says */
-    int muxed;     /* audio inside the video segments (copy, or audio = muxed) */
-    int surround;  /* a 5.1 rendition beside the stereo one */
-    int subtitles; /* subtitle renditions */
+    int n;           /* video renditions (or, without video, audio-only variants) */
+    double seg;      /* target segment length */
+    int copy;        /* segment lengths follow the source */
+    int partial;     /* a truncated input: less than its header says */
+    int muxed;       /* audio inside the video segments (copy, or audio = muxed) */
+    int surround;    /* a 5.1 rendition beside the stereo one */
+    int subtitles;   /* subtitle renditions */
+    int any_profile; /* a fast preset (ultrafast) may give less than High */
 };
 
 /* One WebVTT cue, as published or as expected. */

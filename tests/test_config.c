@@ -113,6 +113,8 @@ field(const struct config *c, const char *sec, const char *key, char *out, size_
     S("convert", "stall_timeout",
       snprintf(out, cap, "%lld", (long long)c->convert.stall_timeout_ms));
     S("convert", "max_attempts", snprintf(out, cap, "%u", c->convert.max_attempts));
+    S("convert", "audio", snprintf(out, cap, "%s", c->convert.audio_muxed ? "muxed" : "separate"));
+    S("convert", "first_variant", snprintf(out, cap, "%s", c->convert.first_variant));
     S("upload", "workers", snprintf(out, cap, "%u", c->upload.workers));
     S("upload", "url", snprintf(out, cap, "%s", c->upload.url));
     S("upload", "endpoint", snprintf(out, cap, "%s", c->upload.endpoint));
@@ -151,6 +153,8 @@ static const char *all_keys[] = {
     "convert.job_timeout",
     "convert.stall_timeout",
     "convert.max_attempts",
+    "convert.audio",
+    "convert.first_variant",
     "upload.workers",
     "upload.url",
     "upload.endpoint",
@@ -262,6 +266,14 @@ static const struct key_case {
     {"convert", "max_attempts", "100", 0, "100", NULL},
     {"convert", "max_attempts", "0", 0, NULL, "is not an integer in 1..100"},
     {"convert", "max_attempts", "101", 0, NULL, "is not an integer in 1..100"},
+    {"convert", "audio", "separate", 0, "separate", NULL},
+    {"convert", "audio", "muxed", 0, "muxed", NULL},
+    {"convert", "audio", "both", 0, NULL, "is not separate or muxed"},
+    {"convert", "first_variant", "auto", 0, "auto", NULL},
+    {"convert", "first_variant", "lowest", 0, "lowest", NULL},
+    {"convert", "first_variant", "720p", 0, "720p", NULL},
+    {"convert", "first_variant", "720", 0, NULL, "is not auto, lowest, highest or a rendition"},
+    {"convert", "first_variant", "p", 0, NULL, "is not auto, lowest, highest or a rendition"},
     /* upload */
     {"upload", "workers", "64", 0, "64", NULL},
     {"upload", "workers", "0", 0, NULL, "is not an integer in 1..64"},

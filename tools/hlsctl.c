@@ -16,8 +16,10 @@
  * the daemon.
  */
 #include "daemon/config.h"
+#include "daemon/ctl_request.h"
 #include "daemon/paths.h"
 #include "daemon/version.h"
+#include "workers/convert.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -49,10 +51,15 @@
 static const char *hlsctl_socket;
 static int hlsctl_json;
 
+#define HLSCTL_MAX_CAPTIONS 8 /* the daemon's CTL_MAX_CAPTIONS */
+
 struct client {
     int fd;
     char *buf;
     size_t len, cap;
+    /* descriptors that go after the request's own (caption files) */
+    int extra[HLSCTL_MAX_CAPTIONS];
+    int nextra;
 };
 
 static void
@@ -63,7 +70,9 @@ usage(FILE *f)
             "       hlsctl --version | --help\n"
             "\n"
             "commands:\n"
-            "  submit FILE|- [--ladder SPEC] [--segment SECONDS] [--prefix KEY] [--wait]\n"
+            "  submit FILE|- [--ladder SPEC] [--segment SECONDS] [--prefix KEY]\n"
+            "                [--audio separate|muxed] [--first-variant WHICH]\n"
+            "                [--subtitles LANG=FILE]... [--wait]\n"
             "                   convert FILE (- for standard input); --wait follows it to its end\n"
             "  status JOB       one job in detail\n"
             "  list [--state STATE] [--limit N]\n"
@@ -86,6 +95,15 @@ usage(FILE *f)
             "                       at most 8, heights 144..4320) or copy\n"
             "  --segment SECONDS    target segment duration, 1..60\n"
             "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
+            "  --audio separate|muxed\n"
+            "                       audio in renditions of its own (every track, languages;\n"
+            "                       the default) or muxed into every video rendition\n"
+            "  --first-variant WHICH\n"
+            "                       the variant players start on: auto (nearest 2 Mb/s),\n"
+            "                       lowest, highest or a rendition such as 720p\n"
+            "  --subtitles LANG=FILE\n"
+            "                       a SubRip or WebVTT caption file in language LANG (e.g.\n"
+            "                       en=captions.srt) as a subtitle rendition; up to 8\n"
             "  --wait               show progress until the job ends; exit 0 only if done\n"
             "\n"
             "Exit status: 0 ok, 1 error or job failed/canceled, 2 usage, 3 daemon unreachable.\n"
@@ -125,7 +143,10 @@ client_connect(struct client *cl, int quiet)
 {
     struct sockaddr_un sa;
 
-    memset(cl, 0, sizeof(*cl));
+    /* a fresh connection; the descriptors to pass with it stay */
+    free(cl->buf);
+    cl->buf = NULL;
+    cl->len = cl->cap = 0;
     cl->fd = -1;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
@@ -172,19 +193,22 @@ client_send(struct client *cl, json_t *req, int fd)
     while (off < len) {
         union {
             struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
+            char buf[CMSG_SPACE(sizeof(int) * (1 + HLSCTL_MAX_CAPTIONS))];
         } cm;
         struct iovec iov = {s + off, len - off};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         if (fd >= 0 && off == 0) {
+            int fds[1 + HLSCTL_MAX_CAPTIONS] = {fd};
+            memcpy(fds + 1, cl->extra, (size_t)cl->nextra * sizeof(int));
+            size_t nfd = 1 + (size_t)cl->nextra;
             memset(&cm, 0, sizeof(cm));
             mh.msg_control = cm.buf;
-            mh.msg_controllen = sizeof(cm.buf);
+            mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
             struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
             h->cmsg_level = SOL_SOCKET;
             h->cmsg_type = SCM_RIGHTS;
-            h->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(h), &fd, sizeof(int));
+            h->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
+            memcpy(CMSG_DATA(h), fds, sizeof(int) * nfd);
         }
         ssize_t n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL);
         if (n < 0) {
@@ -692,7 +716,9 @@ check_ladder(const char *v)
 static int
 cmd_submit(int argc, char **argv)
 {
-    const char *file = NULL, *ladder = NULL, *prefix = NULL, *v;
+    const char *file = NULL, *ladder = NULL, *prefix = NULL, *audio = NULL, *first = NULL, *v;
+    const char *subs[HLSCTL_MAX_CAPTIONS];
+    int nsubs = 0;
     double segment = NAN;
     int wait = 0, only_files = 0;
 
@@ -711,6 +737,25 @@ cmd_submit(int argc, char **argv)
             ladder = v;
         } else if ((v = opt_value(argc, argv, &i, "--prefix")) != NULL) {
             prefix = v;
+        } else if ((v = opt_value(argc, argv, &i, "--audio")) != NULL) {
+            if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0)
+                usage_error("--audio is separate or muxed, not \"%s\"", v);
+            audio = v;
+        } else if ((v = opt_value(argc, argv, &i, "--first-variant")) != NULL) {
+            if (!ctl_request_first_ok(v))
+                usage_error("--first-variant is auto, lowest, highest or a rendition such as "
+                            "720p, not \"%s\"",
+                            v);
+            first = v;
+        } else if ((v = opt_value(argc, argv, &i, "--subtitles")) != NULL) {
+            const char *eq = strchr(v, '=');
+            char lang[32];
+            snprintf(lang, sizeof(lang), "%.*s", eq ? (int)(eq - v) : 0, v);
+            if (eq == NULL || eq[1] == '\0' || !ctl_request_language_ok(lang))
+                usage_error("--subtitles takes LANG=FILE, e.g. en=captions.srt, not \"%s\"", v);
+            if (nsubs == HLSCTL_MAX_CAPTIONS)
+                usage_error("at most %d --subtitles files", HLSCTL_MAX_CAPTIONS);
+            subs[nsubs++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--segment")) != NULL) {
             char *end;
             segment = strtod(v, &end);
@@ -753,13 +798,52 @@ cmd_submit(int argc, char **argv)
         usage_error("--ladder and --prefix must be valid UTF-8");
     if (!isnan(segment))
         json_object_set_new(req, "segment", json_real(segment));
+    if (audio)
+        json_object_set_new(req, "audio", json_string(audio));
+    if (first)
+        json_object_set_new(req, "first_variant", json_string(first));
 
+    /* caption files: checked here, named by the user's path, then passed
+     * after the input's descriptor (the daemon checks them again) */
     struct client cl = {.fd = -1};
+    json_t *jsubs = nsubs ? json_array() : NULL;
+    for (int k = 0; k < nsubs; k++) {
+        const char *eq = strchr(subs[k], '='), *path = eq + 1;
+        char why[512], lang[32];
+        snprintf(lang, sizeof(lang), "%.*s", (int)(eq - subs[k]), subs[k]);
+        int sfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (sfd < 0 || convert_caption_check(path, path, why, sizeof(why)) < 0) {
+            if (sfd < 0)
+                fprintf(stderr, "hlsctl: cannot open %s: %s\n", path, strerror(errno));
+            else
+                fprintf(stderr, "hlsctl: %s\n", why);
+            if (sfd >= 0)
+                close(sfd);
+            for (int q = 0; q < cl.nextra; q++)
+                close(cl.extra[q]);
+            if (fd != STDIN_FILENO)
+                close(fd);
+            json_decref(jsubs);
+            json_decref(req);
+            return EX_FAIL;
+        }
+        cl.extra[cl.nextra++] = sfd;
+        const char *slash = strrchr(path, '/');
+        json_t *jn = json_string(slash && slash[1] ? slash + 1 : path);
+        json_array_append_new(jsubs, json_pack("{s:s, s:o}", "language", lang, "name",
+                                               jn ? jn : json_string("captions")));
+    }
+    if (jsubs)
+        json_object_set_new(req, "subtitles", jsubs);
+
     /* no timeout: the daemon copies the whole input before it answers */
     json_t *rep = request(&cl, req, fd, -1, 0);
     json_decref(req);
     if (fd != STDIN_FILENO)
         close(fd);
+    for (int q = 0; q < cl.nextra; q++)
+        close(cl.extra[q]);
+    cl.nextra = 0;
     if (rep == NULL)
         return EX_UNREACHABLE;
     if (!reply_ok(rep)) {

@@ -16,6 +16,9 @@
 #include "workers/worker.h"
 
 #include <errno.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,6 +98,63 @@ watch(void *arg)
     return NULL;
 }
 
+/* A job's conversion options: the configuration's, then its options.json's. */
+struct job_options {
+    json_t *doc; /* options.json, NULL when there is none */
+    struct convert_caption captions[CONVERT_MAX_SUBTITLES];
+    char paths[CONVERT_MAX_SUBTITLES][PATH_MAX];
+};
+
+/*
+ * job_options - read <spool>/<job>/options.json (written by ctl beside the
+ * input: "audio", "first_variant", "subtitles" [{"language","file"}]) into
+ * o. A file that is there but does not parse fails the job: its options
+ * were accepted, so converting without them would be wrong.
+ */
+static int
+job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert_opts *o, char *err,
+            size_t errlen)
+{
+    char path[PATH_MAX + 64];
+    json_error_t je;
+
+    o->audio_muxed = c->set->audio_muxed;
+    o->first_variant = c->set->first_variant;
+    snprintf(path, sizeof(path), "%s/%llu/options.json", c->set->spool_dir,
+             (unsigned long long)job);
+    jo->doc = json_load_file(path, 0, &je);
+    if (jo->doc == NULL) {
+        if (access(path, F_OK) != 0 && errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "options.json of job %llu: %s", (unsigned long long)job, je.text);
+        return -1;
+    }
+    const char *audio = json_string_value(json_object_get(jo->doc, "audio"));
+    const char *first = json_string_value(json_object_get(jo->doc, "first_variant"));
+    if (audio != NULL)
+        o->audio_muxed = strcmp(audio, "muxed") == 0;
+    if (first != NULL)
+        o->first_variant = first;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(jo->doc, "subtitles"), i, s)
+    {
+        const char *lang = json_string_value(json_object_get(s, "language"));
+        const char *file = json_string_value(json_object_get(s, "file"));
+        if (i >= CONVERT_MAX_SUBTITLES || file == NULL || strchr(file, '/') != NULL) {
+            snprintf(err, errlen, "options.json of job %llu: bad subtitles entry %zu",
+                     (unsigned long long)job, i);
+            return -1;
+        }
+        snprintf(jo->paths[i], sizeof(jo->paths[i]), "%s/%llu/%s", c->set->spool_dir,
+                 (unsigned long long)job, file);
+        jo->captions[i] = (struct convert_caption){.language = lang, .path = jo->paths[i]};
+        o->n_captions = (int)i + 1;
+    }
+    o->captions = o->n_captions > 0 ? jo->captions : NULL;
+    return 0;
+}
+
 static void
 run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
 {
@@ -129,8 +189,20 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
         .ud = c,
     };
     wlog_info("job %llu: converting (attempt %u)", (unsigned long long)job, st->attempt);
-    int rc = convert_run(&o, &res, err, sizeof(err));
-    int e = errno;
+    struct job_options *jo = calloc(1, sizeof(*jo));
+    int rc = -1, e = ENOMEM;
+    if (jo == NULL) {
+        snprintf(err, sizeof(err), "job %llu: out of memory", (unsigned long long)job);
+    } else if (job_options(c, job, jo, &o, err, sizeof(err)) < 0) {
+        e = EINVAL;
+    } else {
+        rc = convert_run(&o, &res, err, sizeof(err));
+        e = errno;
+    }
+    if (jo != NULL) {
+        json_decref(jo->doc);
+        free(jo);
+    }
 
     atomic_store(&c->watch_stop, 1);
     if (have_watcher)

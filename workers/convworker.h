@@ -11,6 +11,9 @@
 struct convworker_settings {
     const char *spool_dir; /* <spool>/<job>/input and <spool>/<job>/out/ */
     const char *preset;    /* x264 preset */
+    /* defaults for a job whose spool has no options.json saying otherwise */
+    int audio_muxed;
+    const char *first_variant;
 };
 
 /* convworker_main - in the forked child, after shmseg_child_attach */
