@@ -30,6 +30,19 @@ scratch(char *out, size_t cap, const char *name)
     cr_assert_eq(system(cmd), 0);
 }
 
+/* scratch_store - a new store in a scratch directory of its own */
+static store_t *
+scratch_store(const char *name)
+{
+    char dir[600], db[700], err[256];
+
+    scratch(dir, sizeof(dir), name);
+    snprintf(db, sizeof(db), "%s/hlsd.db", dir);
+    store_t *s = store_open(db, err, sizeof(err));
+    cr_assert_not_null(s, "%s", err);
+    return s;
+}
+
 /* ---- job states ---- */
 
 Test(job, legal_transitions_table)
@@ -185,11 +198,7 @@ Test(store, jobs_round_trip_list_and_count)
 
 Test(store, object_ledger)
 {
-    char dir[600], db[700], err[256];
-    scratch(dir, sizeof(dir), "ledger");
-    snprintf(db, sizeof(db), "%s/hlsd.db", dir);
-    store_t *s = store_open(db, err, sizeof(err));
-    cr_assert_not_null(s, "%s", err);
+    store_t *s = scratch_store("ledger");
     struct store_job j = row("x.mp4", JOB_CONVERTING);
     cr_assert_eq(store_job_insert(s, &j), 0);
 
@@ -244,11 +253,7 @@ collect_id(void *ud, const struct store_job *j)
  * cancels-since query are real */
 Test(store, leases_recount_and_cancels)
 {
-    char dir[600], db[700], err[256];
-    scratch(dir, sizeof(dir), "lease");
-    snprintf(db, sizeof(db), "%s/hlsd.db", dir);
-    store_t *s = store_open(db, err, sizeof(err));
-    cr_assert_not_null(s, "%s", err);
+    store_t *s = scratch_store("lease");
     struct store_job a = row("a.mp4", JOB_CONVERTING), b = row("b.mp4", JOB_QUEUED);
     cr_assert_eq(store_job_insert(s, &a), 0);
     cr_assert_eq(store_job_insert(s, &b), 0);
