@@ -55,7 +55,7 @@ play(struct fix_daemon *d, const char *dir, const char *args, int *rc, char *why
 
     snprintf(err, sizeof(err), "%s/play.err", d->dir);
     int64_t t0 = fix_ms();
-    *rc = fix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 40 %s 2>'%s'",
+    *rc = fix_sh(out, sizeof(out), "node '%s/tests/player/play.mjs' '%s' --timeout 60 %s 2>'%s'",
                  fix_srcdir(), dir, args ? args : "", err);
     cr_log_info("player: %s: exit %d in %lld ms", dir, *rc, (long long)(fix_ms() - t0));
     fix_sh(why, whycap, "tail -c 1500 '%s'", err);

@@ -15,7 +15,7 @@
   const minTime = Number(q.get('min') || 3);
   const toEnd = q.get('end') === '1';
   const rate = Number(q.get('rate') || 4);
-  const stepMs = Number(q.get('step') || 8000);
+  const stepMs = Number(q.get('step') || 12000); /* per level, per switch: a loaded 2-core machine needs it */
 
   const video = document.getElementById('v');
   const out = document.getElementById('out');
