@@ -12,7 +12,7 @@
 #                   unit, sysusers file, bash completion (PREFIX, DESTDIR,
 #                   SYSCONFDIR; see "Installing" below); make uninstall
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
-#   make bench      every benchmark (bench-ring, bench-convert, bench-upload)
+#   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -57,7 +57,7 @@ ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload lint format deps deps-run clean install uninstall deb
+        bench-upload bench-pipeline lint format deps deps-run clean install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
@@ -116,7 +116,7 @@ demo:
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@for b in ring convert upload; do $(MAKE) --no-print-directory bench-$$b || exit 1; done
+	@for b in ring convert upload pipeline; do $(MAKE) --no-print-directory bench-$$b || exit 1; done
 
 bench-ring: $(BINDIR)/ringbench
 	$(BINDIR)/ringbench
@@ -126,6 +126,9 @@ bench-convert: all
 
 bench-upload: all
 	tools/bench-upload.sh
+
+bench-pipeline: all
+	tools/bench-pipeline.sh
 
 lint:
 	@clang-format --dry-run --Werror $(ALL_SRCS) $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tests/*.h)
