@@ -7,6 +7,7 @@
  * default. Never logs; errors come back as "FILE:LINE: reason".
  */
 #include "daemon/config.h"
+#include "daemon/ctl_request.h"
 
 #include "workers/convworker.h"
 #include "workers/storage.h"
@@ -295,9 +296,7 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return 1;
     }
     if (KEY("convert", "first_variant")) {
-        size_t n = strspn(v, "0123456789");
-        if (strcmp(v, "auto") != 0 && strcmp(v, "lowest") != 0 && strcmp(v, "highest") != 0 &&
-            !(n >= 2 && n <= 4 && strcmp(v + n, "p") == 0)) {
+        if (!ctl_request_first_ok(v)) {
             snprintf(L->reason, sizeof(L->reason),
                      "'%s' is not auto, lowest, highest or a rendition such as 720p", v);
             return 0;

@@ -57,6 +57,19 @@ ctl_now_ms(void)
 
 /* --- replies to clients --------------------------------------------- */
 
+/* ctl_request_drop_fds - descriptors belong to the line they came with:
+ * whatever a request did not take is closed, so that none lingers to be
+ * taken for the next submission's (or to pile up) */
+static void
+ctl_request_drop_fds(struct ctl_conn *k)
+{
+    if (k->passed_fd >= 0)
+        close(k->passed_fd);
+    k->passed_fd = -1;
+    k->fds_truncated = 0;
+    ctl_options_close_fds(k);
+}
+
 void
 ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
 {
@@ -67,12 +80,16 @@ ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
         ctl_conn_error(k, err.code, err.message);
         if (err.close)
             k->close_after = 1;
+        ctl_request_drop_fds(k);
         return;
     }
     if (k->rq.cmd == CTL_CMD_SUBMIT) {
         ctl_submit_start(c, k);
+        if (k->state != CONN_INGEST)
+            ctl_request_drop_fds(k);
         return;
     }
+    ctl_request_drop_fds(k);
     ctl_master_forward(c, k, k->rq.fwd);
     ctl_request_free(&k->rq);
 }

@@ -201,20 +201,22 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
         if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
             continue;
         size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        int fds[1 + CTL_MAX_CAPTIONS];
-        if (nfd > sizeof(fds) / sizeof(fds[0]))
-            nfd = sizeof(fds) / sizeof(fds[0]);
-        memcpy(fds, CMSG_DATA(h), nfd * sizeof(int));
         for (size_t i = 0; i < nfd; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
             /* the input, then its caption files; more is a client bug */
             if (k->passed_fd < 0 && i == 0)
-                k->passed_fd = fds[i];
+                k->passed_fd = fd;
             else if (i > 0 && k->n_extra < CTL_MAX_CAPTIONS)
-                k->extra_fd[k->n_extra++] = fds[i];
+                k->extra_fd[k->n_extra++] = fd;
             else
-                close(fds[i]);
+                close(fd);
         }
     }
+    /* descriptors that did not fit were closed by the kernel: the request
+     * cannot be what the client meant */
+    if (mh.msg_flags & MSG_CTRUNC)
+        k->fds_truncated = 1;
     if (n == 0)
         k->peer_eof = 1;
     k->inlen += (size_t)n;

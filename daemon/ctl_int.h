@@ -39,8 +39,9 @@ struct ctl_conn {
     /* the descriptors after it: caption files, in the request's order */
     int extra_fd[CTL_MAX_CAPTIONS];
     int n_extra;
-    int peer_eof;    /* the client shut its sending side */
-    int close_after; /* close once the reply is out */
+    int fds_truncated; /* more descriptors came than a request may carry */
+    int peer_eof;      /* the client shut its sending side */
+    int close_after;   /* close once the reply is out */
     /* a submission in progress */
     struct ctl_request rq;
     struct ctl_ingest ig;

@@ -37,7 +37,8 @@ static int
 copy_caption(int src, int dir, const char *name)
 {
     struct stat st;
-    if (fstat(src, &st) < 0 || !S_ISREG(st.st_mode)) {
+    int fl = fcntl(src, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_WRONLY || fstat(src, &st) < 0 || !S_ISREG(st.st_mode)) {
         errno = EINVAL;
         return -1;
     }
@@ -69,7 +70,7 @@ copy_caption(int src, int dir, const char *name)
             }
             w += r > 0 ? r : 0;
         }
-        if (off > (off_t)64 << 20) { /* far beyond what a caption file holds */
+        if (off > (off_t)CONVERT_CAPTION_MAX) { /* what convert_caption_check refuses anyway */
             close(fd);
             errno = EFBIG;
             return -1;
@@ -89,6 +90,13 @@ ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err)
     char path[PATH_MAX];
 
     err->close = 0;
+    if (k->fds_truncated) {
+        k->fds_truncated = 0;
+        err->code = "bad_request";
+        snprintf(err->message, sizeof(err->message),
+                 "more descriptors than the input's and %d caption files'", CTL_MAX_CAPTIONS);
+        return -1;
+    }
     if (k->rq.options == NULL) {
         ctl_options_close_fds(k);
         return 0;
@@ -110,7 +118,9 @@ ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err)
         if (copy_caption(k->extra_fd[i], k->ig.dirfd, file) < 0) {
             err->code = errno == EINVAL || errno == EFBIG ? "bad_input" : "io_error";
             snprintf(err->message, sizeof(err->message), "%s: %s", shown,
-                     errno == EINVAL ? "not a regular file" : strerror(errno));
+                     errno == EINVAL  ? "not a readable regular file"
+                     : errno == EFBIG ? "larger than a caption file can be"
+                                      : strerror(errno));
             return -1;
         }
         char why[256];
@@ -119,7 +129,11 @@ ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err)
             snprintf(err->message, sizeof(err->message), "%s", why);
             return -1;
         }
-        json_object_set_new(s, "file", json_string(file));
+        if (json_object_set_new(s, "file", json_string(file)) < 0) {
+            err->code = "internal";
+            snprintf(err->message, sizeof(err->message), "out of memory");
+            return -1;
+        }
     }
     ctl_options_close_fds(k);
 

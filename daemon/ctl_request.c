@@ -196,7 +196,7 @@ ctl_request_first_ok(const char *s)
     if (strcmp(s, "auto") == 0 || strcmp(s, "lowest") == 0 || strcmp(s, "highest") == 0)
         return 1;
     size_t n = strspn(s, "0123456789");
-    return n >= 2 && n <= 4 && strcmp(s + n, "p") == 0;
+    return n >= 2 && n <= 4 && s[0] != '0' && strcmp(s + n, "p") == 0;
 }
 
 /*

@@ -51,14 +51,12 @@
 static const char *hlsctl_socket;
 static int hlsctl_json;
 
-#define HLSCTL_MAX_CAPTIONS 8 /* the daemon's CTL_MAX_CAPTIONS */
-
 struct client {
     int fd;
     char *buf;
     size_t len, cap;
     /* descriptors that go after the request's own (caption files) */
-    int extra[HLSCTL_MAX_CAPTIONS];
+    int extra[CTL_MAX_CAPTIONS];
     int nextra;
 };
 
@@ -193,12 +191,12 @@ client_send(struct client *cl, json_t *req, int fd)
     while (off < len) {
         union {
             struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int) * (1 + HLSCTL_MAX_CAPTIONS))];
+            char buf[CMSG_SPACE(sizeof(int) * (1 + CTL_MAX_CAPTIONS))];
         } cm;
         struct iovec iov = {s + off, len - off};
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
         if (fd >= 0 && off == 0) {
-            int fds[1 + HLSCTL_MAX_CAPTIONS] = {fd};
+            int fds[1 + CTL_MAX_CAPTIONS] = {fd};
             memcpy(fds + 1, cl->extra, (size_t)cl->nextra * sizeof(int));
             size_t nfd = 1 + (size_t)cl->nextra;
             memset(&cm, 0, sizeof(cm));
@@ -717,7 +715,7 @@ static int
 cmd_submit(int argc, char **argv)
 {
     const char *file = NULL, *ladder = NULL, *prefix = NULL, *audio = NULL, *first = NULL, *v;
-    const char *subs[HLSCTL_MAX_CAPTIONS];
+    const char *subs[CTL_MAX_CAPTIONS];
     int nsubs = 0;
     double segment = NAN;
     int wait = 0, only_files = 0;
@@ -753,8 +751,8 @@ cmd_submit(int argc, char **argv)
             snprintf(lang, sizeof(lang), "%.*s", eq ? (int)(eq - v) : 0, v);
             if (eq == NULL || eq[1] == '\0' || !ctl_request_language_ok(lang))
                 usage_error("--subtitles takes LANG=FILE, e.g. en=captions.srt, not \"%s\"", v);
-            if (nsubs == HLSCTL_MAX_CAPTIONS)
-                usage_error("at most %d --subtitles files", HLSCTL_MAX_CAPTIONS);
+            if (nsubs == CTL_MAX_CAPTIONS)
+                usage_error("at most %d --subtitles files", CTL_MAX_CAPTIONS);
             subs[nsubs++] = v;
         } else if ((v = opt_value(argc, argv, &i, "--segment")) != NULL) {
             char *end;

@@ -33,6 +33,7 @@
 #define CONVERT_MAX_SUBTITLES  16 /* subtitle tracks and caption files */
 #define CONVERT_MAX_RENDITIONS (CONVERT_MAX_LADDER + 2 * CONVERT_MAX_AUDIO + CONVERT_MAX_SUBTITLES)
 #define CONVERT_NAME_MAX       16
+#define CONVERT_CAPTION_MAX    (32u << 20) /* bytes of a caption file: a film's are < 1 MiB */
 
 enum convert_kind { CONVERT_VIDEO, CONVERT_AUDIO, CONVERT_SUBTITLES };
 

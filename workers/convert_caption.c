@@ -13,8 +13,6 @@
 
 #include "workers/convert_int.h"
 
-#define CONVERT_CAPTION_MAX (32u << 20) /* bytes: a film's captions are < 1 MiB */
-
 /* convert_caption_utf8 - length of the valid UTF-8 sequence at s, 0 if invalid. */
 static size_t
 convert_caption_utf8(const unsigned char *s, size_t n)

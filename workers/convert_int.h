@@ -141,6 +141,7 @@ int convert_mux_open(struct convert_mux **out, const struct convert_opts *o, con
 int convert_mux_push(struct convert_mux *m, int video, AVPacket *pkt, char *err, size_t errlen);
 int convert_mux_finish(struct convert_mux *m, double end, char *err, size_t errlen);
 void convert_mux_follow(struct convert_mux *m);
+void convert_mux_unfollow(struct convert_mux *m);
 int convert_mux_video_cut(struct convert_mux *m, double t, char *err, size_t errlen);
 int convert_mux_video_clock(struct convert_mux *m, double t, char *err, size_t errlen);
 void convert_mux_free(struct convert_mux **m);

@@ -239,15 +239,21 @@ convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, si
     }
     if (m->follow) {
         /* Cut where the video cut: before the first packet at or after it.
-         * The AAC tail past the video's last cut stays in the last segment. */
+         * A gap in the audio spans several of the video's cuts: the segment
+         * ends at the last of them (its EXTINF covers the gap). The AAC tail
+         * past the video's last cut stays in the last segment. */
         double t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts * av_q2d(tb) : -1;
-        if (m->cut_len > 0 && t >= m->cuts[m->cut_head]) {
-            double at = m->cuts[m->cut_head];
+        double at = -1;
+        while (m->cut_len > 0 && t >= m->cuts[m->cut_head]) {
+            at = m->cuts[m->cut_head];
             m->cut_head = (m->cut_head + 1) % CONVERT_MUX_CUTS;
             m->cut_len--;
-            if (m->open && convert_mux_end(m, at, 0, err, errlen) < 0) {
-                return -1;
-            }
+        }
+        if (at >= 0 && m->open && at > m->seg_start && convert_mux_end(m, at, 0, err, errlen) < 0) {
+            return -1;
+        }
+        if (at >= 0) {
+            m->next_cut = convert_grid_next(pkt->pts, tb, m->seg_seconds);
         }
     } else if (cutter && pkt->pts != AV_NOPTS_VALUE && pkt->pts >= m->next_cut &&
                (pkt->flags & AV_PKT_FLAG_KEY)) {
@@ -318,6 +324,11 @@ convert_mux_drain(struct convert_mux *m, int eof, char *err, size_t errlen)
             video = 0;
         } else {
             return 0;
+        }
+        if (!video && m->follow && m->aq.len > CONVERT_MUX_QUEUE_MAX) {
+            /* The video stopped (or lags this far): cut this audio on the
+             * grid from here on, rather than in one long segment. */
+            convert_mux_unfollow(m);
         }
         AVPacket *pkt = convert_mux_queue_take(video ? &m->vq : &m->aq);
         int ret = convert_mux_write(m, video, pkt, err, errlen);
@@ -416,10 +427,22 @@ convert_mux_push(struct convert_mux *m, int video, AVPacket *pkt, char *err, siz
     return convert_mux_drain(m, 0, err, errlen);
 }
 
-/* convert_mux_finish - write what is queued and close the last segment at end. */
+/*
+ * convert_mux_finish - write what is queued and close the last segment at
+ * end. Audio that follows the video keeps a short tail past the video's
+ * last frame (the AAC encoder's last frame) in the last segment, but cuts
+ * a long one (a video shorter than its audio) on the grid, not as one
+ * segment.
+ */
 int
 convert_mux_finish(struct convert_mux *m, double end, char *err, size_t errlen)
 {
+    if (m->follow && m->aq.len > 0) {
+        const AVPacket *last = m->aq.p[(m->aq.head + m->aq.len - 1) % m->aq.cap];
+        if (last->pts != AV_NOPTS_VALUE && last->pts * av_q2d(m->atb) > m->clock + m->seg_seconds) {
+            convert_mux_unfollow(m);
+        }
+    }
     if (convert_mux_drain(m, 1, err, errlen) < 0) {
         return -1;
     }
@@ -485,14 +508,24 @@ convert_mux_video_cut(struct convert_mux *m, double t, char *err, size_t errlen)
             return -1;
         }
         if (m->cut_len == CONVERT_MUX_CUTS) {
-            return convert_err_set(err, errlen, AVERROR(EINVAL),
-                                   "%s: audio more than %d segments behind the video", m->dir,
-                                   CONVERT_MUX_CUTS);
+            /* No audio reaches these cuts (the track ended, or has a long
+             * gap): forget the oldest; the next audio ends its segment at
+             * a later cut. A short track costs nothing of the job. */
+            m->cut_head = (m->cut_head + 1) % CONVERT_MUX_CUTS;
+            m->cut_len--;
         }
     }
     m->cuts[(m->cut_head + m->cut_len) % CONVERT_MUX_CUTS] = t;
     m->cut_len++;
     return 0;
+}
+
+/* convert_mux_unfollow - back to cutting on the grid (the video is gone). */
+void
+convert_mux_unfollow(struct convert_mux *m)
+{
+    m->follow = 0;
+    m->cut_len = 0;
 }
 
 /* convert_mux_video_clock - the video has been decoded up to t seconds. */
