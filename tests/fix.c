@@ -122,6 +122,36 @@ fix_text(const char *text)
     return path;
 }
 
+char *
+fix_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL, chunk[4096];
+    size_t len = 0, n;
+    FILE *m = open_memstream(&buf, &len);
+    if (m == NULL)
+        die("open_memstream");
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    if (fclose(m) != 0)
+        die(path);
+    return buf;
+}
+
+char *
+fix_repeat(char ch, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s == NULL)
+        die("malloc");
+    memset(s, ch, n);
+    s[n] = '\0';
+    return s;
+}
+
 int
 fix_vsh(char *out, size_t cap, const char *fmt, va_list ap)
 {

@@ -44,6 +44,11 @@ int fix_exists(const char *path);
 /* fix_text - a new file under fix_tmp() holding text; its path (static:
  * valid until the next call) */
 const char *fix_text(const char *text);
+/* fix_slurp - a whole file, malloc'd and NUL-terminated; NULL if it cannot
+ * be read */
+char *fix_slurp(const char *path);
+/* fix_repeat - n times ch, malloc'd and NUL-terminated */
+char *fix_repeat(char ch, size_t n);
 
 /* fix_sh - run a shell command; its exit status (128+signal if killed),
  * its standard output in out when out is not NULL */
