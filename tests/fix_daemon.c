@@ -246,6 +246,18 @@ fix_daemon_segs(json_t *job, const char *key)
     return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), key));
 }
 
+long long
+fix_daemon_workers(struct fix_daemon *d, const char *role)
+{
+    json_t *r = fix_daemon_req(d, "{\"cmd\":\"stats\"}");
+    if (r == NULL)
+        return -1;
+    json_t *n = json_object_get(json_object_get(json_object_get(r, "stats"), "workers"), role);
+    long long v = json_is_integer(n) ? (long long)json_integer_value(n) : -1;
+    json_decref(r);
+    return v;
+}
+
 int
 fix_daemon_log_contains(struct fix_daemon *d, const char *needle)
 {

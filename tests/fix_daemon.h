@@ -72,6 +72,10 @@ long long fix_daemon_segs(json_t *job, const char *key);
  * number of segments; *playlists (if not NULL) the number of playlists. */
 int fix_daemon_published(const char *root, int *playlists);
 
+/* fix_daemon_workers - how many `role` workers the daemon's stats count
+ * live; -1 when it does not answer */
+long long fix_daemon_workers(struct fix_daemon *d, const char *role);
+
 /* fix_daemon_log_contains - 1 if the daemon's log holds needle */
 int fix_daemon_log_contains(struct fix_daemon *d, const char *needle);
 

@@ -276,15 +276,6 @@ settled(struct fix_daemon *d, const char *role, int n)
     return r != NULL && live == n && moving == 0;
 }
 
-static int
-alive(struct fix_daemon *d, const char *role)
-{
-    json_t *r = fix_daemon_req(d, "{\"cmd\":\"stats\"}");
-    int n = (int)jint(json_object_get(json_object_get(r, "stats"), "workers"), role);
-    json_decref(r);
-    return n;
-}
-
 Test(daemon, hup_resizes_the_pools, .timeout = 60)
 {
     struct fix_daemon d;
@@ -292,8 +283,8 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     fix_daemon_init(&d, "hup", 0);
     fix_daemon_config(&d, 1, 2, NULL, NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0);
-    cr_assert_eq(alive(&d, "convert"), 1);
-    cr_assert_eq(alive(&d, "upload"), 2);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 2);
     pid_t up_before = fix_daemon_worker_pid(&d, "upload", 0);
 
     fix_daemon_config(&d, 3, 4, NULL, NULL, NULL);
@@ -301,16 +292,16 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     int64_t deadline = fix_ms() + 10000;
     while (!(settled(&d, "convert", 3) && settled(&d, "upload", 4)) && fix_ms() < deadline)
         ;
-    cr_assert_eq(alive(&d, "convert"), 3);
-    cr_assert_eq(alive(&d, "upload"), 4);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 3);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 4);
 
     fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
     deadline = fix_ms() + 10000;
     while (!(settled(&d, "convert", 1) && settled(&d, "upload", 1)) && fix_ms() < deadline)
         ;
-    cr_assert_eq(alive(&d, "convert"), 1);
-    cr_assert_eq(alive(&d, "upload"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 1);
     /* a pool resize replaces none of the children that stay */
     cr_assert_eq(fix_daemon_worker_pid(&d, "upload", 0), up_before,
                  "the remaining upload worker was replaced by a mere resize");
@@ -328,7 +319,7 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     while (!fix_daemon_log_contains(&d, "keeping the running configuration") && fix_ms() < deadline)
         ;
     cr_assert(fix_daemon_log_contains(&d, "keeping the running configuration"));
-    cr_assert_eq(alive(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
 

@@ -19,21 +19,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ipc/msclock.h"
 #include "workers/convert_int.h"
 
 #define CONVERT_DEFAULT_LADDER  "1080:5000k,720:2800k,480:1400k,360:800k"
 #define CONVERT_DEFAULT_SEGMENT 6.0
 #define CONVERT_PROGRESS_PERIOD 0.5 /* seconds; the promise is one */
 
+/* convert_now - monotonic seconds, for the progress period */
 static double
 convert_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)msclock_mono() / 1e3;
 }
 
 static void
