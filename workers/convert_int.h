@@ -7,6 +7,7 @@
 #define HLSD_WORKERS_CONVERT_INT_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -243,6 +244,10 @@ int convert_playlist_iframes(const char *outdir, const struct convert_variant *v
                              size_t errlen);
 int convert_playlist_master(const char *outdir, const struct convert_variant *v, int n,
                             const struct convert_master *how, char *err, size_t errlen);
+/* convert_playlist_commit - close f, written as tmp, and rename it over
+ * path: every file of the output appears whole or not at all (tmp is
+ * removed on failure) */
+int convert_playlist_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen);
 
 /* convert_subs.c: subtitle tracks and caption files as segmented WebVTT. */
 struct convert_subs;
