@@ -402,24 +402,38 @@ Test(cli, hlsctl_status_and_list_show_segment_totals)
     fake_stop(&f);
 }
 
+/* One status answer of a scripted job. */
+struct step {
+    const char *state;
+    double progress;
+    long long done, uploaded, expected;
+};
+
+/* scripted - submit queues job id; the i-th status answers steps[i - 1],
+ * the last step from then on */
+static json_t *
+scripted(struct fake *f, json_t *req, long long id, const struct step *steps, int n)
+{
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (strcmp(cmd, "submit") == 0)
+        return job(id, "queued", 0, 0, 0, -1);
+    const struct step *s =
+        &steps[f->status_calls >= 1 && f->status_calls < n ? f->status_calls - 1 : n - 1];
+    return job(id, s->state, s->progress, s->done, s->uploaded, s->expected);
+}
+
 /* a job that converts, then is canceled: the daemon's progress drops from
  * 50 % to 16 % and its uploaded count from 4 to 3 on the way */
 static json_t *
 answer_cancel(struct fake *f, json_t *req)
 {
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (strcmp(cmd, "submit") == 0)
-        return job(1, "queued", 0, 0, 0, -1);
-    switch (f->status_calls) {
-    case 1:
-        return job(1, "converting", 0.2, 2, 1, 10);
-    case 2:
-        return job(1, "converting", 0.5, 5, 4, 10);
-    case 3:
-        return job(1, "converting", 0.16, 5, 3, 10);
-    default:
-        return job(1, "canceled", 0.16, 5, 3, 10);
-    }
+    static const struct step steps[] = {
+        {"converting", 0.2, 2, 1, 10},
+        {"converting", 0.5, 5, 4, 10},
+        {"converting", 0.16, 5, 3, 10},
+        {"canceled", 0.16, 5, 3, 10},
+    };
+    return scripted(f, req, 1, steps, 4);
 }
 
 /* a job without an expected total: counts, singular and plural, and the
@@ -427,19 +441,13 @@ answer_cancel(struct fake *f, json_t *req)
 static json_t *
 answer_plain_wait(struct fake *f, json_t *req)
 {
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (strcmp(cmd, "submit") == 0)
-        return job(2, "queued", 0, 0, 0, -1);
-    switch (f->status_calls) {
-    case 1:
-        return job(2, "converting", 0.1, 1, 1, -1);
-    case 2:
-        return job(2, "converting", 0.6, 3, 2, -1);
-    case 3:
-        return job(2, "uploading", 0.9, 5, 4, -1);
-    default:
-        return job(2, "done", 1, 5, 5, -1);
-    }
+    static const struct step steps[] = {
+        {"converting", 0.1, 1, 1, -1},
+        {"converting", 0.6, 3, 2, -1},
+        {"uploading", 0.9, 5, 4, -1},
+        {"done", 1, 5, 5, -1},
+    };
+    return scripted(f, req, 2, steps, 4);
 }
 
 Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
