@@ -402,6 +402,17 @@ Test(cli, hlsctl_status_and_list_show_segment_totals)
     fake_stop(&f);
 }
 
+/* fake_input - a one-byte input file in f's directory, for a submit */
+static void
+fake_input(struct fake *f, char *file, size_t cap)
+{
+    snprintf(file, cap, "%s/in.mp4", f->dir);
+    FILE *fp = fopen(file, "w");
+    cr_assert_not_null(fp);
+    fputs("x", fp);
+    fclose(fp);
+}
+
 /* One status answer of a scripted job. */
 struct step {
     const char *state;
@@ -456,11 +467,7 @@ Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
     char file[700];
 
     fake_start(&f, answer_cancel);
-    snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
-    FILE *fp = fopen(file, "w");
-    cr_assert_not_null(fp);
-    fputs("x", fp);
-    fclose(fp);
+    fake_input(&f, file, sizeof(file));
     cr_assert_eq(run("hlsctl", "submit", file, "--wait", "-s", f.sock, NULL), 1, "%s", err);
     cr_assert_str_eq(out, "job 1 submitted (talk.mp4)\n"
                           "job 1 converting 20% (1/10 segments uploaded)\n"
@@ -551,11 +558,7 @@ Test(cli, hlsctl_wait_progress_bar_on_a_terminal, .timeout = 30)
     if (fix_sh(NULL, 0, "command -v script >/dev/null") != 0)
         cr_skip_test("script(1) is not installed");
     fake_start(&f, answer_cancel);
-    snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
-    FILE *fp = fopen(file, "w");
-    cr_assert_not_null(fp);
-    fputs("x", fp);
-    fclose(fp);
+    fake_input(&f, file, sizeof(file));
     /* script(1) gives hlsctl a pseudo-terminal */
     int rc = fix_sh(text, sizeof(text),
                     "script -qec \"'%s/hlsctl' -s '%s' submit '%s' --wait\" /dev/null 2>&1",
