@@ -19,6 +19,7 @@
 #include "daemon/sched.h"
 #include "daemon/spool.h"
 #include "ipc/futex.h"
+#include "ipc/msclock.h"
 #include "ipc/proto.h"
 #include "ipc/ring.h"
 
@@ -38,22 +39,6 @@ struct master M;
 static volatile sig_atomic_t sig_term, sig_hup, sig_usr1, sig_chld;
 static uint32_t doorbell;
 static int in_txn;
-
-int64_t
-master_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-master_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 master_durable(void)
@@ -195,7 +180,7 @@ sleep_until(int64_t deadline, uint32_t bell)
     uint32_t expect[MASTER_MAX_SLOTS + 1];
     struct slot *armed[MASTER_MAX_SLOTS];
     unsigned n = 0, na = 0;
-    int64_t left = deadline - master_now();
+    int64_t left = deadline - msclock_mono();
 
     if (left <= 0)
         return;
@@ -284,7 +269,7 @@ begin_stop(void)
 {
     M.stopping = 1;
     sched_stop();
-    M.stop_deadline = master_now() + M.cfg.daemon.shutdown_timeout_ms;
+    M.stop_deadline = msclock_mono() + M.cfg.daemon.shutdown_timeout_ms;
     log_info("stopping: no new jobs; %d conversions have %lld ms to finish",
              sched_conversions_running(), (long long)M.cfg.daemon.shutdown_timeout_ms);
 }
@@ -296,18 +281,18 @@ stop_children(void)
     for (int i = 0; i < MASTER_MAX_SLOTS; i++)
         if (M.slots[i].pid > 0)
             master_proc_term(&M.slots[i]);
-    int64_t deadline = master_now() + 5000;
+    int64_t deadline = msclock_mono() + 5000;
     while (master_proc_alive_count() > 0) {
         read_outboxes();
         master_proc_reap();
         master_durable();
-        if (master_now() > deadline) {
+        if (msclock_mono() > deadline) {
             for (int i = 0; i < MASTER_MAX_SLOTS; i++)
                 if (M.slots[i].pid > 0)
                     kill(M.slots[i].pid, SIGKILL);
             deadline = INT64_MAX;
         }
-        sleep_until(master_now() + 50, __atomic_load_n(&doorbell, __ATOMIC_SEQ_CST));
+        sleep_until(msclock_mono() + 50, __atomic_load_n(&doorbell, __ATOMIC_SEQ_CST));
     }
 }
 
@@ -319,8 +304,8 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
     memset(&M, 0, sizeof(M));
     M.cfg = *cfg;
     snprintf(M.config_path, sizeof(M.config_path), "%s", config_path);
-    M.started_wall = master_wall();
-    M.rng = (uint64_t)master_wall() ^ ((uint64_t)getpid() << 32);
+    M.started_wall = msclock_wall();
+    M.rng = (uint64_t)msclock_wall() ^ ((uint64_t)getpid() << 32);
     install_signals();
 
     if (mkdir(M.cfg.daemon.state_dir, 0700) < 0 && errno != EEXIST)
@@ -364,13 +349,13 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
         read_outboxes();
         sched_timers();
         if (M.stopping) {
-            if (sched_conversions_running() == 0 || master_now() >= M.stop_deadline) {
+            if (sched_conversions_running() == 0 || msclock_mono() >= M.stop_deadline) {
                 if (sched_conversions_running() > 0) {
                     sched_release_conversions();
-                    if (M.stop_deadline + 2000 > master_now()) {
+                    if (M.stop_deadline + 2000 > msclock_mono()) {
                         /* give the workers a moment to let go cleanly */
                         master_durable();
-                        sleep_until(master_now() + 100, bell);
+                        sleep_until(msclock_mono() + 100, bell);
                         continue;
                     }
                 }

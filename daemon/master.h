@@ -80,8 +80,6 @@ struct master {
 
 extern struct master M;
 
-int64_t master_now(void);  /* monotonic ms */
-int64_t master_wall(void); /* ms since the epoch */
 /* master_durable - commit what the store holds so far (before acking) */
 int master_durable(void);
 

@@ -12,6 +12,7 @@
 #include "daemon/log.h"
 #include "daemon/master.h"
 #include "daemon/sched.h"
+#include "ipc/msclock.h"
 #include "ipc/proto.h"
 
 #include <errno.h>
@@ -191,7 +192,7 @@ do_stats(struct slot *s)
     }
     json_t *stats = json_pack(
         "{s:o, s:I, s:{s:i, s:i, s:i, s:i}, s:I, s:I, s:I, s:I, s:I, s:I, s:i, s:b}", "jobs", jobs,
-        "uptime_s", (json_int_t)((master_wall() - M.started_wall) / 1000), "workers", "convert",
+        "uptime_s", (json_int_t)((msclock_wall() - M.started_wall) / 1000), "workers", "convert",
         alive[ROLE_CONVERT], "convert_busy", busy[ROLE_CONVERT], "upload", alive[ROLE_UPLOAD],
         "upload_busy", busy[ROLE_UPLOAD], "segments_uploaded", (json_int_t)st->segments_uploaded,
         "bytes_uploaded", (json_int_t)st->bytes_uploaded, "upload_failures",

@@ -16,6 +16,7 @@
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
+#include "ipc/msclock.h"
 #include "ipc/proto.h"
 #include "ipc/ring.h"
 #include "workers/convworker.h"
@@ -116,7 +117,7 @@ master_proc_term(struct slot *s)
     if (s->state != SLOT_STOPPING)
         slot_set(s, SLOT_STOPPING);
     if (s->term_sent == 0) {
-        s->term_sent = master_now();
+        s->term_sent = msclock_mono();
         kill(s->pid, SIGTERM);
     }
 }
@@ -136,7 +137,7 @@ master_proc_kill(struct slot *s, const char *why)
     if (slot_running(s) && s->state != SLOT_STOPPING)
         slot_set(s, SLOT_STOPPING);
     if (s->term_sent == 0)
-        s->term_sent = master_now();
+        s->term_sent = msclock_mono();
 }
 
 /*
@@ -220,7 +221,7 @@ spawn(struct slot *s)
     s->seg = shmseg_create(++incarnation, cap, REC_SIZE);
     if (s->seg == NULL) {
         log_error("shmseg_create for %s[%d]: %s", role_names[s->role], s->idx, strerror(errno));
-        s->next_start = master_now() + 1000;
+        s->next_start = msclock_mono() + 1000;
         return -1;
     }
     msg_asm_reset(&s->in);
@@ -229,7 +230,7 @@ spawn(struct slot *s)
         log_error("fork for %s[%d]: %s", role_names[s->role], s->idx, strerror(errno));
         shmseg_destroy(s->seg);
         s->seg = NULL;
-        s->next_start = master_now() + 1000;
+        s->next_start = msclock_mono() + 1000;
         return -1;
     }
     if (pid == 0)
@@ -238,8 +239,8 @@ spawn(struct slot *s)
         s->restarts++;
     s->generation++;
     s->pid = pid;
-    s->started_ms = master_now();
-    s->started_wall = master_wall();
+    s->started_ms = msclock_mono();
+    s->started_wall = msclock_wall();
     s->jobs_done = 0;
     s->term_sent = 0;
     s->reason[0] = '\0';
@@ -253,7 +254,7 @@ spawn(struct slot *s)
 void
 master_proc_start_due(void)
 {
-    int64_t now = master_now();
+    int64_t now = msclock_mono();
 
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         struct slot *s = &M.slots[i];
@@ -365,7 +366,7 @@ static void
 on_exit_status(struct slot *s, int status)
 {
     int we_stopped = s->term_sent != 0 && s->reason[0] == '\0';
-    int64_t now = master_now();
+    int64_t now = msclock_mono();
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     int crashed = WIFSIGNALED(status) && !(we_stopped && WTERMSIG(status) == SIGTERM);
     enum slot_state prev = s->state;
@@ -442,7 +443,7 @@ master_proc_reap(void)
         on_exit_status(s, status);
     }
     /* SIGKILL children that ignored SIGTERM for 5 s */
-    int64_t now = master_now();
+    int64_t now = msclock_mono();
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         struct slot *s = &M.slots[i];
         if (s->state == SLOT_STOPPING && s->pid > 0 && s->term_sent && now - s->term_sent > 5000 &&

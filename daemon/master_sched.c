@@ -10,6 +10,7 @@
 
 #include "daemon/log.h"
 #include "daemon/sched.h"
+#include "ipc/msclock.h"
 #include "ipc/proto.h"
 
 #include <stdio.h>
@@ -50,8 +51,8 @@ master_sched_start(void)
         .cfg = &M.cfg,
         .store = M.store,
         .proc = {.ud = NULL, .lease = proc_lease, .send = proc_send, .kill = proc_kill},
-        .now = master_now,
-        .wall = master_wall,
+        .now = msclock_mono,
+        .wall = msclock_wall,
         .durable = master_durable,
         .seed = M.rng,
     };

@@ -81,7 +81,7 @@ struct job *sched_job_load(const struct store_job *row);
 void sched_job_save(struct job *j);
 void sched_job_requeue(struct job *j, int count_attempt);
 void sched_job_settle(struct job *j);
-int sched_job_wants(const struct job *j, const struct obj *o);
+int sched_job_settle_unwanted(struct job *j, const struct obj *o);
 void sched_job_stop_conversion(struct job *j);
 void sched_job_drop_pending(struct job *j);
 void sched_job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -94,13 +94,24 @@ sched_job_load(const struct store_job *row)
     return j;
 }
 
-/* sched_job_wants - j still publishes o: j is converting or uploading
+/* job_wants - j still publishes o: j is converting or uploading
  * and o was not given up */
-int
-sched_job_wants(const struct job *j, const struct obj *o)
+static int
+job_wants(const struct job *j, const struct obj *o)
 {
     return (j->row.state == JOB_CONVERTING || j->row.state == JOB_UPLOADING) &&
            o->state != OBJ_UNWANTED;
+}
+
+/* sched_job_settle_unwanted - when j no longer publishes o (j ended, or o
+ * was given up): settle j and say so (1), so that the caller lets o be */
+int
+sched_job_settle_unwanted(struct job *j, const struct obj *o)
+{
+    if (job_wants(j, o))
+        return 0;
+    sched_job_settle(j);
+    return 1;
 }
 
 static int

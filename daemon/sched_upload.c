@@ -52,10 +52,8 @@ put_ok(struct job *j, struct obj *o, const char *etag)
         sched_obj_set(j, o, OBJ_DELETING, NULL);
         return;
     }
-    if (j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING) {
-        sched_job_settle(j);
+    if (sched_job_settle_unwanted(j, o)) /* o is uploaded: only j's state counts */
         return;
-    }
     if (o->kind == OBJ_MASTER) {
         sched_job_done(j);
         return;
@@ -74,10 +72,8 @@ put_failed(struct job *j, struct obj *o, const struct proto_up_result *h, const 
         sched_job_settle(j);
         return;
     }
-    if (!sched_job_wants(j, o)) {
-        sched_job_settle(j);
+    if (sched_job_settle_unwanted(j, o))
         return;
-    }
     if (h->cls == PROTO_UP_PERMANENT) {
         sched_job_fail(j, "upload of %s failed: %s", key, text[0] ? text : "permanent error");
         return;

@@ -82,10 +82,8 @@ upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
         sched_job_settle(j);
         return;
     }
-    if (!sched_job_wants(j, o)) {
-        sched_job_settle(j);
+    if (sched_job_settle_unwanted(j, o))
         return;
-    }
     if (!we_stopped)
         o->attempts++;
     if (o->attempts >= SCHED_CFG->upload.max_attempts) {

@@ -222,6 +222,18 @@ read_job(sqlite3_stmt *q, struct store_job *j)
     j->conv_done = (unsigned)sqlite3_column_int(q, 15);
 }
 
+static void
+read_obj(sqlite3_stmt *q, struct store_obj *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->job = sqlite3_column_int64(q, 0);
+    col_text(q, 1, o->rel, sizeof(o->rel));
+    o->state = (enum obj_state)sqlite3_column_int(q, 2);
+    col_text(q, 3, o->etag, sizeof(o->etag));
+    o->size = sqlite3_column_int64(q, 4);
+    o->attempts = (unsigned)sqlite3_column_int(q, 5);
+}
+
 static int
 step_done(store_t *s, sqlite3_stmt *q, const char *what)
 {
@@ -283,25 +295,48 @@ store_job_get(store_t *s, int64_t id, struct store_job *j)
     return row_done(s, q, rc, "get job");
 }
 
-/* each_job - step q, a query of job rows, calling fn for each (non-zero
- * stops); q is reset for its next use */
-static int
-each_job(store_t *s, sqlite3_stmt *q, int (*fn)(void *ud, const struct store_job *j), void *ud,
-         const char *what)
-{
-    struct store_job j;
-    int rc;
+/*
+ * A listing's callback: a job's or an object's (the other is NULL), and
+ * its argument. One loop (each_row) serves every listing query.
+ */
+struct each_cb {
+    int (*job)(void *ud, const struct store_job *j);
+    int (*obj)(void *ud, const struct store_obj *o);
+    void *ud;
+};
 
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        read_job(q, &j);
-        if (fn(ud, &j))
-            break;
+/* each_row - step q, reading each row for cb (non-zero stops); q is reset
+ * for its next use */
+static int
+each_row(store_t *s, sqlite3_stmt *q, const struct each_cb *cb, const char *what)
+{
+    int rc = SQLITE_DONE, stop = 0;
+
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_job j;
+        struct store_obj o;
+        if (cb->obj != NULL) {
+            read_obj(q, &o);
+            stop = cb->obj(cb->ud, &o);
+        } else {
+            read_job(q, &j);
+            stop = cb->job(cb->ud, &j);
+        }
     }
     sqlite3_reset(q);
     sqlite3_clear_bindings(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return fail(s, what);
     return 0;
+}
+
+/* each_job - step q, a query of job rows, calling fn for each (non-zero stops) */
+static int
+each_job(store_t *s, sqlite3_stmt *q, int (*fn)(void *ud, const struct store_job *j), void *ud,
+         const char *what)
+{
+    struct each_cb cb = {.job = fn, .ud = ud};
+    return each_row(s, q, &cb, what);
 }
 
 int
@@ -435,18 +470,6 @@ store_obj_put(store_t *s, const struct store_obj *o)
     return step_done(s, q, "put object");
 }
 
-static void
-read_obj(sqlite3_stmt *q, struct store_obj *o)
-{
-    memset(o, 0, sizeof(*o));
-    o->job = sqlite3_column_int64(q, 0);
-    col_text(q, 1, o->rel, sizeof(o->rel));
-    o->state = (enum obj_state)sqlite3_column_int(q, 2);
-    col_text(q, 3, o->etag, sizeof(o->etag));
-    o->size = sqlite3_column_int64(q, 4);
-    o->attempts = (unsigned)sqlite3_column_int(q, 5);
-}
-
 int
 store_obj_get(store_t *s, int64_t job, const char *rel, struct store_obj *o)
 {
@@ -465,20 +488,10 @@ int
 store_obj_each(store_t *s, int64_t job, int (*fn)(void *ud, const struct store_obj *o), void *ud)
 {
     sqlite3_stmt *q = s->q[Q_OBJ_EACH];
-    struct store_obj o;
-    int rc;
+    struct each_cb cb = {.obj = fn, .ud = ud};
 
     sqlite3_bind_int64(q, 1, job);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        read_obj(q, &o);
-        if (fn(ud, &o))
-            break;
-    }
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(s, "list objects");
-    return 0;
+    return each_row(s, q, &cb, "list objects");
 }
 
 int

@@ -79,17 +79,25 @@ convert_fixtures_attr(const char *line, const char *name, char *val, size_t len)
     return 0;
 }
 
+/* convert_fixtures_open - a playlist for reading, or NULL with why set */
+static FILE *
+convert_fixtures_open(const char *path, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        snprintf(why, whylen, "%s: cannot open", path);
+    return f;
+}
+
 int
 convert_fixtures_media(const char *path, struct convert_fixtures_media *m, char *why, size_t whylen)
 {
     memset(m, 0, sizeof(*m));
     m->media_sequence = -1;
     long long rlen = -1, roff = -1;
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(why, whylen, "%s: cannot open", path);
+    FILE *f = convert_fixtures_open(path, why, whylen);
+    if (f == NULL)
         return -1;
-    }
     char line[1024];
     int lineno = 0, pending = 0;
     double dur = 0;
@@ -146,11 +154,9 @@ int
 convert_fixtures_master(const char *path, struct convert_fixtures_variant *v, int max, char *why,
                         size_t whylen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(why, whylen, "%s: cannot open", path);
+    FILE *f = convert_fixtures_open(path, why, whylen);
+    if (f == NULL)
         return -1;
-    }
     char line[2048], val[256];
     int n = 0, pending = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -209,11 +215,9 @@ int
 convert_fixtures_renditions(const char *path, struct convert_fixtures_rendition *r, int max,
                             char *why, size_t whylen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(why, whylen, "%s: cannot open", path);
+    FILE *f = convert_fixtures_open(path, why, whylen);
+    if (f == NULL)
         return -1;
-    }
     char line[2048], val[64];
     const char *a;
     int n = 0;
@@ -240,11 +244,9 @@ int
 convert_fixtures_iframes(const char *path, struct convert_fixtures_variant *v, int max, char *why,
                          size_t whylen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        snprintf(why, whylen, "%s: cannot open", path);
+    FILE *f = convert_fixtures_open(path, why, whylen);
+    if (f == NULL)
         return -1;
-    }
     char line[2048], val[64];
     const char *a;
     int n = 0;

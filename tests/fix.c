@@ -3,6 +3,8 @@
  */
 #include "tests/fix.h"
 
+#include "ipc/msclock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,12 +46,27 @@ fix_srcdir(void)
     return s && s[0] ? s : ".";
 }
 
+const char *
+fix_version(void)
+{
+    static char v[64];
+    char path[1024];
+
+    snprintf(path, sizeof(path), "%s/VERSION", fix_srcdir());
+    FILE *f = fopen(path, "r");
+    if (f == NULL || fgets(v, sizeof(v), f) == NULL)
+        die(path);
+    fclose(f);
+    v[strcspn(v, "\n")] = '\0';
+    if (v[0] == '\0')
+        die("VERSION is empty");
+    return v;
+}
+
 int64_t
 fix_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return msclock_mono();
 }
 
 void
@@ -122,6 +139,82 @@ fix_text(const char *text)
     return path;
 }
 
+char *
+fix_slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *buf = NULL, chunk[4096];
+    size_t len = 0, n;
+    FILE *m = open_memstream(&buf, &len);
+    if (m == NULL)
+        die("open_memstream");
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    if (fclose(m) != 0)
+        die(path);
+    return buf;
+}
+
+char *
+fix_repeat(char ch, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s == NULL)
+        die("malloc");
+    memset(s, ch, n);
+    s[n] = '\0';
+    return s;
+}
+
+int
+fix_proc_stat(pid_t pid, char *state, pid_t *ppid)
+{
+    char path[64], buf[512];
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* the command name may hold spaces and parentheses: skip to its last ')' */
+    const char *rp = strrchr(buf, ')');
+    char st;
+    long pp;
+    if (rp == NULL || sscanf(rp + 1, " %c %ld", &st, &pp) != 2)
+        return -1;
+    if (state != NULL)
+        *state = st;
+    if (ppid != NULL)
+        *ppid = (pid_t)pp;
+    return 0;
+}
+
+int
+fix_alive(pid_t pid)
+{
+    char st;
+    return fix_proc_stat(pid, &st, NULL) == 0 && st != 'Z' && st != 'X';
+}
+
+pid_t
+fix_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long pid = -1;
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return (pid_t)pid;
+}
+
 int
 fix_vsh(char *out, size_t cap, const char *fmt, va_list ap)
 {
@@ -184,6 +277,61 @@ fix_run(char *const argv[], char *const env[], const char *out_path, struct rusa
     if (wait4(pid, &status, 0, ru) < 0)
         die("wait4");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* capture_read - what the file fd holds, NUL-terminated, into out */
+static void
+capture_read(int fd, char *out, size_t outlen)
+{
+    size_t len = 0;
+    if (out == NULL || outlen == 0)
+        return;
+    while (len + 1 < outlen) {
+        ssize_t n = pread(fd, out + len, outlen - 1 - len, (off_t)len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    out[len] = '\0';
+}
+
+int
+fix_capture(char *const argv[], int in_fd, const char *unset, char *out, size_t outlen, char *err,
+            size_t errlen)
+{
+    static unsigned seq;
+    char opath[600], epath[600];
+
+    snprintf(opath, sizeof(opath), "%s/capture-%ld-%u.out", fix_tmp(), (long)getpid(), seq);
+    snprintf(epath, sizeof(epath), "%s/capture-%ld-%u.err", fix_tmp(), (long)getpid(), seq++);
+    int ofd = open(opath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int efd = open(epath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (ofd < 0 || efd < 0)
+        die(opath);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        int nul = open("/dev/null", O_RDONLY);
+        dup2(in_fd >= 0 ? in_fd : nul, 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        if (unset != NULL)
+            unsetenv(unset);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        die("waitpid");
+    capture_read(ofd, out, outlen);
+    capture_read(efd, err, errlen);
+    close(ofd);
+    close(efd);
+    unlink(opath);
+    unlink(epath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 char *

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 /* fix_tmp - the run's scratch directory (HLSD_TEST_TMP, else /tmp) */
 const char *fix_tmp(void);
@@ -26,6 +27,8 @@ const char *fix_tmp(void);
 const char *fix_bindir(void);
 /* fix_srcdir - the source tree (HLSD_SRCDIR, else .) */
 const char *fix_srcdir(void);
+/* fix_version - the VERSION file's version, the one source of it */
+const char *fix_version(void);
 
 int64_t fix_ms(void); /* monotonic milliseconds */
 void fix_nap(int ms);
@@ -44,6 +47,21 @@ int fix_exists(const char *path);
 /* fix_text - a new file under fix_tmp() holding text; its path (static:
  * valid until the next call) */
 const char *fix_text(const char *text);
+/* fix_slurp - a whole file, malloc'd and NUL-terminated; NULL if it cannot
+ * be read */
+char *fix_slurp(const char *path);
+/* fix_repeat - n times ch, malloc'd and NUL-terminated */
+char *fix_repeat(char ch, size_t n);
+
+/* fix_proc_stat - a process's state letter (R, S, Z, ...) and parent from
+ * /proc/PID/stat (either pointer may be NULL); 0, or -1 if there is no
+ * such process */
+int fix_proc_stat(pid_t pid, char *state, pid_t *ppid);
+/* fix_alive - pid exists and is neither a zombie nor dead (a parent or a
+ * subreaper may not have reaped it yet) */
+int fix_alive(pid_t pid);
+/* fix_pidfile - the pid a pidfile holds, or -1 */
+pid_t fix_pidfile(const char *path);
 
 /* fix_sh - run a shell command; its exit status (128+signal if killed),
  * its standard output in out when out is not NULL */
@@ -54,6 +72,12 @@ int fix_vsh(char *out, size_t cap, const char *fmt, va_list ap);
  * /dev/null), stdin from /dev/null; the exit status (128+signal if
  * killed), and the child's rusage if ru is not NULL */
 int fix_run(char *const argv[], char *const env[], const char *out_path, struct rusage *ru);
+/* fix_capture - run argv (argv[0] a path) with stdin from in_fd (-1:
+ * /dev/null) and `unset` (if not NULL) removed from its environment; its
+ * stdout and stderr into out and err (either may be NULL); its exit code,
+ * or -1 if it did not exit */
+int fix_capture(char *const argv[], int in_fd, const char *unset, char *out, size_t outlen,
+                char *err, size_t errlen);
 
 /* fix_ffmpeg - ffmpeg -v error -y ARGS into fix_tmp()/name; the path
  * (malloc'd), or NULL if ffmpeg failed */

@@ -347,28 +347,12 @@ fix_ctl_incoming_empty(struct fix_ctl *f)
     return empty;
 }
 
-static void
-slurp(int fd, char *out, size_t outlen)
-{
-    size_t len = 0;
-    if (out == NULL)
-        return;
-    lseek(fd, 0, SEEK_SET);
-    while (len + 1 < outlen) {
-        ssize_t n = read(fd, out + len, outlen - 1 - len);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    out[len] = '\0';
-}
-
 int
 fix_ctl_hlsctl(struct fix_ctl *f, int in_fd, char *out, size_t outlen, char *err, size_t errlen,
                ...)
 {
     const char *bindir = fix_bindir();
-    char prog[1024], opath[512], epath[512];
+    char prog[1024];
     char *argv[32];
     int argc = 0;
     va_list ap;
@@ -383,29 +367,7 @@ fix_ctl_hlsctl(struct fix_ctl *f, int in_fd, char *out, size_t outlen, char *err
     va_end(ap);
     argv[argc] = NULL;
 
-    snprintf(opath, sizeof(opath), "%s/hlsctl.out", f->dir);
-    snprintf(epath, sizeof(epath), "%s/hlsctl.err", f->dir);
-    int ofd = open(opath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int efd = open(epath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    cr_assert(ofd >= 0 && efd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        dup2(in_fd >= 0 ? in_fd : nul, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        execv(prog, argv);
-        _exit(127);
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    slurp(ofd, out, outlen);
-    slurp(efd, err, errlen);
-    close(ofd);
-    close(efd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return fix_capture(argv, in_fd, NULL, out, outlen, err, errlen);
 }
 
 void

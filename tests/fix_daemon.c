@@ -246,6 +246,18 @@ fix_daemon_segs(json_t *job, const char *key)
     return (long long)json_integer_value(json_object_get(json_object_get(job, "segments"), key));
 }
 
+long long
+fix_daemon_workers(struct fix_daemon *d, const char *role)
+{
+    json_t *r = fix_daemon_req(d, "{\"cmd\":\"stats\"}");
+    if (r == NULL)
+        return -1;
+    json_t *n = json_object_get(json_object_get(json_object_get(r, "stats"), "workers"), role);
+    long long v = json_is_integer(n) ? (long long)json_integer_value(n) : -1;
+    json_decref(r);
+    return v;
+}
+
 int
 fix_daemon_log_contains(struct fix_daemon *d, const char *needle)
 {
@@ -354,4 +366,88 @@ fix_daemon_first_segment(const char *dir, char *out, size_t cap)
         snprintf(out, cap, "%s/%s", dir, rel);
     else if (cap)
         out[0] = '\0';
+}
+
+/* fix_daemon_playlist - a finished VOD playlist at root/uri whose files all exist; its entries. */
+static int
+fix_daemon_playlist(const char *root, const char *uri)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", root, uri);
+    char *media = fix_slurp(path);
+    cr_assert_not_null(media, "rendition playlist %s is missing", path);
+    cr_assert(strstr(media, "#EXT-X-PLAYLIST-TYPE:VOD"), "%s is not VOD", uri);
+    cr_assert(strstr(media, "#EXT-X-ENDLIST"), "%s is not finished", uri);
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", uri);
+    char *slash = strrchr(dir, '/');
+    cr_assert_not_null(slash);
+    *slash = '\0';
+    int n = 0;
+    char *s2 = NULL;
+    for (char *l = strtok_r(media, "\n", &s2); l; l = strtok_r(NULL, "\n", &s2)) {
+        if (l[0] == '#' || l[0] == '\0')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
+        cr_assert(fix_exists(path), "segment %s is missing", path);
+        n++;
+    }
+    free(media);
+    return n;
+}
+
+/*
+ * fix_daemon_published - what a player needs under root (a directory holding
+ * master.m3u8): every variant line carries the required attributes, every
+ * playlist it names (variants, audio and subtitle renditions, I-frame
+ * playlists) is a finished VOD playlist, every segment they name exists.
+ * Returns the number of segments; *playlists (if not NULL) the playlists.
+ */
+int
+fix_daemon_published(const char *root, int *playlists)
+{
+    char path[1024], seen[64][64];
+    int nseen = 0;
+    snprintf(path, sizeof(path), "%s/master.m3u8", root);
+    char *master = fix_slurp(path);
+    cr_assert_not_null(master, "%s is missing", path);
+    cr_assert(strncmp(master, "#EXTM3U", 7) == 0, "master playlist does not start with #EXTM3U");
+    int variants = 0, segments = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(master, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char uri[64] = "";
+        const char *u = strstr(line, "URI=\"");
+        if (strncmp(line, "#EXT-X-STREAM-INF:", 18) == 0) {
+            variants++;
+            const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\""};
+            for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+                cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
+            if (strstr(line, "RESOLUTION=")) {
+                cr_assert(strstr(line, "CODECS=\"avc1.") && strstr(line, "FRAME-RATE=") &&
+                              strstr(line, "VIDEO-RANGE="),
+                          "video variant lacks CODECS, FRAME-RATE or VIDEO-RANGE: %s", line);
+            }
+            char *next = strtok_r(NULL, "\n", &save);
+            cr_assert(next && next[0] != '#', "a variant without a URI");
+            snprintf(uri, sizeof(uri), "%s", next);
+        } else if ((strncmp(line, "#EXT-X-MEDIA:", 13) == 0 ||
+                    strncmp(line, "#EXT-X-I-FRAME-STREAM-INF:", 26) == 0) &&
+                   u != NULL) {
+            snprintf(uri, sizeof(uri), "%.*s", (int)strcspn(u + 5, "\""), u + 5);
+        }
+        int dup = uri[0] == '\0';
+        for (int i = 0; i < nseen && !dup; i++)
+            dup = strcmp(seen[i], uri) == 0;
+        if (dup)
+            continue;
+        cr_assert_lt(nseen, 64);
+        snprintf(seen[nseen++], sizeof(seen[0]), "%s", uri);
+        int n = fix_daemon_playlist(root, uri);
+        segments += strstr(uri, "iframes.m3u8") ? 0 : n; /* byte ranges of the same files */
+    }
+    free(master);
+    cr_assert_gt(variants, 0, "no variant in the master playlist");
+    if (playlists)
+        *playlists = nseen;
+    return segments;
 }

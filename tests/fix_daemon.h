@@ -66,6 +66,16 @@ json_t *fix_daemon_wait_done(struct fix_daemon *d, int64_t id, int timeout_ms);
 const char *fix_daemon_str(json_t *job, const char *key);
 long long fix_daemon_segs(json_t *job, const char *key);
 
+/* fix_daemon_published - what a player needs under root (a directory holding
+ * master.m3u8, as published): every variant with its required attributes,
+ * every playlist it names a finished VOD playlist whose segments exist. The
+ * number of segments; *playlists (if not NULL) the number of playlists. */
+int fix_daemon_published(const char *root, int *playlists);
+
+/* fix_daemon_workers - how many `role` workers the daemon's stats count
+ * live; -1 when it does not answer */
+long long fix_daemon_workers(struct fix_daemon *d, const char *role);
+
 /* fix_daemon_log_contains - 1 if the daemon's log holds needle */
 int fix_daemon_log_contains(struct fix_daemon *d, const char *needle);
 

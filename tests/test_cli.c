@@ -29,94 +29,24 @@
 
 static char out[65536], err[65536];
 
-static const char *
-bindir(void)
-{
-    const char *b = getenv("HLSD_BINDIR");
-    return b ? b : "bin";
-}
-
-static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
-
-static const char *
-tmpdir(void)
-{
-    const char *t = getenv("HLSD_TEST_TMP");
-    return t ? t : "/tmp";
-}
-
-static void
-slurp(int fd, char *buf, size_t cap)
-{
-    ssize_t n = pread(fd, buf, cap - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-}
-
 /* run - bin/PROG with args (NULL-terminated), stdin /dev/null, no
  * HLSD_SOCKET; stdout and stderr into out and err; the exit status */
 static int
 run(const char *prog, ...)
 {
-    char path[1024], opath[512], epath[512];
+    char path[1024];
     char *argv[40];
     int argc = 0;
     va_list ap;
 
-    snprintf(path, sizeof(path), "%s/%s", bindir(), prog);
+    snprintf(path, sizeof(path), "%s/%s", fix_bindir(), prog);
     argv[argc++] = path;
     va_start(ap, prog);
     for (char *a; (a = va_arg(ap, char *)) != NULL && argc < 39;)
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-    snprintf(opath, sizeof(opath), "%s/cli-%ld.out", tmpdir(), (long)getpid());
-    snprintf(epath, sizeof(epath), "%s/cli-%ld.err", tmpdir(), (long)getpid());
-    int ofd = open(opath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int efd = open(epath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    cr_assert(ofd >= 0 && efd >= 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDONLY);
-        dup2(nul, 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        unsetenv("HLSD_SOCKET");
-        execv(path, argv);
-        _exit(127);
-    }
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    slurp(ofd, out, sizeof(out));
-    slurp(efd, err, sizeof(err));
-    close(ofd);
-    close(efd);
-    unlink(opath);
-    unlink(epath);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* version - the VERSION file, the one source of the version */
-static const char *
-version(void)
-{
-    static char v[64];
-    char path[1024];
-
-    snprintf(path, sizeof(path), "%s/VERSION", srcdir());
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    cr_assert_not_null(fgets(v, sizeof(v), f));
-    fclose(f);
-    v[strcspn(v, "\n")] = '\0';
-    cr_assert(v[0] != '\0');
-    return v;
+    return fix_capture(argv, -1, "HLSD_SOCKET", out, sizeof(out), err, sizeof(err));
 }
 
 /* ------------------------------------------------------ the scripted daemon */
@@ -225,7 +155,7 @@ fake_start(struct fake *f, answer_fn answer)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "%s/cli-%ld", tmpdir(), (long)getpid());
+    snprintf(f->dir, sizeof(f->dir), "%s/cli-%ld", fix_tmp(), (long)getpid());
     mkdir(f->dir, 0700);
     snprintf(f->sock, sizeof(f->sock), "%s/s", f->dir);
     unlink(f->sock);
@@ -303,7 +233,7 @@ Test(cli, hlsd_version_and_help_exit_0)
 {
     char want[1024];
 
-    snprintf(want, sizeof(want), "hlsd %s\n", version());
+    snprintf(want, sizeof(want), "hlsd %s\n", fix_version());
     cr_assert_eq(run("hlsd", "-V", NULL), 0, "%s", err);
     cr_assert_str_eq(out, want);
     cr_assert_eq(run("hlsd", "--version", NULL), 0, "%s", err);
@@ -358,18 +288,18 @@ Test(cli, hlsctl_version_names_client_and_daemon)
 
     /* no daemon: the client's version, a note on stderr, still exit 0 */
     cr_assert_eq(run("hlsctl", "-s", "/nonexistent/hlsd.sock", "--version", NULL), 0, "%s", err);
-    snprintf(want, sizeof(want), "hlsctl %s\n", version());
+    snprintf(want, sizeof(want), "hlsctl %s\n", fix_version());
     cr_assert_str_eq(out, want);
     cr_assert(strstr(err, "no hlsd answers at /nonexistent/hlsd.sock"), "%s", err);
 
     fake_start(&f, answer_plain);
     cr_assert_eq(run("hlsctl", "--version", "-s", f.sock, NULL), 0, "%s", err);
-    snprintf(want, sizeof(want), "hlsctl %s\nhlsd 9.8.7 at %s\n", version(), f.sock);
+    snprintf(want, sizeof(want), "hlsctl %s\nhlsd 9.8.7 at %s\n", fix_version(), f.sock);
     cr_assert_str_eq(out, want);
     cr_assert_eq(run("hlsctl", "-V", "--json", "-s", f.sock, NULL), 0, "%s", err);
     json_t *j = json_loads(out, 0, NULL);
     cr_assert_not_null(j, "%s", out);
-    cr_expect_str_eq(json_string_value(json_object_get(j, "client")), version());
+    cr_expect_str_eq(json_string_value(json_object_get(j, "client")), fix_version());
     cr_expect_str_eq(json_string_value(json_object_get(j, "daemon")), "9.8.7");
     json_decref(j);
     cr_assert_eq(nreqs(&f), 2);
@@ -472,24 +402,49 @@ Test(cli, hlsctl_status_and_list_show_segment_totals)
     fake_stop(&f);
 }
 
+/* fake_input - a one-byte input file in f's directory, for a submit */
+static void
+fake_input(struct fake *f, char *file, size_t cap)
+{
+    snprintf(file, cap, "%s/in.mp4", f->dir);
+    FILE *fp = fopen(file, "w");
+    cr_assert_not_null(fp);
+    fputs("x", fp);
+    fclose(fp);
+}
+
+/* One status answer of a scripted job. */
+struct step {
+    const char *state;
+    double progress;
+    long long done, uploaded, expected;
+};
+
+/* scripted - submit queues job id; the i-th status answers steps[i - 1],
+ * the last step from then on */
+static json_t *
+scripted(struct fake *f, json_t *req, long long id, const struct step *steps, int n)
+{
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (strcmp(cmd, "submit") == 0)
+        return job(id, "queued", 0, 0, 0, -1);
+    const struct step *s =
+        &steps[f->status_calls >= 1 && f->status_calls < n ? f->status_calls - 1 : n - 1];
+    return job(id, s->state, s->progress, s->done, s->uploaded, s->expected);
+}
+
 /* a job that converts, then is canceled: the daemon's progress drops from
  * 50 % to 16 % and its uploaded count from 4 to 3 on the way */
 static json_t *
 answer_cancel(struct fake *f, json_t *req)
 {
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (strcmp(cmd, "submit") == 0)
-        return job(1, "queued", 0, 0, 0, -1);
-    switch (f->status_calls) {
-    case 1:
-        return job(1, "converting", 0.2, 2, 1, 10);
-    case 2:
-        return job(1, "converting", 0.5, 5, 4, 10);
-    case 3:
-        return job(1, "converting", 0.16, 5, 3, 10);
-    default:
-        return job(1, "canceled", 0.16, 5, 3, 10);
-    }
+    static const struct step steps[] = {
+        {"converting", 0.2, 2, 1, 10},
+        {"converting", 0.5, 5, 4, 10},
+        {"converting", 0.16, 5, 3, 10},
+        {"canceled", 0.16, 5, 3, 10},
+    };
+    return scripted(f, req, 1, steps, 4);
 }
 
 /* a job without an expected total: counts, singular and plural, and the
@@ -497,19 +452,13 @@ answer_cancel(struct fake *f, json_t *req)
 static json_t *
 answer_plain_wait(struct fake *f, json_t *req)
 {
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (strcmp(cmd, "submit") == 0)
-        return job(2, "queued", 0, 0, 0, -1);
-    switch (f->status_calls) {
-    case 1:
-        return job(2, "converting", 0.1, 1, 1, -1);
-    case 2:
-        return job(2, "converting", 0.6, 3, 2, -1);
-    case 3:
-        return job(2, "uploading", 0.9, 5, 4, -1);
-    default:
-        return job(2, "done", 1, 5, 5, -1);
-    }
+    static const struct step steps[] = {
+        {"converting", 0.1, 1, 1, -1},
+        {"converting", 0.6, 3, 2, -1},
+        {"uploading", 0.9, 5, 4, -1},
+        {"done", 1, 5, 5, -1},
+    };
+    return scripted(f, req, 2, steps, 4);
 }
 
 Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
@@ -518,11 +467,7 @@ Test(cli, hlsctl_wait_progress_never_goes_back, .timeout = 30)
     char file[700];
 
     fake_start(&f, answer_cancel);
-    snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
-    FILE *fp = fopen(file, "w");
-    cr_assert_not_null(fp);
-    fputs("x", fp);
-    fclose(fp);
+    fake_input(&f, file, sizeof(file));
     cr_assert_eq(run("hlsctl", "submit", file, "--wait", "-s", f.sock, NULL), 1, "%s", err);
     cr_assert_str_eq(out, "job 1 submitted (talk.mp4)\n"
                           "job 1 converting 20% (1/10 segments uploaded)\n"
@@ -560,7 +505,8 @@ Test(cli, real_daemon_version_progress_and_plurals, .timeout = 120)
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
 
     cr_assert_eq(fix_daemon_ctl(&d, text, sizeof(text), "--version"), 0);
-    snprintf(want, sizeof(want), "hlsctl %s\nhlsd %s at %s\n", version(), version(), d.sock);
+    snprintf(want, sizeof(want), "hlsctl %s\nhlsd %s at %s\n", fix_version(), fix_version(),
+             d.sock);
     cr_assert_str_eq(text, want);
 
     int rc = fix_daemon_ctl(&d, text, sizeof(text),
@@ -612,15 +558,11 @@ Test(cli, hlsctl_wait_progress_bar_on_a_terminal, .timeout = 30)
     if (fix_sh(NULL, 0, "command -v script >/dev/null") != 0)
         cr_skip_test("script(1) is not installed");
     fake_start(&f, answer_cancel);
-    snprintf(file, sizeof(file), "%s/in.mp4", f.dir);
-    FILE *fp = fopen(file, "w");
-    cr_assert_not_null(fp);
-    fputs("x", fp);
-    fclose(fp);
+    fake_input(&f, file, sizeof(file));
     /* script(1) gives hlsctl a pseudo-terminal */
     int rc = fix_sh(text, sizeof(text),
                     "script -qec \"'%s/hlsctl' -s '%s' submit '%s' --wait\" /dev/null 2>&1",
-                    bindir(), f.sock, file);
+                    fix_bindir(), f.sock, file);
     cr_assert_eq(rc, 1, "exit %d: %s", rc, text);
     cr_assert(strstr(text, "\rjob 1 [######"), "no progress bar: %s", text);
     int last = -1, bars = 0;

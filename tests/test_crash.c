@@ -17,46 +17,47 @@
 #include <unistd.h>
 
 static int
+dead(void *ud)
+{
+    return !fix_alive(*(const pid_t *)ud);
+}
+
+/* process_gone - pid ended (a zombie of the master's counts as gone) */
+static int
 process_gone(pid_t pid, int timeout_ms)
 {
-    int64_t deadline = fix_ms() + timeout_ms;
-    while (fix_ms() < deadline) {
-        if (kill(pid, 0) < 0 && errno == ESRCH)
-            return 1;
-        /* a zombie of the master's counts as gone once reaped */
-        char path[64], st[256] = "";
-        snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-        FILE *f = fopen(path, "r");
-        if (f) {
-            if (fgets(st, sizeof(st), f) == NULL)
-                st[0] = '\0';
-            fclose(f);
-            char *p = strrchr(st, ')');
-            if (p && p[1] == ' ' && p[2] == 'Z')
-                return 1;
-        }
-    }
-    return 0;
+    return fix_wait(dead, &pid, timeout_ms);
+}
+
+/* long_job - a daemon with one convert and `uploads` upload workers,
+ * converting a 40 s 360p clip in 2 s segments (preset medium: slow enough
+ * to be caught mid-job), with at least `published` segments published;
+ * the job's id */
+static int64_t
+long_job(struct fix_daemon *d, const char *name, unsigned uploads, long long published)
+{
+    fix_daemon_init(d, name, 0);
+    fix_daemon_config(d, 1, uploads, NULL, "preset = medium", NULL);
+    const char *clip = fix_clip(40, 640, 360);
+    cr_assert_eq(fix_daemon_start(d), 0);
+    int64_t id = fix_daemon_submit(d, clip, "--segment 2");
+    json_t *j = fix_daemon_wait_uploaded(d, id, published, 90000);
+    cr_assert_not_null(j);
+    json_decref(j);
+    return id;
 }
 
 Test(crash, convert_worker_killed_mid_job_job_still_done, .timeout = 240)
 {
     struct fix_daemon d;
 
-    fix_daemon_init(&d, "kconv", 0);
-    fix_daemon_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = fix_clip(40, 640, 360);
-    cr_assert_eq(fix_daemon_start(&d), 0);
-    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
-    json_t *j = fix_daemon_wait_uploaded(&d, id, 1, 90000);
-    cr_assert_not_null(j);
-    json_decref(j);
+    int64_t id = long_job(&d, "kconv", 2, 1);
     pid_t victim = fix_daemon_worker_pid(&d, "convert", id);
     cr_assert_gt(victim, 0);
     cr_assert_eq(kill(victim, SIGKILL), 0);
     cr_assert(process_gone(victim, 5000));
 
-    j = fix_daemon_wait_done(&d, id, 200000);
+    json_t *j = fix_daemon_wait_done(&d, id, 200000);
     cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
     cr_assert_eq(fix_daemon_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
@@ -71,14 +72,7 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
 {
     struct fix_daemon d;
 
-    fix_daemon_init(&d, "kup", 0);
-    fix_daemon_config(&d, 1, 1, NULL, "preset = medium", NULL);
-    const char *clip = fix_clip(40, 640, 360);
-    cr_assert_eq(fix_daemon_start(&d), 0);
-    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
-    json_t *j = fix_daemon_wait_uploaded(&d, id, 2, 90000);
-    cr_assert_not_null(j);
-    json_decref(j);
+    int64_t id = long_job(&d, "kup", 1, 2);
     pid_t prev = -1;
     for (int round = 0; round < 3; round++) {
         /* each round kills the replacement of the previous victim */
@@ -88,7 +82,7 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
         cr_assert(process_gone(victim, 5000));
         prev = victim;
     }
-    j = fix_daemon_wait_done(&d, id, 150000);
+    json_t *j = fix_daemon_wait_done(&d, id, 150000);
     cr_assert_eq(fix_daemon_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
     char root[700];
@@ -114,10 +108,7 @@ Test(crash, ctl_killed_is_replaced_and_jobs_go_on, .timeout = 120)
     kill(ctl, SIGKILL);
     cr_assert(process_gone(ctl, 5000));
     /* the socket answers again, served by a new ctl */
-    int64_t deadline = fix_ms() + 10000;
-    pid_t now = -1;
-    while (fix_ms() < deadline && ((now = fix_daemon_worker_pid(&d, "ctl", 0)) <= 0 || now == ctl))
-        ;
+    pid_t now = fix_daemon_wait_worker(&d, "ctl", 0, ctl, 10000);
     cr_assert_gt(now, 0, "no ctl answers after the kill");
     cr_assert_neq(now, ctl);
     json_t *j = fix_daemon_wait_done(&d, id, 90000);
@@ -194,14 +185,7 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
 {
     struct fix_daemon d;
 
-    fix_daemon_init(&d, "kmaster", 0);
-    fix_daemon_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = fix_clip(40, 640, 360);
-    cr_assert_eq(fix_daemon_start(&d), 0);
-    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
-    json_t *j = fix_daemon_wait_uploaded(&d, id, 2, 90000);
-    cr_assert_not_null(j);
-    json_decref(j);
+    int64_t id = long_job(&d, "kmaster", 2, 2);
     pid_t kids[3] = {fix_daemon_worker_pid(&d, "convert", 0),
                      fix_daemon_worker_pid(&d, "upload", 0), fix_daemon_worker_pid(&d, "ctl", 0)};
     char jobdir[700], first[1400];
@@ -220,7 +204,7 @@ Test(crash, master_killed_children_exit_restart_finishes, .timeout = 240)
         cr_assert(process_gone(kids[i], 5000), "child %ld outlived its master", (long)kids[i]);
     }
     cr_assert_eq(fix_daemon_start(&d), 0, "no restart after a master crash");
-    j = fix_daemon_wait_done(&d, id, 200000);
+    json_t *j = fix_daemon_wait_done(&d, id, 200000);
     cr_assert_eq(fix_daemon_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
     json_decref(j);
     cr_assert_eq(stat(first, &st), 0);

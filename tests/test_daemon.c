@@ -1,7 +1,7 @@
 /*
  * test_daemon.c - the whole daemon, black-box: the real bin/hlsd on a
  * private socket, spool and output, driven with bin/hlsctl and raw socket
- * requests, publishing to a directory or to the run's real S3 server.
+ * requests, publishing to a directory (to S3: test_daemon_s3.c).
  */
 #include "tests/fix_daemon.h"
 
@@ -18,109 +18,6 @@ static long long
 jint(json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
-}
-
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return strdup(buf);
-}
-
-/* check_playlist - a finished VOD playlist at root/uri whose files all exist; its entries. */
-static int
-check_playlist(const char *root, const char *uri)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, uri);
-    char *media = slurp(path);
-    cr_assert_not_null(media, "rendition playlist %s is missing", path);
-    cr_assert(strstr(media, "#EXT-X-PLAYLIST-TYPE:VOD"), "%s is not VOD", uri);
-    cr_assert(strstr(media, "#EXT-X-ENDLIST"), "%s is not finished", uri);
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s", uri);
-    char *slash = strrchr(dir, '/');
-    cr_assert_not_null(slash);
-    *slash = '\0';
-    int n = 0;
-    char *s2 = NULL;
-    for (char *l = strtok_r(media, "\n", &s2); l; l = strtok_r(NULL, "\n", &s2)) {
-        if (l[0] == '#' || l[0] == '\0')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s/%s", root, dir, l);
-        cr_assert(fix_exists(path), "segment %s is missing", path);
-        n++;
-    }
-    free(media);
-    return n;
-}
-
-/*
- * check_published - what a player needs under root (a directory holding
- * master.m3u8): every variant line carries the required attributes, every
- * playlist it names (variants, audio and subtitle renditions, I-frame
- * playlists) is a finished VOD playlist, every segment they name exists.
- * Returns the number of segments; *playlists (if not NULL) the playlists.
- */
-static int
-check_published_n(const char *root, int *playlists)
-{
-    char path[1024], seen[64][64];
-    int nseen = 0;
-    snprintf(path, sizeof(path), "%s/master.m3u8", root);
-    char *master = slurp(path);
-    cr_assert_not_null(master, "%s is missing", path);
-    cr_assert(strncmp(master, "#EXTM3U", 7) == 0, "master playlist does not start with #EXTM3U");
-    int variants = 0, segments = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(master, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char uri[64] = "";
-        const char *u = strstr(line, "URI=\"");
-        if (strncmp(line, "#EXT-X-STREAM-INF:", 18) == 0) {
-            variants++;
-            const char *need[] = {"BANDWIDTH=", "AVERAGE-BANDWIDTH=", "CODECS=\""};
-            for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-                cr_assert(strstr(line, need[i]), "variant lacks %s: %s", need[i], line);
-            if (strstr(line, "RESOLUTION=")) {
-                cr_assert(strstr(line, "CODECS=\"avc1.") && strstr(line, "FRAME-RATE=") &&
-                              strstr(line, "VIDEO-RANGE="),
-                          "video variant lacks CODECS, FRAME-RATE or VIDEO-RANGE: %s", line);
-            }
-            char *next = strtok_r(NULL, "\n", &save);
-            cr_assert(next && next[0] != '#', "a variant without a URI");
-            snprintf(uri, sizeof(uri), "%s", next);
-        } else if ((strncmp(line, "#EXT-X-MEDIA:", 13) == 0 ||
-                    strncmp(line, "#EXT-X-I-FRAME-STREAM-INF:", 26) == 0) &&
-                   u != NULL) {
-            snprintf(uri, sizeof(uri), "%.*s", (int)strcspn(u + 5, "\""), u + 5);
-        }
-        int dup = uri[0] == '\0';
-        for (int i = 0; i < nseen && !dup; i++)
-            dup = strcmp(seen[i], uri) == 0;
-        if (dup)
-            continue;
-        cr_assert_lt(nseen, 64);
-        snprintf(seen[nseen++], sizeof(seen[0]), "%s", uri);
-        int n = check_playlist(root, uri);
-        segments += strstr(uri, "iframes.m3u8") ? 0 : n; /* byte ranges of the same files */
-    }
-    free(master);
-    cr_assert_gt(variants, 0, "no variant in the master playlist");
-    if (playlists)
-        *playlists = nseen;
-    return segments;
-}
-
-static int
-check_published(const char *root)
-{
-    return check_published_n(root, NULL);
 }
 
 Test(daemon, submit_to_done_with_file_output, .timeout = 120)
@@ -152,7 +49,7 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     snprintf(want, sizeof(want), "%s/master.m3u8", root);
     cr_assert_str_eq(url, want);
     int lists = 0;
-    int segs = check_published_n(root, &lists);
+    int segs = fix_daemon_published(root, &lists);
     cr_assert_eq(segs, fix_daemon_segs(job, "uploaded"), "published %d segments, job says %lld",
                  segs, fix_daemon_segs(job, "uploaded"));
     /* a video and an audio rendition: two media playlists and an I-frame one */
@@ -174,110 +71,6 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     rc = fix_daemon_ctl(&d, out, sizeof(out), "status 999");
     cr_assert_eq(rc, 1, "status of an unknown job should fail (exit %d)", rc);
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
-}
-
-Test(daemon, submit_to_done_with_s3_and_awscli_reads_it_back, .timeout = 180)
-{
-    struct fix_daemon d;
-    char out[16384];
-
-    if (fix_daemon_init(&d, "s3", 1) < 0)
-        cr_skip_test("no S3 test server");
-    fix_daemon_config(&d, 1, 2, NULL, NULL, NULL);
-    const char *clip = fix_clip(6, 320, 240);
-    cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
-    int64_t id = fix_daemon_submit(&d, clip, "--prefix videos");
-    cr_assert_gt(id, 0);
-    json_t *job = fix_daemon_wait_done(&d, id, 90000);
-    json_decref(job);
-
-    const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
-    char base[512];
-    snprintf(base, sizeof(base), "%s/videos/%lld", d.s3_prefix, (long long)id);
-    /* an independent client downloads what was published */
-    char down[700];
-    snprintf(down, sizeof(down), "%s/down", d.dir);
-    int rc =
-        fix_daemon_aws(out, sizeof(out), "s3 cp --recursive --only-show-errors 's3://%s/%s/' '%s'",
-                       bucket, base, down);
-    cr_assert_eq(rc, 0, "aws s3 cp exited %d", rc);
-    int segs = check_published(down);
-    cr_assert_gt(segs, 0);
-    /* the right content types */
-    rc = fix_daemon_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/master.m3u8'",
-                        bucket, base);
-    cr_assert_eq(rc, 0);
-    cr_assert(strstr(out, "application/vnd.apple.mpegurl"), "master content type: %s", out);
-    char seg[1024];
-    /* a video rendition's (the audio renditions' are named audio*) */
-    snprintf(seg, sizeof(seg), "find '%s' -path '*/[0-9]*p/seg_00000.ts' | head -1", down);
-    char segpath[700];
-    fix_sh(segpath, sizeof(segpath), "%s", seg);
-    segpath[strcspn(segpath, "\n")] = '\0';
-    cr_assert(segpath[0], "no first segment downloaded");
-    const char *rel = segpath + strlen(down) + 1;
-    rc = fix_daemon_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%s'", bucket,
-                        base, rel);
-    cr_assert_eq(rc, 0);
-    cr_assert(strstr(out, "video/mp2t"), "segment content type: %s", out);
-    /* a segment is real MPEG-TS with H.264 in it */
-    rc = fix_sh(out, sizeof(out),
-                "ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "
-                "'%s'",
-                segpath);
-    cr_assert_eq(rc, 0);
-    cr_assert(strstr(out, "h264"), "ffprobe: %s", out);
-    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
-}
-
-/* The first segment is in the bucket before the conversion has written its
- * last one: uploads run while conversion goes on. */
-Test(daemon, segments_upload_while_conversion_runs, .timeout = 240)
-{
-    struct fix_daemon d;
-    char out[8192];
-
-    if (fix_daemon_init(&d, "overlap", 1) < 0)
-        cr_skip_test("no S3 test server");
-    /* a slow preset on a longer clip: many segments, seconds apart */
-    fix_daemon_config(&d, 1, 2, NULL, "preset = medium", NULL);
-    const char *clip = fix_clip(40, 640, 360);
-    cr_assert_eq(fix_daemon_start(&d), 0);
-    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
-    cr_assert_gt(id, 0);
-    const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
-    char outdir[800];
-    snprintf(outdir, sizeof(outdir), "%s/%lld/out", d.spool, (long long)id);
-
-    int seen = 0;
-    int64_t deadline = fix_ms() + 120000;
-    while (!seen && fix_ms() < deadline) {
-        char first[900] = "";
-        fix_sh(first, sizeof(first),
-               "cd '%s' 2>/dev/null && ls */seg_00000.ts 2>/dev/null | head -1", outdir);
-        first[strcspn(first, "\n")] = '\0';
-        if (first[0] == '\0')
-            continue;
-        if (fix_daemon_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%lld/%s'",
-                           bucket, d.s3_prefix, (long long)id, first) != 0)
-            continue;
-        /* in the bucket: is the conversion still short of its last segment? */
-        char last[900];
-        char rend[64];
-        snprintf(rend, sizeof(rend), "%.*s", (int)(strchr(first, '/') - first), first);
-        snprintf(last, sizeof(last), "%s/%s/seg_00019.ts", outdir, rend);
-        json_t *job = fix_daemon_status(&d, id);
-        cr_assert_str_eq(fix_daemon_str(job, "state"), "converting",
-                         "the first segment reached the bucket only after the conversion");
-        cr_assert(!fix_exists(last), "the last segment was already written");
-        json_decref(job);
-        seen = 1;
-    }
-    cr_assert(seen, "the first segment never reached the bucket");
-    json_t *job = fix_daemon_wait_done(&d, id, 180000);
-    cr_assert_eq(fix_daemon_segs(job, "uploaded"), 40, "40 s in 2 s segments, video and audio");
-    json_decref(job);
-    fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
 Test(daemon, cancel_stops_conversion_within_a_second_and_removes_objects, .timeout = 180)
@@ -367,7 +160,7 @@ Test(daemon, retry_of_a_failed_job, .timeout = 120)
     json_decref(job);
     char root[700];
     snprintf(root, sizeof(root), "%s/1", d.www);
-    check_published(root);
+    fix_daemon_published(root, NULL);
     rc = fix_daemon_ctl(&d, out, sizeof(out), "retry 1");
     cr_assert_eq(rc, 1, "a done job cannot be retried");
     fix_daemon_stop(&d, SIGTERM, 10000);
@@ -483,15 +276,6 @@ settled(struct fix_daemon *d, const char *role, int n)
     return r != NULL && live == n && moving == 0;
 }
 
-static int
-alive(struct fix_daemon *d, const char *role)
-{
-    json_t *r = fix_daemon_req(d, "{\"cmd\":\"stats\"}");
-    int n = (int)jint(json_object_get(json_object_get(r, "stats"), "workers"), role);
-    json_decref(r);
-    return n;
-}
-
 Test(daemon, hup_resizes_the_pools, .timeout = 60)
 {
     struct fix_daemon d;
@@ -499,8 +283,8 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     fix_daemon_init(&d, "hup", 0);
     fix_daemon_config(&d, 1, 2, NULL, NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0);
-    cr_assert_eq(alive(&d, "convert"), 1);
-    cr_assert_eq(alive(&d, "upload"), 2);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 2);
     pid_t up_before = fix_daemon_worker_pid(&d, "upload", 0);
 
     fix_daemon_config(&d, 3, 4, NULL, NULL, NULL);
@@ -508,16 +292,16 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     int64_t deadline = fix_ms() + 10000;
     while (!(settled(&d, "convert", 3) && settled(&d, "upload", 4)) && fix_ms() < deadline)
         ;
-    cr_assert_eq(alive(&d, "convert"), 3);
-    cr_assert_eq(alive(&d, "upload"), 4);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 3);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 4);
 
     fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
     kill(d.pid, SIGHUP);
     deadline = fix_ms() + 10000;
     while (!(settled(&d, "convert", 1) && settled(&d, "upload", 1)) && fix_ms() < deadline)
         ;
-    cr_assert_eq(alive(&d, "convert"), 1);
-    cr_assert_eq(alive(&d, "upload"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "upload"), 1);
     /* a pool resize replaces none of the children that stay */
     cr_assert_eq(fix_daemon_worker_pid(&d, "upload", 0), up_before,
                  "the remaining upload worker was replaced by a mere resize");
@@ -535,7 +319,7 @@ Test(daemon, hup_resizes_the_pools, .timeout = 60)
     while (!fix_daemon_log_contains(&d, "keeping the running configuration") && fix_ms() < deadline)
         ;
     cr_assert(fix_daemon_log_contains(&d, "keeping the running configuration"));
-    cr_assert_eq(alive(&d, "convert"), 1);
+    cr_assert_eq(fix_daemon_workers(&d, "convert"), 1);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
@@ -579,40 +363,8 @@ Test(daemon, term_then_restart_resumes_without_reuploading, .timeout = 240)
     cr_assert_eq(inode_of(first), before, "a segment published before the restart was sent again");
     char root[700];
     snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
-    cr_assert_eq(check_published(root), 40);
+    cr_assert_eq(fix_daemon_published(root, NULL), 40);
     fix_daemon_stop(&d, SIGTERM, 10000);
-}
-
-/* A wrong secret: the job fails with S3's reason, and neither the wrong nor
- * the real secret appears in the job's error, hlsctl's output or the log. */
-Test(daemon, wrong_s3_secret_fails_clearly_and_leaks_no_secret, .timeout = 120)
-{
-    struct fix_daemon d;
-    char out[8192], extra[512];
-
-    if (fix_daemon_init(&d, "badkey", 1) < 0)
-        cr_skip_test("no S3 test server");
-    const char *wrong = "WRONGsecretWRONGsecret0123456789abcdefXYZ";
-    snprintf(extra, sizeof(extra), "secret_access_key = %s\nmax_attempts = 2", wrong);
-    fix_daemon_config(&d, 1, 1, NULL, NULL, extra); /* the later key wins */
-    const char *clip = fix_clip(4, 320, 240);
-    cr_assert_eq(fix_daemon_start(&d), 0);
-    int64_t id = fix_daemon_submit(&d, clip, NULL);
-    json_t *job = fix_daemon_wait(&d, id, NULL, 60000);
-    cr_assert_not_null(job);
-    cr_assert_str_eq(fix_daemon_str(job, "state"), "failed");
-    const char *err = fix_daemon_str(job, "error");
-    cr_assert(strstr(err, "SignatureDoesNotMatch"), "the error does not say why: %s", err);
-    cr_assert(strstr(err, getenv("HLSD_TEST_S3_BUCKET")), "the error names no bucket: %s", err);
-    cr_assert(!strstr(err, wrong), "the error shows the secret");
-    json_decref(job);
-    fix_daemon_ctl(&d, out, sizeof(out), "--json status %lld 2>&1", (long long)id);
-    cr_assert(!strstr(out, wrong) && !strstr(out, getenv("HLSD_TEST_S3_SECRET_KEY")));
-    fix_daemon_stop(&d, SIGTERM, 10000);
-    cr_assert(!fix_daemon_log_contains(&d, wrong), "the log shows the configured secret");
-    cr_assert(!fix_daemon_log_contains(&d, getenv("HLSD_TEST_S3_SECRET_KEY")),
-              "the log shows the real secret");
-    cr_assert(fix_daemon_log_contains(&d, "SignatureDoesNotMatch"), "the log does not say why");
 }
 
 static long

@@ -25,20 +25,6 @@
 
 static char out[65536];
 
-static const char *
-srcdir(void)
-{
-    const char *s = getenv("HLSD_SRCDIR");
-    return s ? s : ".";
-}
-
-static const char *
-bindir(void)
-{
-    const char *b = getenv("HLSD_BINDIR");
-    return b ? b : "bin";
-}
-
 /* workdir - a fresh directory for this test */
 static void
 workdir(char *dir, size_t cap, const char *name)
@@ -46,21 +32,6 @@ workdir(char *dir, size_t cap, const char *name)
     const char *t = getenv("HLSD_TEST_TMP");
     snprintf(dir, cap, "%s/%s-%ld", t ? t : "/tmp", name, (long)getpid());
     cr_assert_eq(fix_sh(NULL, 0, "rm -rf '%s' && mkdir -p '%s'", dir, dir), 0);
-}
-
-static const char *
-version(void)
-{
-    static char v[64];
-    char path[1024];
-
-    snprintf(path, sizeof(path), "%s/VERSION", srcdir());
-    FILE *f = fopen(path, "r");
-    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-    cr_assert_not_null(fgets(v, sizeof(v), f));
-    fclose(f);
-    v[strcspn(v, "\n")] = '\0';
-    return v;
 }
 
 /* slurp - a whole file, malloc'd */
@@ -103,8 +74,8 @@ static int
 make(const char *args)
 {
     return fix_sh(out, sizeof(out),
-                  "make -s --no-print-directory -C '%s' NOBUILD=1 BINDIR='%s' %s 2>&1", srcdir(),
-                  bindir(), args);
+                  "make -s --no-print-directory -C '%s' NOBUILD=1 BINDIR='%s' %s 2>&1",
+                  fix_srcdir(), fix_bindir(), args);
 }
 
 /* files - every file under root, "./path" per line, sorted */
@@ -175,7 +146,7 @@ Test(install, make_install_into_destdir, .timeout = 60)
     /* what was installed runs */
     cr_assert_eq(fix_sh(out, sizeof(out), "'%s/usr/local/sbin/hlsd' -V", root), 0);
     char want[128];
-    snprintf(want, sizeof(want), "hlsd %s\n", version());
+    snprintf(want, sizeof(want), "hlsd %s\n", fix_version());
     cr_expect_str_eq(out, want);
     cr_expect_eq(fix_sh(out, sizeof(out),
                         "'%s/usr/local/sbin/hlsd' -t -c '%s/etc/hlsd/hlsd.conf' 2>&1", root, root),
@@ -267,26 +238,7 @@ static char runas_pidfile[700];
 static pid_t
 runas_pid(void)
 {
-    FILE *f = fopen(runas_pidfile, "r");
-    long pid = -1;
-    if (f == NULL)
-        return -1;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
-    fclose(f);
-    return (pid_t)pid;
-}
-
-/* alive - pid exists and is not a zombie (a subreaper may not have reaped
- * the daemonized master yet) */
-static int
-alive(pid_t pid)
-{
-    char st[64];
-    if (fix_sh(st, sizeof(st), "awk '{print $3}' /proc/%ld/stat 2>/dev/null", (long)pid) != 0 ||
-        st[0] == '\0')
-        return 0;
-    return st[0] != 'Z' && st[0] != 'X';
+    return fix_pidfile(runas_pidfile);
 }
 
 /* a daemon left by a failed assertion is killed */
@@ -319,7 +271,8 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
     /* outside the run's scratch directory, which only root may enter */
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_eq(chmod(dir, 0755), 0);
-    cr_assert_eq(fix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", bindir(), bindir(), dir), 0);
+    cr_assert_eq(fix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", fix_bindir(), fix_bindir(), dir),
+                 0);
     snprintf(conf, sizeof(conf), "%s/hlsd.conf", dir);
     FILE *f = fopen(conf, "w");
     cr_assert_not_null(f);
@@ -342,7 +295,7 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
             continue;
         cr_assert_eq(fix_sh(out, sizeof(out),
                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' start 2>&1", env, ssd[i],
-                            srcdir()),
+                            fix_srcdir()),
                      0, "%s: %s", ssd[i], out);
         pid_t pid = runas_pid();
         cr_assert_gt(pid, 0, "%s: no pidfile: %s", ssd[i], out);
@@ -358,14 +311,14 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
                      "%s", out);
         cr_assert_eq(fix_sh(out, sizeof(out),
                             "%s %s RUN_AS=nobody sh '%s/etc/init.d/hlsd' stop 2>&1", env, ssd[i],
-                            srcdir()),
+                            fix_srcdir()),
                      0, "%s: %s", ssd[i], out);
-        cr_expect(!alive(pid), "pid %ld still there after stop", (long)pid);
+        cr_expect(!fix_alive(pid), "pid %ld still there after stop", (long)pid);
     }
 
     cr_expect_neq(fix_sh(out, sizeof(out),
                          "%s RUN_AS=no-such-user-hlsd sh '%s/etc/init.d/hlsd' start 2>&1", env,
-                         srcdir()),
+                         fix_srcdir()),
                   0);
     cr_expect(strstr(out, "RUN_AS user no-such-user-hlsd does not exist"), "%s", out);
     cr_expect(runas_pid() <= 0, "a daemon started for an unknown user");
@@ -384,7 +337,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     arch[strcspn(arch, "\n")] = '\0';
     snprintf(args, sizeof(args), "deb DEB_OUT='%s'", dir);
     cr_assert_eq(make(args), 0, "%s", out);
-    snprintf(deb, sizeof(deb), "%s/hlsd_%s_%s.deb", dir, version(), arch);
+    snprintf(deb, sizeof(deb), "%s/hlsd_%s_%s.deb", dir, fix_version(), arch);
     cr_assert(fix_exists(deb), "no %s: %s", deb, out);
 
     /* control fields */
@@ -396,7 +349,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
         cr_expect_str_eq(out, want, "%s", fields[i][0]);
     }
     cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' Version", deb), 0);
-    snprintf(want, sizeof(want), "%s\n", version());
+    snprintf(want, sizeof(want), "%s\n", fix_version());
     cr_expect_str_eq(out, want);
     cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -f '%s' Architecture", deb), 0);
     snprintf(want, sizeof(want), "%s\n", arch);
@@ -465,7 +418,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     cr_assert_eq(
         fix_sh(out, sizeof(out), "dpkg-deb -x '%s' '%s' && '%s/usr/sbin/hlsd' -V", deb, path, path),
         0, "%s", out);
-    snprintf(want, sizeof(want), "hlsd %s\n", version());
+    snprintf(want, sizeof(want), "hlsd %s\n", fix_version());
     cr_expect_str_eq(out, want);
 
     if (fix_sh(NULL, 0, "command -v lintian >/dev/null") == 0) {
@@ -488,7 +441,7 @@ Test(man, pages_render_and_pass_mandoc_lint, .timeout = 60)
         char name[64];
         snprintf(name, sizeof(name), "%.*s", (int)(strrchr(pages[i], '.') - pages[i]), pages[i]);
         cr_expect_eq(fix_sh(out, sizeof(out),
-                            "MANWIDTH=80 MANPAGER=cat man -l '%s/docs/man/%s' 2>&1", srcdir(),
+                            "MANWIDTH=80 MANPAGER=cat man -l '%s/docs/man/%s' 2>&1", fix_srcdir(),
                             pages[i]),
                      0, "man -l %s: %s", pages[i], out);
         cr_expect(strstr(out, "NAME") && strstr(out, "DESCRIPTION") && strstr(out, name),
@@ -501,7 +454,7 @@ Test(man, pages_render_and_pass_mandoc_lint, .timeout = 60)
         fix_sh(out, sizeof(out),
                "mandoc -Tlint '%s/docs/man/%s' 2>&1 | grep -v -e 'STYLE: referenced manual "
                "not found' -e 'outdated mandoc.db'",
-               srcdir(), pages[i]);
+               fix_srcdir(), pages[i]);
         cr_expect_str_empty(out, "mandoc -Tlint %s:\n%s", pages[i], out);
     }
 }
@@ -513,7 +466,7 @@ keys_from_config_c(char keys[][96], int max)
     char path[1024];
     int n = 0;
 
-    snprintf(path, sizeof(path), "%s/daemon/config.c", srcdir());
+    snprintf(path, sizeof(path), "%s/daemon/config.c", fix_srcdir());
     char *src = slurp(path);
     for (char *p = src; (p = strstr(p, "KEY(\"")) != NULL && n < max; p++) {
         char sec[32], key[48];
@@ -531,7 +484,7 @@ keys_from_example(char keys[][96], int max)
     char path[1024], line[4096], sec[32] = "";
     int n = 0;
 
-    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", srcdir());
+    snprintf(path, sizeof(path), "%s/etc/hlsd.conf", fix_srcdir());
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     while (fgets(line, sizeof(line), f) && n < max) {
@@ -552,7 +505,7 @@ keys_from_man(char keys[][96], int max)
     char path[1024], line[4096], sec[32] = "";
     int n = 0;
 
-    snprintf(path, sizeof(path), "%s/docs/man/hlsd.conf.5", srcdir());
+    snprintf(path, sizeof(path), "%s/docs/man/hlsd.conf.5", fix_srcdir());
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f);
     while (fgets(line, sizeof(line), f) && n < max) {
@@ -603,8 +556,8 @@ Test(man, hlsctl_1_and_hlsd_8_document_every_option)
 {
     char path[1024], help[16384];
 
-    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsctl' --help", bindir()), 0);
-    snprintf(path, sizeof(path), "%s/docs/man/hlsctl.1", srcdir());
+    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsctl' --help", fix_bindir()), 0);
+    snprintf(path, sizeof(path), "%s/docs/man/hlsctl.1", fix_srcdir());
     char *man = slurp(path);
     for (char *p = help; (p = strstr(p, "--")) != NULL; p += 2) {
         char opt[32], want[48];
@@ -624,8 +577,8 @@ Test(man, hlsctl_1_and_hlsd_8_document_every_option)
     cr_expect(strstr(man, ".Sh EXIT STATUS") && strstr(man, ".Sh EXAMPLES"));
     free(man);
 
-    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsd' -h", bindir()), 0);
-    snprintf(path, sizeof(path), "%s/docs/man/hlsd.8", srcdir());
+    cr_assert_eq(fix_sh(help, sizeof(help), "'%s/hlsd' -h", fix_bindir()), 0);
+    snprintf(path, sizeof(path), "%s/docs/man/hlsd.8", fix_srcdir());
     man = slurp(path);
     for (char *p = help; (p = strstr(p, "\n  -")) != NULL; p += 4) {
         char want[32];

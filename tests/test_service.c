@@ -25,51 +25,14 @@ static char pidfile[700];
 static pid_t
 read_pidfile(void)
 {
-    FILE *f = fopen(pidfile, "r");
-    long pid = -1;
-    if (f == NULL)
-        return -1;
-    if (fscanf(f, "%ld", &pid) != 1)
-        pid = -1;
-    fclose(f);
-    return (pid_t)pid;
-}
-
-/* alive - pid exists and is not a zombie */
-static int
-alive(pid_t pid)
-{
-    char path[64], buf[512];
-    if (pid <= 0)
-        return 0;
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+    return fix_pidfile(pidfile);
 }
 
 static pid_t
 ppid_of(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    char st;
-    long pp;
-    if (rp == NULL || sscanf(rp + 1, " %c %ld", &st, &pp) != 2)
-        return -1;
-    return (pid_t)pp;
+    pid_t pp;
+    return fix_proc_stat(pid, NULL, &pp) == 0 ? pp : -1;
 }
 
 /* masters - hlsd processes started on our configuration that are not
@@ -86,7 +49,7 @@ masters(void)
     while ((e = readdir(dir)) != NULL) {
         char path[300], cmd[4096];
         long pid = strtol(e->d_name, NULL, 10);
-        if (pid <= 0 || !alive((pid_t)pid))
+        if (pid <= 0 || !fix_alive((pid_t)pid))
             continue;
         snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
         FILE *f = fopen(path, "r");
@@ -126,13 +89,13 @@ static void
 kill_all(void)
 {
     pid_t pid = read_pidfile();
-    if (pid > 0 && alive(pid)) {
+    if (pid > 0 && fix_alive(pid)) {
         pid_t pg = getpgid(pid);
         if (pg > 1 && pg != getpgrp())
             kill(-pg, SIGKILL);
         kill(pid, SIGKILL);
         int64_t deadline = fix_ms() + 5000;
-        while (alive(pid) && fix_ms() < deadline)
+        while (fix_alive(pid) && fix_ms() < deadline)
             fix_nap(10);
     }
     if (D.pid > 0)
@@ -167,30 +130,13 @@ init(const char *action, char *out, size_t cap)
     return init_ssd(NULL, action, out, cap);
 }
 
-static long long
-stat_workers(const char *role)
-{
-    char out[8192];
-    if (fix_daemon_ctl(&D, out, sizeof(out), "--json stats") != 0)
-        return -1;
-    json_t *r = json_loads(out, JSON_DISABLE_EOF_CHECK, NULL);
-    if (r == NULL)
-        return -1;
-    json_t *st = json_object_get(r, "stats");
-    if (st == NULL)
-        st = r;
-    long long n = json_integer_value(json_object_get(json_object_get(st, "workers"), role));
-    json_decref(r);
-    return n;
-}
-
 /* wait_workers - poll until the pools are c and u, 10 s at most */
 static int
 wait_workers(long long c, long long u)
 {
     int64_t deadline = fix_ms() + 10000;
     while (fix_ms() < deadline) {
-        if (stat_workers("convert") == c && stat_workers("upload") == u)
+        if (fix_daemon_workers(&D, "convert") == c && fix_daemon_workers(&D, "upload") == u)
             return 1;
         fix_nap(50);
     }
@@ -219,7 +165,7 @@ Test(service, init_script_start_status_reload_stop)
     cr_expect(!looks_like_daemon_log(out), "the daemon logged to the terminal: %s", out);
     pid_t pid = read_pidfile();
     cr_assert_gt(pid, 0, "no pid in %s", pidfile);
-    cr_assert(alive(pid), "pid %ld from the pidfile is not running", (long)pid);
+    cr_assert(fix_alive(pid), "pid %ld from the pidfile is not running", (long)pid);
     cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0, "ping: %s", out);
     /* the pidfile names the master: the workers are its children */
     pid_t w = fix_daemon_worker_pid(&D, "convert", 0);
@@ -243,9 +189,9 @@ Test(service, init_script_start_status_reload_stop)
     fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
     cr_expect_eq(init("reload", out, sizeof(out)), 0, "reload: %s", out);
     cr_expect(wait_workers(2, 3), "after reload: convert %lld upload %lld, expected 2 and 3",
-              stat_workers("convert"), stat_workers("upload"));
+              fix_daemon_workers(&D, "convert"), fix_daemon_workers(&D, "upload"));
     cr_expect_eq(read_pidfile(), pid);
-    cr_expect(alive(pid));
+    cr_expect(fix_alive(pid));
     cr_expect_eq(init("force-reload", out, sizeof(out)), 0, "force-reload: %s", out);
 
     /* a broken configuration is refused by reload; the daemon keeps going */
@@ -255,17 +201,17 @@ Test(service, init_script_start_status_reload_stop)
     fclose(f);
     cr_expect_neq(init("reload", out, sizeof(out)), 0, "reload of a bad config succeeded");
     cr_expect(strstr(out, "unknown key 'no_such_key'"), "%s", out);
-    cr_expect(alive(pid));
+    cr_expect(fix_alive(pid));
     cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
-    cr_expect_eq(stat_workers("convert"), 2);
+    cr_expect_eq(fix_daemon_workers(&D, "convert"), 2);
     /* and restart does not stop it for a broken configuration either */
     cr_expect_neq(init("restart", out, sizeof(out)), 0, "restart with a bad config succeeded");
-    cr_expect(alive(pid), "restart stopped the daemon before checking the config");
+    cr_expect(fix_alive(pid), "restart stopped the daemon before checking the config");
     fix_daemon_config(&D, 2, 3, NULL, NULL, NULL);
 
     /* stop */
     cr_expect_eq(init("stop", out, sizeof(out)), 0, "stop: %s", out);
-    cr_expect(!alive(pid), "pid %ld still runs after stop", (long)pid);
+    cr_expect(!fix_alive(pid), "pid %ld still runs after stop", (long)pid);
     cr_expect_eq(masters(), 0);
     cr_expect_eq(init("status", out, sizeof(out)), 3, "status after stop: %s", out);
     cr_expect(!fix_exists(D.sock), "the socket %s is left behind", D.sock);
@@ -281,19 +227,19 @@ Test(service, init_script_restart_and_plain_kill)
     /* without start-stop-daemon */
     cr_assert_eq(init_ssd("", "start", out, sizeof(out)), 0, "start: %s", out);
     pid_t pid = read_pidfile();
-    cr_assert(alive(pid));
+    cr_assert(fix_alive(pid));
     cr_expect_eq(init_ssd("", "status", out, sizeof(out)), 0, "%s", out);
     cr_expect_eq(init_ssd("", "restart", out, sizeof(out)), 0, "restart: %s", out);
     pid_t pid2 = read_pidfile();
-    cr_expect(alive(pid2));
+    cr_expect(fix_alive(pid2));
     cr_expect_neq(pid2, pid, "restart kept the same process");
-    cr_expect(!alive(pid), "the old master survived the restart");
+    cr_expect(!fix_alive(pid), "the old master survived the restart");
     cr_expect_eq(fix_daemon_ctl(&D, out, sizeof(out), "ping"), 0);
     cr_expect_eq(init_ssd("", "try-restart", out, sizeof(out)), 0, "%s", out);
     pid_t pid3 = read_pidfile();
-    cr_expect(!alive(pid2) && alive(pid3));
+    cr_expect(!fix_alive(pid2) && fix_alive(pid3));
     cr_expect_eq(init_ssd("", "stop", out, sizeof(out)), 0, "stop: %s", out);
-    cr_expect(!alive(pid3));
+    cr_expect(!fix_alive(pid3));
     cr_expect_eq(init_ssd("", "status", out, sizeof(out)), 3, "%s", out);
     /* try-restart of a stopped service starts nothing */
     cr_expect_eq(init_ssd("", "try-restart", out, sizeof(out)), 0, "%s", out);
@@ -312,7 +258,7 @@ Test(service, init_script_status_dead_with_pidfile_and_bad_config)
     cr_expect_eq(init("status", out, sizeof(out)), 1, "status with a stale pidfile: %s", out);
     cr_assert_eq(init("start", out, sizeof(out)), 0, "start over a stale pidfile: %s", out);
     pid_t pid = read_pidfile();
-    cr_expect(alive(pid));
+    cr_expect(fix_alive(pid));
     cr_expect_eq(init("stop", out, sizeof(out)), 0, "%s", out);
 
     /* a broken configuration: start refuses with LSB's "not configured" */
@@ -344,7 +290,7 @@ Test(service, init_script_defaults_file)
                         defaults, fix_srcdir()),
                  0, "start from the defaults file: %s", out);
     pid_t pid = read_pidfile();
-    cr_expect(alive(pid));
+    cr_expect(fix_alive(pid));
     /* an environment override wins: this PIDFILE names nothing */
     cr_expect_eq(fix_sh(out, sizeof(out),
                         "HLSD_DEFAULTS='%s' PIDFILE='%s/none.pid' sh '%s/etc/init.d/hlsd' "
@@ -354,7 +300,7 @@ Test(service, init_script_defaults_file)
     cr_expect_eq(fix_sh(out, sizeof(out), "HLSD_DEFAULTS='%s' sh '%s/etc/init.d/hlsd' stop 2>&1",
                         defaults, fix_srcdir()),
                  0, "%s", out);
-    cr_expect(!alive(pid));
+    cr_expect(!fix_alive(pid));
 }
 
 /* spawn_hlsd - run bin/hlsd ARGS... with stdout and stderr into out; its
@@ -423,7 +369,7 @@ Test(service, hlsd_daemonizes)
     pid_t pid = read_pidfile();
     cr_assert_gt(pid, 0, "the pidfile is not written when hlsd returns");
     cr_expect_neq(pid, parent);
-    cr_expect(alive(pid));
+    cr_expect(fix_alive(pid));
     cr_expect_neq(getsid(pid), getsid(0), "the daemon did not leave our session");
     cr_expect_eq(fix_daemon_ctl(&D, reply, sizeof(reply), "ping"), 0,
                  "no ping right after start: %s", reply);
@@ -443,9 +389,9 @@ Test(service, hlsd_daemonizes)
     /* TERM: gone, and it cleans up after itself */
     kill(pid, SIGTERM);
     int64_t deadline = fix_ms() + 20000;
-    while (alive(pid) && fix_ms() < deadline)
+    while (fix_alive(pid) && fix_ms() < deadline)
         fix_nap(20);
-    cr_expect(!alive(pid), "hlsd did not stop on SIGTERM");
+    cr_expect(!fix_alive(pid), "hlsd did not stop on SIGTERM");
     cr_expect(!fix_exists(D.sock), "the socket is left behind");
     cr_expect(!fix_exists(pidfile), "the pidfile is left behind");
 }
@@ -464,7 +410,7 @@ Test(service, daemon_startup_failure_is_an_exit_status)
     pid_t parent = spawn_hlsd(out, "-c", D.conf, NULL);
     cr_expect_eq(wait_exit(parent, 15000), 3, "%s", slurp(out));
     cr_expect(strstr(slurp(out), "exited during start-up"), "%s", slurp(out));
-    cr_expect(!alive(read_pidfile()));
+    cr_expect(!fix_alive(read_pidfile()));
 }
 
 /* The unit file passes systemd's own checker (with the binary path pointed

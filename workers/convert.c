@@ -3,7 +3,9 @@
  * Demux once; decode each packet once; feed the video frames to the
  * per-rendition encoders and the audio frames to the shared AAC encoder
  * (or, for the "copy" ladder, the packets straight to the muxer); finish
- * the segments, then the media playlists, then master.m3u8.
+ * the segments, then the media playlists, then master.m3u8. The audio
+ * renditions are convert_aout.c's, the playlists and the result
+ * convert_publish.c's.
  *
  * Only this loop runs for the whole input, holding one packet and one
  * frame at a time: memory does not grow with the input's length. It must
@@ -17,59 +19,20 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ipc/msclock.h"
 #include "workers/convert_int.h"
 
 #define CONVERT_DEFAULT_LADDER  "1080:5000k,720:2800k,480:1400k,360:800k"
 #define CONVERT_DEFAULT_SEGMENT 6.0
 #define CONVERT_PROGRESS_PERIOD 0.5 /* seconds; the promise is one */
 
-/*
- * One audio rendition: a track of the input encoded once, as stereo or
- * 5.1, into its own segments, or (mux NULL) into every video rendition's.
- */
-struct convert_aout {
-    int track;    /* in.audio[track] */
-    int channels; /* 2 or 6 */
-    struct convert_audio *enc;
-    struct convert_mux *mux;
-    char name[CONVERT_NAME_MAX], language[16], label[64];
-    const char *group; /* "aac"; NULL: muxed */
-    int is_default;
-};
-
-struct convert_job {
-    const struct convert_opts *o;
-    struct convert_input in;
-    int copy;
-    double seg;
-    int n; /* video renditions */
-    struct convert_rendition r[CONVERT_MAX_LADDER];
-    struct convert_mux *mux[CONVERT_MAX_LADDER];
-    struct convert_video *video;
-    struct convert_pipe *pipe; /* NULL: renditions encoded on this thread */
-    int na;                    /* audio renditions */
-    struct convert_aout aout[2 * CONVERT_MAX_AUDIO];
-    struct convert_subs *subs;
-    AVPacket *pkt;
-    AVFrame *frame;
-    AVFrame *vref;   /* a rendition's reference when encoding on this thread */
-    double end;      /* latest media end seen, seconds from the start */
-    int64_t vcut;    /* the video's next cut on the grid, input time base */
-    double pos;      /* progress position, seconds */
-    double reported; /* monotonic time of the last progress call */
-    int64_t vcount, acount;
-    int last_decode_error;
-};
-
+/* convert_now - monotonic seconds, for the progress period */
 static double
 convert_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)msclock_mono() / 1e3;
 }
 
 static void
@@ -143,74 +106,6 @@ convert_budget(const struct convert_opts *o)
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 64 ? 64 : (int)n;
-}
-
-/* convert_aout_taken - is an audio rendition already so named? */
-static int
-convert_aout_taken(void *ud, const char *name)
-{
-    const struct convert_job *j = ud;
-    for (int i = 0; i < j->na - 1; i++) { /* the last one is being named */
-        if (strcmp(j->aout[i].name, name) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/*
- * convert_aout_plan - the audio renditions: muxed, the main track in
- * stereo; otherwise every kept track in stereo and each surround track
- * also in 5.1, all in one group "aac". The stereo rendition of the input's
- * default track (its disposition, else the main one) is the DEFAULT.
- *
- * One group, not a group per channel count with every variant listed once
- * per group as Apple's examples do: hls.js moves between variants as its
- * bandwidth estimate moves, and across such groups that would switch the
- * audio between stereo and 5.1 under the viewer. In one group, 5.1 is a
- * track a player or a viewer picks (CHANNELS="6"), never one a bandwidth
- * switch picks.
- */
-static void
-convert_aout_plan(struct convert_job *j, int muxed)
-{
-    const struct convert_input *in = &j->in;
-    int def = 0;
-    for (int t = 0; t < in->na; t++) {
-        if (in->audio[t].st->disposition & AV_DISPOSITION_DEFAULT) {
-            def = t;
-            break;
-        }
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        for (int t = 0; t < (muxed ? 1 : in->na); t++) {
-            const AVStream *st = in->audio[t].st;
-            if (pass == 1 && (muxed || st->codecpar->ch_layout.nb_channels < 6)) {
-                continue;
-            }
-            struct convert_aout *a = &j->aout[j->na++];
-            a->track = t;
-            a->channels = pass == 1 ? 6 : 2;
-            a->group = muxed ? NULL : "aac";
-            a->is_default = t == def && pass == 0;
-            char name[64];
-            const AVDictionaryEntry *e = av_dict_get(st->metadata, "language", NULL, 0);
-            convert_lang_tag(e != NULL ? e->value : NULL, a->language, sizeof(a->language), name,
-                             sizeof(name));
-            e = av_dict_get(st->metadata, "title", NULL, 0);
-            snprintf(a->label, sizeof(a->label), "%.56s%s",
-                     e != NULL && e->value[0] != '\0' ? e->value
-                     : name[0] != '\0'                ? name
-                                                      : "Audio",
-                     pass == 1 ? " (5.1)" : "");
-            if (e == NULL && name[0] == '\0' && in->na > 1) {
-                snprintf(a->label, sizeof(a->label), "Audio %d%s", t + 1,
-                         pass == 1 ? " (5.1)" : "");
-            }
-            convert_lang_name(a->name, "audio", a->language, pass == 1 ? "_51" : "",
-                              convert_aout_taken, j);
-        }
-    }
 }
 
 /*
@@ -353,52 +248,6 @@ convert_upright(void *ud, AVFrame *f, char *err, size_t errlen)
     return 0;
 }
 
-/* convert_audio_out - a decoded frame of audio track t (NULL: flush) to its renditions. */
-static int
-convert_audio_out(struct convert_job *j, int t, AVFrame *f, char *err, size_t errlen)
-{
-    for (int k = 0; k < j->na; k++) {
-        struct convert_aout *a = &j->aout[k];
-        if (a->track != t && t >= 0) {
-            continue;
-        }
-        struct convert_mux **to = a->mux != NULL ? &a->mux : j->mux;
-        if (convert_audio_push(a->enc, f, to, a->mux != NULL ? 1 : j->n, err, errlen) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/*
- * convert_video_cuts - tell the audio renditions where the video cuts and
- * how far it is decoded. A video segment starts at the first frame at or
- * after each multiple of the segment length (the frame convert_video.c
- * forces to be a keyframe and convert_mux.c cuts before), so the audio's
- * segments start with the first AAC frame at or after the same instants.
- */
-static int
-convert_video_cuts(struct convert_job *j, const AVFrame *f, char *err, size_t errlen)
-{
-    if (f->pts == AV_NOPTS_VALUE) {
-        return 0;
-    }
-    AVRational tb = j->in.vst->time_base;
-    double t = f->pts * av_q2d(tb);
-    int cut = f->pts >= j->vcut;
-    if (cut) {
-        j->vcut = convert_grid_next(f->pts, tb, j->seg);
-    }
-    for (int k = 0; k < j->na; k++) {
-        struct convert_mux *m = j->aout[k].mux;
-        if (m != NULL && ((cut && convert_mux_video_cut(m, t, err, errlen) < 0) ||
-                          convert_mux_video_clock(m, t, err, errlen) < 0)) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* convert_frame - a decoded frame: shift its time to the input's start, pass it on. */
 static int
 convert_frame(struct convert_job *j, const struct convert_track *t, AVFrame *f, char *err,
@@ -418,7 +267,7 @@ convert_frame(struct convert_job *j, const struct convert_track *t, AVFrame *f, 
         }
         j->end = tt > j->end ? tt : j->end;
     }
-    if (t == NULL && convert_video_cuts(j, f, err, errlen) < 0) {
+    if (t == NULL && convert_aout_cuts(j, f, err, errlen) < 0) {
         return -1;
     }
     if (t == NULL) {
@@ -428,7 +277,7 @@ convert_frame(struct convert_job *j, const struct convert_track *t, AVFrame *f, 
     if (t == &j->in.audio[0]) {
         j->acount++;
     }
-    return convert_audio_out(j, (int)(t - j->in.audio), f, err, errlen);
+    return convert_aout_push(j, (int)(t - j->in.audio), f, err, errlen);
 }
 
 /* convert_decode - one packet (NULL: drain) through its decoder; t NULL: the video. */
@@ -594,7 +443,7 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
         if (j->video != NULL && convert_video_flush(j, err, errlen) < 0) {
             return -1;
         }
-        if (convert_audio_out(j, -1, NULL, err, errlen) < 0) {
+        if (convert_aout_push(j, -1, NULL, err, errlen) < 0) {
             return -1;
         }
     }
@@ -612,111 +461,6 @@ convert_loop(struct convert_job *j, char *err, size_t errlen)
         if (j->aout[k].mux != NULL && convert_mux_finish(j->aout[k].mux, j->end, err, errlen) < 0) {
             return -1;
         }
-    }
-    return 0;
-}
-
-/* convert_range - VIDEO-RANGE of what the video renditions carry. */
-static const char *
-convert_range(const struct convert_job *j)
-{
-    if (!j->copy) {
-        return "SDR"; /* H.264 8-bit, HDR inputs tone-mapped (convert_video.c) */
-    }
-    enum AVColorTransferCharacteristic trc = j->in.vst->codecpar->color_trc;
-    return trc == AVCOL_TRC_SMPTE2084 ? "PQ" : trc == AVCOL_TRC_ARIB_STD_B67 ? "HLG" : "SDR";
-}
-
-/* convert_result_add - one rendition into the caller's result. */
-static void
-convert_result_add(struct convert_result *res, const char *name, enum convert_kind kind)
-{
-    if (res != NULL && res->n_renditions < CONVERT_MAX_RENDITIONS) {
-        snprintf(res->renditions[res->n_renditions], CONVERT_NAME_MAX, "%s", name);
-        res->kinds[res->n_renditions++] = kind;
-    }
-}
-
-/*
- * convert_publish - subtitle segments (on the video's boundaries), every
- * rendition's media playlist and each video rendition's I-frame playlist,
- * then the master, then the result.
- */
-static int
-convert_publish(struct convert_job *j, struct convert_result *res, char *err, size_t errlen)
-{
-    struct convert_variant v[CONVERT_MAX_RENDITIONS];
-    char vcodecs[CONVERT_MAX_LADDER][48];
-    int n = 0;
-    for (int i = 0; i < j->n; i++) {
-        const char *ac = convert_mux_acodec(j->mux[i]);
-        snprintf(vcodecs[i], sizeof(vcodecs[i]), "%s%s%s", convert_mux_vcodec(j->mux[i]),
-                 ac[0] != '\0' ? "," : "", ac);
-        v[n] = (struct convert_variant){
-            .kind = CONVERT_VIDEO,
-            .name = j->r[i].name,
-            .ext = "ts",
-            .codecs = vcodecs[i],
-            .width = j->r[i].width,
-            .height = j->r[i].height,
-            .fps = av_q2d(j->in.fps),
-            .range = convert_range(j),
-        };
-        v[n].segs = convert_mux_segments(j->mux[i], &v[n].n_segs);
-        v[n].keys = convert_mux_keys(j->mux[i], &v[n].n_keys);
-        n++;
-    }
-    for (int k = 0; k < j->na; k++) {
-        const struct convert_aout *a = &j->aout[k];
-        if (a->mux == NULL) {
-            continue; /* muxed into the video renditions */
-        }
-        v[n] = (struct convert_variant){
-            .kind = CONVERT_AUDIO,
-            .name = a->name,
-            .ext = "ts",
-            .codecs = convert_mux_acodec(a->mux),
-            .group = a->group,
-            .language = a->language,
-            .label = a->label,
-            .channels = a->channels,
-            .is_default = a->is_default,
-        };
-        v[n].segs = convert_mux_segments(a->mux, &v[n].n_segs);
-        n++;
-    }
-    /* Subtitles follow the first rendition's boundaries: the video's, or the main audio's. */
-    if (convert_subs_count(j->subs) > 0) {
-        if (convert_subs_write(j->subs, j->o, v[0].segs, v[0].n_segs, err, errlen) < 0) {
-            return -1;
-        }
-        for (int i = 0; i < convert_subs_count(j->subs); i++) {
-            convert_subs_variant(j->subs, i, &v[n++]);
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        if (convert_playlist_media(j->o->outdir, &v[i], err, errlen) < 0 ||
-            (v[i].kind == CONVERT_VIDEO &&
-             convert_playlist_iframes(j->o->outdir, &v[i], err, errlen) < 0)) {
-            return -1;
-        }
-    }
-    struct convert_master how = {.first = j->o->first_variant, .captions = -1};
-    if (j->in.vdec != NULL) {
-        how.captions = (j->in.vdec->properties & FF_CODEC_PROPERTY_CLOSED_CAPTIONS) != 0;
-    }
-    if (convert_playlist_master(j->o->outdir, v, n, &how, err, errlen) < 0) {
-        return -1;
-    }
-    if (res != NULL) {
-        for (int i = 0; i < n; i++) {
-            convert_result_add(res, v[i].name, v[i].kind);
-        }
-        res->duration = 0;
-        for (unsigned k = 0; k < v[0].n_segs; k++) {
-            res->duration += v[0].segs[k].duration;
-        }
-        snprintf(res->notes, sizeof(res->notes), "%s", j->in.skipped);
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #define HLSD_WORKERS_CONVERT_INT_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -244,6 +245,10 @@ int convert_playlist_iframes(const char *outdir, const struct convert_variant *v
                              size_t errlen);
 int convert_playlist_master(const char *outdir, const struct convert_variant *v, int n,
                             const struct convert_master *how, char *err, size_t errlen);
+/* convert_playlist_commit - close f, written as tmp, and rename it over
+ * path: every file of the output appears whole or not at all (tmp is
+ * removed on failure) */
+int convert_playlist_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen);
 
 /* convert_subs.c: subtitle tracks and caption files as segmented WebVTT. */
 struct convert_subs;
@@ -260,5 +265,54 @@ void convert_subs_free(struct convert_subs **ss);
 
 /* convert_copy.c: the "copy" ladder, remuxing without re-encoding. */
 int convert_copy_check(const struct convert_input *in, char *err, size_t errlen);
+
+/*
+ * convert.c: one conversion's state, shared with the files that do a part
+ * of convert_run() (convert_aout.c, convert_publish.c).
+ *
+ * One audio rendition: a track of the input encoded once, as stereo or
+ * 5.1, into its own segments, or (mux NULL) into every video rendition's.
+ */
+struct convert_aout {
+    int track;    /* in.audio[track] */
+    int channels; /* 2 or 6 */
+    struct convert_audio *enc;
+    struct convert_mux *mux;
+    char name[CONVERT_NAME_MAX], language[16], label[64];
+    const char *group; /* "aac"; NULL: muxed */
+    int is_default;
+};
+
+struct convert_job {
+    const struct convert_opts *o;
+    struct convert_input in;
+    int copy;
+    double seg;
+    int n; /* video renditions */
+    struct convert_rendition r[CONVERT_MAX_LADDER];
+    struct convert_mux *mux[CONVERT_MAX_LADDER];
+    struct convert_video *video;
+    struct convert_pipe *pipe; /* NULL: renditions encoded on this thread */
+    int na;                    /* audio renditions */
+    struct convert_aout aout[2 * CONVERT_MAX_AUDIO];
+    struct convert_subs *subs;
+    AVPacket *pkt;
+    AVFrame *frame;
+    AVFrame *vref;   /* a rendition's reference when encoding on this thread */
+    double end;      /* latest media end seen, seconds from the start */
+    int64_t vcut;    /* the video's next cut on the grid, input time base */
+    double pos;      /* progress position, seconds */
+    double reported; /* monotonic time of the last progress call */
+    int64_t vcount, acount;
+    int last_decode_error;
+};
+
+/* convert_aout.c: the audio renditions. */
+void convert_aout_plan(struct convert_job *j, int muxed);
+int convert_aout_push(struct convert_job *j, int t, AVFrame *f, char *err, size_t errlen);
+int convert_aout_cuts(struct convert_job *j, const AVFrame *f, char *err, size_t errlen);
+
+/* convert_publish.c: subtitle segments, playlists, master, the result. */
+int convert_publish(struct convert_job *j, struct convert_result *res, char *err, size_t errlen);
 
 #endif

@@ -69,8 +69,7 @@ convert_playlist_average(const struct convert_variant *v)
     return time > 0 ? (uint64_t)ceil(bits / time) : 0;
 }
 
-/* convert_playlist_commit - close tmp and rename it over path. */
-static int
+int
 convert_playlist_commit(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
 {
     int bad = ferror(f);

@@ -393,16 +393,8 @@ convert_subs_segment(struct convert_sub *s, const struct convert_opts *o, const 
             fprintf(f, "\n%s\n", c->text);
         }
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        int e = errno ? errno : EIO;
-        remove(part);
-        return convert_err_set(err, errlen, AVERROR(e), "%s: write", part);
-    }
-    if (rename(part, path) < 0) {
-        int e = errno;
-        remove(part);
-        return convert_err_set(err, errlen, AVERROR(e), "%s: rename", part);
+    if (convert_playlist_commit(f, part, path, err, errlen) < 0) {
+        return -1;
     }
     struct stat st;
     if (stat(path, &st) < 0) {
