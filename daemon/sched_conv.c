@@ -96,8 +96,9 @@ on_done(struct lease *l, struct job *j, const char *text)
             return;
         }
         size_t n = strlen(j->row.renditions);
-        snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "",
-                 tok + 2);
+        if (n + 1 + strlen(tok + 2) < sizeof(j->row.renditions)) /* whole names only */
+            snprintf(j->row.renditions + n, sizeof(j->row.renditions) - n, "%s%s", n ? " " : "",
+                     tok + 2);
         static const char *const lists[] = {"index.m3u8", "iframes.m3u8"};
         for (int k = 0; k < (tok[0] == 'v' ? 2 : 1); k++) {
             char rel[64];

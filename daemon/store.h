@@ -39,7 +39,7 @@ struct store_job {
     double progress;      /* 0..1 */
     unsigned attempts;    /* conversions started */
     char error[512];      /* "" = none */
-    char renditions[512]; /* space-separated names, once known */
+    char renditions[720]; /* space-separated names, once known */
     double duration;
     unsigned segs_done;
     unsigned segs_uploaded;

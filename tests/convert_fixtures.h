@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#define CONVERT_FIXTURES_MAX_SEGS 64
+#define CONVERT_FIXTURES_MAX_SEGS 128
 #define CONVERT_FIXTURES_MAX_KEYS 64
 
 struct convert_fixtures_media {

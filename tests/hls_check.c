@@ -174,7 +174,22 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             ndefault += r[k].is_default;
             cr_assert(!r[k].is_default || strcmp(r[k].channels, "2") == 0,
                       "%s: a 5.1 rendition is DEFAULT", r[k].uri);
-            cr_assert(r[k].autoselect && r[k].name[0] != '\0', "%s: NAME/AUTOSELECT", r[k].uri);
+            cr_assert(r[k].name[0] != '\0', "%s: no NAME", r[k].uri);
+        }
+    }
+    /* RFC 8216 4.3.4.1.1: in a group, NAMEs differ, DEFAULT implies
+     * AUTOSELECT, and the AUTOSELECT members differ in language */
+    for (int k = 0; k < nr; k++) {
+        cr_assert(!r[k].is_default || r[k].autoselect, "%s: DEFAULT without AUTOSELECT", r[k].uri);
+        for (int q = 0; q < k; q++) {
+            if (strcmp(r[k].group, r[q].group) != 0)
+                continue;
+            cr_assert_str_neq(r[k].name, r[q].name, "two members of %s named %s", r[k].group,
+                              r[k].name);
+            cr_assert(!(r[k].autoselect && r[q].autoselect &&
+                        strcmp(r[k].language, r[q].language) == 0 && r[k].forced == r[q].forced),
+                      "%s and %s: AUTOSELECT twice for language \"%s\"", r[q].uri, r[k].uri,
+                      r[k].language);
         }
     }
     cr_assert_eq(naudio > 0, separate, "%d audio renditions for %s audio", naudio,
@@ -194,6 +209,9 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             cr_assert(pv > video || (pv == video && v[i].bandwidth >= v[i - 1].bandwidth),
                       "variant %d (%s) out of order", i, v[i].uri);
         }
+        /* NONE on one variant means NONE on all (RFC 8216 4.3.4.2) */
+        cr_assert_str_eq(v[i].cc, e->copy || !e->video ? "" : "NONE", "%s: CLOSED-CAPTIONS",
+                         v[i].uri);
         if (!video) {
             naonly++;
             cr_assert_eq(strcmp(v[i].codecs, "mp4a.40.2"), 0, "audio-only CODECS %s", v[i].codecs);
@@ -203,7 +221,6 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         cr_assert(e->audio == (strstr(v[i].codecs, "mp4a.40.2") != NULL), "CODECS %s", v[i].codecs);
         cr_assert(strstr(v[i].codecs, "avc1.") != NULL, "CODECS %s", v[i].codecs);
         cr_assert_str_eq(v[i].range, "SDR", "VIDEO-RANGE");
-        cr_assert_str_eq(v[i].cc, e->copy ? "" : "NONE", "CLOSED-CAPTIONS");
         if (separate) {
             cr_assert_str_eq(v[i].audio, "aac", "video variant %s names no audio group", v[i].uri);
         } else {
@@ -290,7 +307,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         }
         nsubs++;
         cr_assert_str_eq(r[k].group, "subs");
-        cr_assert(r[k].autoselect && r[k].name[0] != '\0', "%s: NAME/AUTOSELECT", r[k].uri);
+        cr_assert(r[k].name[0] != '\0', "%s: no NAME", r[k].uri);
         for (int i = 0; i < n; i++) {
             cr_assert_str_eq(v[i].subtitles, "subs", "%s names no SUBTITLES group", v[i].uri);
         }

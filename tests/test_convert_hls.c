@@ -174,6 +174,7 @@ Test(convert_hls, surround_gets_stereo_and_51)
     cr_assert_str_eq(sr.language, "de", "ISO 639-2/B ger is de");
     cr_assert_str_eq(sr.name, "German (5.1)");
     cr_assert(st.is_default && !sr.is_default, "stereo is where players start");
+    cr_assert(st.autoselect && !sr.autoselect, "one AUTOSELECT per language");
     free(in);
     free(out);
 }
@@ -215,6 +216,7 @@ Test(convert_hls, caption_file_errors_name_the_line)
         {"1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 --> 00:00:0x,000\nbad\n",
          "line 6: malformed SubRip cue timing"},
         {"1\n00:00:05,000 --> 00:00:02,000\nbackwards\n", "line 2: the cue ends before it starts"},
+        {"WEBVTT\n00:01.000 --> 00:02.000\nno blank line\n", "line 2: a cue timing inside a block"},
         {"WEBVTT\n\n00:01.000 --> 00:02.000\nok\n\n00:03,000 --> 00:04.000\nbad\n",
          "line 6: malformed WebVTT cue timing"},
         {"1\n00:00:01,000 --> 00:00:02,000\n\xff\xfe bad bytes\n", "line 3: not UTF-8"},
@@ -382,4 +384,54 @@ Test(convert_hls, language_tags)
         cr_assert_str_eq(tag, cases[i].tag, "%s", cases[i].in ? cases[i].in : "NULL");
         cr_assert_str_eq(name, cases[i].name, "%s", cases[i].in ? cases[i].in : "NULL");
     }
+}
+
+Test(convert_hls, names_in_a_group_differ)
+{
+    /* three untitled English tracks: NAME and AUTOSELECT must still tell them apart */
+    char *in = convert_fixtures_make(
+        "hls_3en.mkv", "-f lavfi -i testsrc2=size=160x120:rate=25:duration=2 -f lavfi -i "
+                       "sine=f=300:d=2 -f lavfi -i sine=f=500:d=2 -f lavfi -i sine=f=700:d=2 "
+                       "-map 0 -map 1 -map 2 -map 3 -c:v libx264 -preset ultrafast -c:a aac "
+                       "-metadata:s:a language=eng");
+    cr_assert_not_null(in);
+    char *out = fresh("hls_3en.out");
+    struct convert_opts o = {.input = in, .outdir = out, .ladder = "120:200k", .threads = 1};
+    run(&o, NULL);
+    struct hls_expect e = {.video = 1, .audio = 1, .n = 1, .seg = 6};
+    hls_check_output(in, out, &e); /* distinct NAMEs, one AUTOSELECT per language */
+    struct convert_fixtures_rendition a = rendition(out, "audio_en/index.m3u8");
+    struct convert_fixtures_rendition b = rendition(out, "audio_en_2/index.m3u8");
+    struct convert_fixtures_rendition c = rendition(out, "audio_en_3/index.m3u8");
+    cr_assert_str_eq(a.name, "English");
+    cr_assert_str_eq(b.name, "English 2");
+    cr_assert_str_eq(c.name, "English 3");
+    cr_assert(a.autoselect && !b.autoselect && !c.autoselect);
+    free(in);
+    free(out);
+}
+
+Test(convert_hls, a_short_audio_track_costs_nothing_of_the_job)
+{
+    /* 70 one-second video segments, 3 s of audio: the audio rendition ends
+     * its last segment at the video's last cut, the job succeeds */
+    char *in = convert_fixtures_make(
+        "hls_short_a.mkv", "-f lavfi -i testsrc2=size=128x96:rate=10:duration=70 -f lavfi -i "
+                           "sine=d=3 -c:v libx264 -preset ultrafast -c:a aac");
+    cr_assert_not_null(in);
+    char *out = fresh("hls_short_a.out");
+    struct convert_opts o = {
+        .input = in, .outdir = out, .ladder = "96:150k", .threads = 1, .segment_seconds = 1};
+    run(&o, NULL);
+    char path[4096], why[256];
+    struct convert_fixtures_media v, a;
+    snprintf(path, sizeof(path), "%s/96p/index.m3u8", out);
+    cr_assert_eq(convert_fixtures_media(path, &v, why, sizeof(why)), 0, "%s", why);
+    snprintf(path, sizeof(path), "%s/audio/index.m3u8", out);
+    cr_assert_eq(convert_fixtures_media(path, &a, why, sizeof(why)), 0, "%s", why);
+    cr_assert_eq(v.n, 70);
+    cr_assert_lt(fabs(a.sum - v.sum), 0.05, "audio lasts %.3f s, video %.3f s", a.sum, v.sum);
+    cr_assert_geq(a.n, 3, "the audio's own seconds keep their cuts");
+    free(in);
+    free(out);
 }

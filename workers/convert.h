@@ -51,6 +51,7 @@ struct convert_segment {
 struct convert_caption {
     const char *language; /* "en", "eng", "pt-BR"; NULL or "": undetermined */
     const char *path;
+    const char *name; /* how messages name it (the user's file name); NULL: path */
 };
 
 struct convert_opts {

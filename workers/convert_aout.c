@@ -23,6 +23,19 @@ convert_aout_taken(void *ud, const char *name)
     return 0;
 }
 
+/* convert_aout_label_taken - does an earlier audio rendition have this NAME? */
+static int
+convert_aout_label_taken(void *ud, const char *label)
+{
+    const struct convert_job *j = ud;
+    for (int i = 0; i < j->na - 1; i++) { /* the last one is being named */
+        if (strcmp(j->aout[i].label, label) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * convert_aout_plan - the audio renditions: muxed, the main track in
  * stereo; otherwise every kept track in stereo and each surround track
@@ -63,15 +76,15 @@ convert_aout_plan(struct convert_job *j, int muxed)
             convert_lang_tag(e != NULL ? e->value : NULL, a->language, sizeof(a->language), name,
                              sizeof(name));
             e = av_dict_get(st->metadata, "title", NULL, 0);
-            snprintf(a->label, sizeof(a->label), "%.56s%s",
-                     e != NULL && e->value[0] != '\0' ? e->value
-                     : name[0] != '\0'                ? name
-                                                      : "Audio",
-                     pass == 1 ? " (5.1)" : "");
-            if (e == NULL && name[0] == '\0' && in->na > 1) {
-                snprintf(a->label, sizeof(a->label), "Audio %d%s", t + 1,
-                         pass == 1 ? " (5.1)" : "");
-            }
+            char fallback[32];
+            snprintf(fallback, sizeof(fallback), "Audio %d", t + 1);
+            convert_lang_label(a->label, sizeof(a->label),
+                               e != NULL && e->value[0] != '\0' ? e->value
+                               : name[0] != '\0'                ? name
+                               : in->na > 1                     ? fallback
+                                                                : "Audio",
+                               pass == 1 ? " (5.1)" : "");
+            convert_lang_unique(a->label, sizeof(a->label), convert_aout_label_taken, j);
             convert_lang_name(a->name, "audio", a->language, pass == 1 ? "_51" : "",
                               convert_aout_taken, j);
         }

@@ -13,25 +13,6 @@
 
 #include "workers/convert_int.h"
 
-/* convert_caption_utf8 - length of the valid UTF-8 sequence at s, 0 if invalid. */
-static size_t
-convert_caption_utf8(const unsigned char *s, size_t n)
-{
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (len == 0 || len > n || (s[0] & 0xf8) == 0xf8) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return len;
-}
-
 /*
  * convert_caption_time - parse "[HH:]MM:SS.mmm" (sep '.' or, for SubRip,
  * ','); the milliseconds, or -1. *p moves past it.
@@ -106,7 +87,7 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
             return convert_err_set(err, errlen, 0, "%s line %ld: a NUL byte (not a text file)",
                                    shown, line);
         }
-        size_t len = convert_caption_utf8(u + i, n - i);
+        size_t len = convert_lang_utf8(u + i, n - i);
         if (len == 0) {
             return convert_err_set(err, errlen, 0, "%s line %ld: not UTF-8 text", shown, line);
         }
@@ -134,7 +115,8 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
             l[--len] = '\0';
         }
         if (vtt && line == 1) {
-            continue; /* the WEBVTT header line */
+            state = IN_BLOCK; /* the header, and any header lines, up to a blank line */
+            continue;
         }
         if (len == 0) {
             if (state == AFTER_NUMBER) {
@@ -146,11 +128,10 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
             continue;
         }
         if (state == IN_CUE || state == IN_BLOCK) {
-            if (strstr(l, "-->") != NULL && state == IN_CUE) {
+            if (strstr(l, "-->") != NULL) {
                 return convert_err_set(err, errlen, 0,
-                                       "%s line %ld: a cue timing inside a cue (missing blank "
-                                       "line?)",
-                                       shown, line);
+                                       "%s line %ld: a cue timing %s (missing blank line?)", shown,
+                                       line, state == IN_CUE ? "inside a cue" : "inside a block");
             }
             continue;
         }

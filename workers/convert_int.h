@@ -36,6 +36,9 @@ const char *convert_log_last(void);
 void convert_lang_tag(const char *value, char *tag, size_t taglen, char *name, size_t namelen);
 void convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *tag,
                        const char *suffix, int (*taken)(void *ud, const char *name), void *ud);
+size_t convert_lang_utf8(const unsigned char *s, size_t n);
+void convert_lang_label(char *dst, size_t cap, const char *src, const char *suffix);
+void convert_lang_unique(char *s, size_t cap, int (*taken)(void *ud, const char *name), void *ud);
 
 /* convert_probe.c: the input, its chosen streams and what they look like. */
 struct convert_track {

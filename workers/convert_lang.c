@@ -115,3 +115,80 @@ convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *t
         }
     }
 }
+
+/* convert_lang_utf8 - length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t
+convert_lang_utf8(const unsigned char *s, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    size_t len = s[0] >= 0xf0 && s[0] <= 0xf4  ? 4
+                 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+                                               : 0;
+    if (len == 0 || len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/*
+ * convert_lang_label - a NAME attribute from a container's title (or our
+ * own words) and a suffix: valid UTF-8 only (other bytes become '?'),
+ * control characters and '"' become spaces, cut on a character boundary
+ * so that the suffix fits in cap bytes.
+ */
+void
+convert_lang_label(char *dst, size_t cap, const char *src, const char *suffix)
+{
+    size_t room = cap - 1 - strlen(suffix), k = 0, n = strlen(src);
+    const unsigned char *u = (const unsigned char *)src;
+    for (size_t i = 0; i < n;) {
+        size_t len = convert_lang_utf8(u + i, n - i);
+        if (len == 0) {
+            len = 1;
+            if (k + 1 > room) {
+                break;
+            }
+            dst[k++] = '?';
+        } else {
+            if (k + len > room) {
+                break;
+            }
+            for (size_t q = 0; q < len; q++) {
+                unsigned char c = u[i + q];
+                dst[k++] = (char)(len == 1 && (c < 0x20 || c == 0x7f || c == '"') ? ' ' : c);
+            }
+        }
+        i += len;
+    }
+    while (k > 0 && dst[k - 1] == ' ') {
+        k--;
+    }
+    snprintf(dst + k, cap - k, "%s", suffix);
+}
+
+/*
+ * convert_lang_unique - make s (cap bytes) a NAME no earlier member of its
+ * group has (RFC 8216 4.3.4.1.1: they MUST differ), adding " 2", " 3"...
+ */
+void
+convert_lang_unique(char *s, size_t cap, int (*taken)(void *ud, const char *name), void *ud)
+{
+    char base[128];
+    snprintf(base, sizeof(base), "%s", s);
+    for (unsigned k = 2; taken(ud, s) && k < 1000; k++) {
+        char tail[8];
+        snprintf(tail, sizeof(tail), " %u", k);
+        convert_lang_label(s, cap, base, tail);
+    }
+}

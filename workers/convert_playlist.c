@@ -248,9 +248,32 @@ convert_playlist_first(const struct convert_playlist_line *l, int n,
     return best;
 }
 
+/*
+ * convert_playlist_autoselect - AUTOSELECT for v[i]: YES for the DEFAULT,
+ * and for the first member of its group in each language; NO for the
+ * others (a 5.1 beside the stereo, a second track in the same language),
+ * so that the AUTOSELECT members of a group differ (RFC 8216 4.3.4.1.1).
+ */
+static int
+convert_playlist_autoselect(const struct convert_variant *v, int n, int i)
+{
+    if (v[i].is_default) {
+        return 1;
+    }
+    for (int k = 0; k < n; k++) {
+        const struct convert_variant *o = &v[k];
+        if (k != i && o->kind == v[i].kind && o->group != NULL && v[i].group != NULL &&
+            strcmp(o->group, v[i].group) == 0 && strcmp(o->language, v[i].language) == 0 &&
+            o->forced == v[i].forced && (o->is_default || k < i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* convert_playlist_media_tag - one EXT-X-MEDIA line for an audio or subtitle rendition. */
 static void
-convert_playlist_media_tag(FILE *f, const struct convert_variant *x)
+convert_playlist_media_tag(FILE *f, const struct convert_variant *x, int autoselect)
 {
     fprintf(f, "#EXT-X-MEDIA:TYPE=%s", x->kind == CONVERT_AUDIO ? "AUDIO" : "SUBTITLES");
     convert_playlist_attr(f, "GROUP-ID", x->group);
@@ -258,7 +281,8 @@ convert_playlist_media_tag(FILE *f, const struct convert_variant *x)
     if (x->language[0] != '\0') {
         convert_playlist_attr(f, "LANGUAGE", x->language);
     }
-    fprintf(f, ",DEFAULT=%s,AUTOSELECT=YES", x->is_default ? "YES" : "NO");
+    fprintf(f, ",DEFAULT=%s,AUTOSELECT=%s", x->is_default ? "YES" : "NO",
+            autoselect ? "YES" : "NO");
     if (x->kind == CONVERT_AUDIO) {
         fprintf(f, ",CHANNELS=\"%d\"", x->channels);
     } else {
@@ -373,12 +397,12 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
     fprintf(f, "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (int i = 0; i < n; i++) {
         if (v[i].kind == CONVERT_AUDIO && v[i].group != NULL) {
-            convert_playlist_media_tag(f, &v[i]);
+            convert_playlist_media_tag(f, &v[i], convert_playlist_autoselect(v, n, i));
         }
     }
     for (int i = 0; i < n; i++) {
         if (v[i].kind == CONVERT_SUBTITLES) {
-            convert_playlist_media_tag(f, &v[i]);
+            convert_playlist_media_tag(f, &v[i], convert_playlist_autoselect(v, n, i));
         }
     }
     int cc = how != NULL && how->captions > 0;
@@ -406,8 +430,12 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
         if (have_subs) {
             fprintf(f, ",SUBTITLES=\"subs\"");
         }
-        if (video && how != NULL && how->captions >= 0) {
-            fprintf(f, ",CLOSED-CAPTIONS=%s", cc ? "\"cc\"" : "NONE");
+        /* NONE must then be on every variant (RFC 8216 4.3.4.2); the group
+         * only where there is video to carry it */
+        if (how != NULL && how->captions == 0) {
+            fprintf(f, ",CLOSED-CAPTIONS=NONE");
+        } else if (video && cc) {
+            fprintf(f, ",CLOSED-CAPTIONS=\"cc\"");
         }
         fprintf(f, "\n%s/index.m3u8\n", x->name);
     }

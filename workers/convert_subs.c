@@ -62,6 +62,19 @@ convert_subs_taken(void *ud, const char *name)
     return 0;
 }
 
+/* convert_subs_label_taken - does an earlier subtitle rendition have this NAME? */
+static int
+convert_subs_label_taken(void *ud, const char *label)
+{
+    const struct convert_subs *ss = ud;
+    for (int i = 0; i < ss->n - 1; i++) { /* the last one is being named */
+        if (strcmp(ss->s[i].label, label) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* convert_subs_encoder - a webvtt encoder that understands dec's styles. */
 static int
 convert_subs_encoder(struct convert_sub *s, const char *path, char *err, size_t errlen)
@@ -103,13 +116,13 @@ convert_subs_describe(struct convert_sub *s, const AVStream *st, const char *lan
     }
     convert_lang_tag(language, s->language, sizeof(s->language), name, sizeof(name));
     t = st != NULL ? av_dict_get(st->metadata, "title", NULL, 0) : NULL;
-    if (t != NULL && t->value[0] != '\0') {
-        snprintf(s->label, sizeof(s->label), "%s", t->value);
-    } else if (name[0] != '\0') {
-        snprintf(s->label, sizeof(s->label), "%s", name);
-    } else {
-        snprintf(s->label, sizeof(s->label), "Subtitles %d", index + 1);
-    }
+    char fallback[32];
+    snprintf(fallback, sizeof(fallback), "Subtitles %d", index + 1);
+    convert_lang_label(s->label, sizeof(s->label),
+                       t != NULL && t->value[0] != '\0' ? t->value
+                       : name[0] != '\0'                ? name
+                                                        : fallback,
+                       "");
     if (st != NULL) {
         s->is_default = (st->disposition & AV_DISPOSITION_DEFAULT) != 0;
         s->forced = (st->disposition & AV_DISPOSITION_FORCED) != 0;
@@ -127,6 +140,11 @@ convert_subs_escape(char *dst, const char *src)
 {
     static const char *const tags[] = {"<i>", "</i>", "<b>", "</b>", "<u>", "</u>"};
     while (*src != '\0') {
+        if (src[0] == '\\' && src[1] == 'h') { /* ASS's hard space, left by the encoder */
+            dst = stpcpy(dst, "&nbsp;");
+            src += 2;
+            continue;
+        }
         size_t tag = 0;
         for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]) && tag == 0; i++) {
             if (strncmp(src, tags[i], strlen(tags[i])) == 0) {
@@ -183,13 +201,16 @@ convert_subs_keep(struct convert_subs *ss, struct convert_sub *s, AVSubtitle *su
     double base = sub->pts / (double)AV_TIME_BASE - shift;
     double start = base + sub->start_display_time / 1000.0;
     double end = base + sub->end_display_time / 1000.0;
-    if (sub->end_display_time == 0 || sub->end_display_time == UINT32_MAX) {
+    if (sub->end_display_time == UINT32_MAX) {
+        /* open-ended: until the packet's end, or a reading's worth */
         end = pkt->duration > 0 ? base + pkt->duration * av_q2d(tb) : start + 5;
     }
+    /* end_display_time 0 (FFmpeg fills it from the packet's duration when
+     * there is one): a cue of no length, which shows nothing */
     if (!(end > start) || !isfinite(start)) {
         return 0;
     }
-    if (ss->text_bytes + k + 1 > CONVERT_SUBS_TEXT_MAX) {
+    if (ss->text_bytes + k + 1 + sizeof(struct convert_cue) > CONVERT_SUBS_TEXT_MAX) {
         return convert_err_set(err, errlen, AVERROR(E2BIG), "%s: more than %u MiB of subtitle text",
                                ss->in->path, CONVERT_SUBS_TEXT_MAX >> 20);
     }
@@ -212,7 +233,7 @@ convert_subs_keep(struct convert_subs *ss, struct convert_sub *s, AVSubtitle *su
     }
     s->cues[s->n++] =
         (struct convert_cue){.start = start < 0 ? 0 : start, .end = end, .text = copy};
-    ss->text_bytes += k + 1;
+    ss->text_bytes += k + 1 + sizeof(struct convert_cue);
     return 0;
 }
 
@@ -233,13 +254,38 @@ convert_subs_decode(struct convert_subs *ss, struct convert_sub *s, AVPacket *pk
     return ret;
 }
 
-/* convert_subs_file - read a whole caption file into rendition s. */
+/* convert_subs_format - the demuxer for a caption file, as convert_caption_check tells them apart
+ */
+static const AVInputFormat *
+convert_subs_format(const char *path)
+{
+    char head[16] = "";
+    FILE *f = fopen(path, "rb");
+    size_t n = f != NULL ? fread(head, 1, sizeof(head) - 1, f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    head[n] = '\0';
+    const char *p = strncmp(head, "\xef\xbb\xbf", 3) == 0 ? head + 3 : head;
+    return av_find_input_format(strncmp(p, "WEBVTT", 6) == 0 ? "webvtt" : "srt");
+}
+
+/*
+ * convert_subs_file - read a whole caption file into rendition s. The
+ * demuxer is named, not guessed (SubRip's probe wants a cue number first,
+ * and a file must not be taken for another format), and only the file
+ * protocol is allowed; shown is how messages name the file.
+ */
 static int
-convert_subs_file(struct convert_subs *ss, struct convert_sub *s, const char *path, char *err,
-                  size_t errlen)
+convert_subs_file(struct convert_subs *ss, struct convert_sub *s, const char *path,
+                  const char *shown, char *err, size_t errlen)
 {
     AVFormatContext *fmt = NULL;
-    int ret = avformat_open_input(&fmt, path, NULL, NULL);
+    AVDictionary *opt = NULL;
+    av_dict_set(&opt, "protocol_whitelist", "file", 0);
+    int ret = avformat_open_input(&fmt, path, convert_subs_format(path), &opt);
+    av_dict_free(&opt);
+    path = shown;
     if (ret < 0) {
         return convert_err_set(err, errlen, ret, "%s: cannot read the caption file", path);
     }
@@ -313,13 +359,15 @@ convert_subs_open(struct convert_subs **out, struct convert_input *in, const str
     /* Caption files first: the user asked for them by name. */
     for (int i = 0; i < o->n_captions; i++) {
         const struct convert_caption *c = &o->captions[i];
-        if (c->path == NULL || convert_caption_check(c->path, NULL, err, errlen) < 0) {
+        if (c->path == NULL || convert_caption_check(c->path, c->name, err, errlen) < 0) {
             return c->path == NULL ? convert_err_set(err, errlen, 0, "caption %d: no file", i) : -1;
         }
         struct convert_sub *s = &ss->s[ss->n++];
         convert_subs_describe(s, NULL, c->language != NULL ? c->language : "", i);
+        convert_lang_unique(s->label, sizeof(s->label), convert_subs_label_taken, ss);
         convert_lang_name(s->name, "subs", s->language, "", convert_subs_taken, ss);
-        if (convert_subs_file(ss, s, c->path, err, errlen) < 0) {
+        if (convert_subs_file(ss, s, c->path, c->name != NULL ? c->name : c->path, err, errlen) <
+            0) {
             return -1;
         }
     }
@@ -332,6 +380,7 @@ convert_subs_open(struct convert_subs **out, struct convert_input *in, const str
         struct convert_sub *s = &ss->s[ss->n++];
         s->dec = in->subs[i].dec;
         convert_subs_describe(s, in->subs[i].st, NULL, ss->n - 1);
+        convert_lang_unique(s->label, sizeof(s->label), convert_subs_label_taken, ss);
         convert_lang_name(s->name, "subs", s->language, "", convert_subs_taken, ss);
         if (convert_subs_encoder(s, in->path, err, errlen) < 0) {
             return -1;
@@ -369,10 +418,19 @@ convert_subs_time(FILE *f, double t)
             ms % 1000);
 }
 
-/* convert_subs_segment - write seg_NNNNN.vtt of s for [t0, t1) and report it. */
+/* What a subtitle rendition may write in all: cues repeated over many
+ * segments (a cue that lasts the whole film) must not fill the disk. */
+#define CONVERT_SUBS_OUT_MAX (64u << 20)
+
+/*
+ * convert_subs_segment - write seg_NNNNN.vtt of s for [t0, t1) and report
+ * it: the cues that overlap it, none past end (the media's end), starting
+ * the scan at *lo (cues are in start order; *lo moves past the ended).
+ */
 static int
 convert_subs_segment(struct convert_sub *s, const struct convert_opts *o, const char *dir,
-                     unsigned k, double t0, double t1, int last, char *err, size_t errlen)
+                     unsigned k, double t0, double t1, double end, size_t *lo, uint64_t *written,
+                     char *err, size_t errlen)
 {
     char path[PATH_MAX + 32], part[PATH_MAX + 40];
     snprintf(path, sizeof(path), "%s/seg_%05u.vtt", dir, k);
@@ -383,13 +441,16 @@ convert_subs_segment(struct convert_sub *s, const struct convert_opts *o, const 
     }
     fprintf(f, "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:%lld,LOCAL:00:00:00.000\n",
             (long long)llround(CONVERT_TS_OFFSET * 90000));
-    for (size_t i = 0; i < s->n; i++) {
+    while (*lo < s->n && s->cues[*lo].end <= t0) {
+        (*lo)++;
+    }
+    for (size_t i = *lo; i < s->n && s->cues[i].start < t1 && s->cues[i].start < end; i++) {
         const struct convert_cue *c = &s->cues[i];
-        if (c->start < t1 + (last ? 1e9 : 0) && c->end > t0) {
+        if (c->end > t0) {
             fputc('\n', f);
             convert_subs_time(f, c->start);
             fputs(" --> ", f);
-            convert_subs_time(f, c->end);
+            convert_subs_time(f, c->end < end ? c->end : end);
             fprintf(f, "\n%s\n", c->text);
         }
     }
@@ -401,6 +462,13 @@ convert_subs_segment(struct convert_sub *s, const struct convert_opts *o, const 
         return convert_err_set(err, errlen, AVERROR(errno), "%s: stat", path);
     }
     s->segs[k] = (struct convert_mux_seg){.duration = t1 - t0, .size = (uint64_t)st.st_size};
+    *written += (uint64_t)st.st_size;
+    if (*written > CONVERT_SUBS_OUT_MAX) {
+        return convert_err_set(err, errlen, AVERROR(E2BIG),
+                               "%s: more than %u MiB of WebVTT (cues repeated over too many "
+                               "segments)",
+                               s->name, CONVERT_SUBS_OUT_MAX >> 20);
+    }
     if (o->on_segment != NULL) {
         struct convert_segment seg = {
             .rendition = s->name,
@@ -450,13 +518,21 @@ convert_subs_write(struct convert_subs *ss, const struct convert_opts *o,
             return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", dir);
         }
         s->n_segs = n;
-        double t = 0;
+        double t = 0, end = 0;
         for (unsigned k = 0; k < n; k++) {
-            if (convert_subs_segment(s, o, dir, k, t, t + segs[k].duration, k + 1 == n, err,
-                                     errlen) < 0) {
+            end += segs[k].duration;
+        }
+        size_t lo = 0;
+        uint64_t written = 0;
+        for (unsigned k = 0; k < n; k++) {
+            if (o->cancel != NULL && *o->cancel) {
+                return convert_err_set(err, errlen, AVERROR(ECANCELED), "%s: canceled", dir);
+            }
+            double t1 = t + segs[k].duration; /* the last one is end: the same sum */
+            if (convert_subs_segment(s, o, dir, k, t, t1, end, &lo, &written, err, errlen) < 0) {
                 return -1;
             }
-            t += segs[k].duration;
+            t = t1;
         }
     }
     return 0;

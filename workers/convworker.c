@@ -148,7 +148,11 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
         }
         snprintf(jo->paths[i], sizeof(jo->paths[i]), "%s/%llu/%s", c->set->spool_dir,
                  (unsigned long long)job, file);
-        jo->captions[i] = (struct convert_caption){.language = lang, .path = jo->paths[i]};
+        jo->captions[i] = (struct convert_caption){
+            .language = lang,
+            .path = jo->paths[i],
+            .name = json_string_value(json_object_get(s, "name")),
+        };
         o->n_captions = (int)i + 1;
     }
     o->captions = o->n_captions > 0 ? jo->captions : NULL;
