@@ -47,9 +47,12 @@ job_json(const struct store_job *row)
     double progress = sched_progress(row);
     if (!isfinite(progress) || progress < 0)
         progress = 0;
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}", "id",
+    json_t *owner = row->owner_uid >= 0 ? json_pack("{s:I, s:s}", "uid", (json_int_t)row->owner_uid,
+                                                    "user", row->owner_name)
+                                        : json_null();
+    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}", "id",
                      (json_int_t)row->id, "state", job_state_name(row->state), "input", row->input,
-                     "created_at", created, "updated_at", updated, "progress",
+                     "owner", owner, "created_at", created, "updated_at", updated, "progress",
                      progress > 1 ? 1.0 : progress, "segments", "done", (int)row->segs_done,
                      "uploaded", (int)row->segs_uploaded, "renditions", rends, "attempts",
                      (int)row->attempts, "playlist_url",
@@ -104,6 +107,24 @@ get_str(json_t *req, const char *key)
 {
     json_t *v = json_object_get(req, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* get_client - who asks, as ctl put it in "client" (ctl builds every
+ * forwarded request itself, so a client cannot supply this); 0 if absent */
+static int
+get_client(json_t *req, struct sched_client *who)
+{
+    json_t *c = json_object_get(req, "client");
+    json_t *uid = json_object_get(c, "uid");
+    const char *user = get_str(c, "user");
+
+    if (!json_is_object(c) || !json_is_integer(uid) || json_integer_value(uid) < 0 || user == NULL)
+        return 0;
+    memset(who, 0, sizeof(*who));
+    who->uid = (int64_t)json_integer_value(uid);
+    snprintf(who->user, sizeof(who->user), "%s", user);
+    who->admin = json_is_true(json_object_get(c, "admin"));
+    return 1;
 }
 
 struct list_ud {
@@ -231,8 +252,10 @@ do_submit(struct slot *s, json_t *req)
         return;
     }
     struct store_job row;
+    struct sched_client who;
     const char *code = "internal";
-    if (sched_submit(token, input, ladder, segment, prefix, &row, &code, why, sizeof(why)) < 0) {
+    if (sched_submit_as(token, input, ladder, segment, prefix, get_client(req, &who) ? &who : NULL,
+                        &row, &code, why, sizeof(why)) < 0) {
         send_error(s, code, why);
         return;
     }
@@ -247,6 +270,7 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
     const char *cmd;
     int64_t id;
     struct store_job row;
+    struct sched_client who;
     const char *code = "internal";
     char msg[300];
 
@@ -279,6 +303,11 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
                 snprintf(msg, sizeof(msg), "no job %lld", (long long)id);
                 send_error(s, "not_found", msg);
             }
+        } else if (get_client(req, &who) &&
+                   sched_authorize(id, &who, &code, msg, sizeof(msg)) < 0) {
+            log_warn("%s of job %lld by %s (uid %lld) refused: %s", cmd, (long long)id, who.user,
+                     (long long)who.uid, msg);
+            send_error(s, code, msg);
         } else {
             int rc = cmd[0] == 'c' ? sched_cancel(id, &row, &code, msg, sizeof(msg))
                                    : sched_retry(id, &row, &code, msg, sizeof(msg));

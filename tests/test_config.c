@@ -67,6 +67,8 @@ static const struct {
     {"30s", 30000},
     {"5m", 300000},
     {"6h", 21600000},
+    {"7d", 604800000},
+    {"5D", -1},
     {"7", 7000}, /* a bare number is seconds */
     {"1.5s", 1500},
     {"0.25", 250},
@@ -104,6 +106,11 @@ field(const struct config *c, const char *sec, const char *key, char *out, size_
       snprintf(out, cap, "%lld", (long long)c->daemon.shutdown_timeout_ms));
     S("daemon", "max_input_size",
       snprintf(out, cap, "%llu", (unsigned long long)c->daemon.max_input_bytes));
+    S("daemon", "allow_users", snprintf(out, cap, "%s", c->daemon.allow_users));
+    S("daemon", "allow_groups", snprintf(out, cap, "%s", c->daemon.allow_groups));
+    S("daemon", "admin_group", snprintf(out, cap, "%s", c->daemon.admin_group));
+    S("daemon", "keep_failed_inputs",
+      snprintf(out, cap, "%lld", (long long)c->daemon.keep_failed_inputs_ms));
     S("convert", "workers", snprintf(out, cap, "%u", c->convert.workers));
     S("convert", "threads", snprintf(out, cap, "%u", c->convert.threads));
     S("convert", "ladder", snprintf(out, cap, "%s", c->convert.ladder));
@@ -145,6 +152,10 @@ static const char *all_keys[] = {
     "daemon.max_queued",
     "daemon.shutdown_timeout",
     "daemon.max_input_size",
+    "daemon.allow_users",
+    "daemon.allow_groups",
+    "daemon.admin_group",
+    "daemon.keep_failed_inputs",
     "convert.workers",
     "convert.threads",
     "convert.ladder",
@@ -222,6 +233,20 @@ static const struct key_case {
     {"daemon", "max_input_size", "5T", 0, NULL, "is not a size"},
     {"daemon", "max_input_size", "G", 0, NULL, "is not a size"},
     {"daemon", "max_input_size", "99999999999G", 0, NULL, "is not a size"},
+    {"daemon", "allow_users", "", 0, "", NULL},
+    {"daemon", "allow_users", "alice,bob", 0, "alice,bob", NULL},
+    {"daemon", "allow_users", "alice, bob", 0, "alice, bob", NULL},
+    {"daemon", "allow_users", "alice;rm", 0, NULL, "is not a comma list"},
+    {"daemon", "allow_groups", "video,hlsd", 0, "video,hlsd", NULL},
+    {"daemon", "allow_groups", "a/b", 0, NULL, "is not a comma list"},
+    {"daemon", "admin_group", "", 0, "", NULL},
+    {"daemon", "admin_group", "wheel", 0, "wheel", NULL},
+    {"daemon", "admin_group", "wheel,adm", 0, NULL, "is not one group name"},
+    {"daemon", "keep_failed_inputs", "0", 0, "0", NULL},
+    {"daemon", "keep_failed_inputs", "7d", 0, "604800000", NULL},
+    {"daemon", "keep_failed_inputs", "36h", 0, "129600000", NULL},
+    {"daemon", "keep_failed_inputs", "-1d", 0, NULL, "is not a duration"},
+    {"daemon", "keep_failed_inputs", "1w", 0, NULL, "is not a duration"},
     /* convert */
     {"convert", "workers", "1", 0, "1", NULL},
     {"convert", "workers", "64", 0, "64", NULL},

@@ -435,6 +435,9 @@ print_job(json_t *job)
     printf("job         %lld\n", int_or(job, "id", 0));
     printf("state       %s\n", str_or(job, "state", "?"));
     printf("input       %s\n", str_or(job, "input", ""));
+    json_t *owner = json_object_get(job, "owner");
+    if (json_is_object(owner))
+        printf("owner       %s (uid %lld)\n", str_or(owner, "user", "?"), int_or(owner, "uid", -1));
     printf("progress    %.0f%%\n", progress_of(job) * 100);
     long long total = seg_total(job);
     if (total >= 0)
