@@ -9,6 +9,7 @@
  */
 #include "daemon/store.h"
 #include "tests/fix_daemon.h"
+#include "tests/fix_users.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -25,62 +26,30 @@ struct people {
     char pub[256]; /* a directory everyone may read: the socket, inputs */
 };
 
-static int
-sh_ok(void *ud)
-{
-    return fix_sh(NULL, 0, "%s", (const char *)ud) == 0;
-}
-
-/* must - a user database command; retried while another test holds the
- * lock on /etc/passwd */
-static void
-must(const char *cmd)
-{
-    cr_assert(fix_wait(sh_ok, (void *)cmd, 20000), "failed: %s", cmd);
-}
-
 static void
 people_make(struct people *p, const char *tag)
 {
-    char cmd[512];
-
-    if (geteuid() != 0)
-        cr_skip_test("needs root to create users");
-    snprintf(p->a, sizeof(p->a), "hta%s%ld", tag, (long)getpid() % 100000);
-    snprintf(p->b, sizeof(p->b), "htb%s%ld", tag, (long)getpid() % 100000);
-    snprintf(p->c, sizeof(p->c), "htc%s%ld", tag, (long)getpid() % 100000);
-    snprintf(p->grp, sizeof(p->grp), "htg%s%ld", tag, (long)getpid() % 100000);
-    snprintf(cmd, sizeof(cmd), "getent group %s >/dev/null || groupadd %s", p->grp, p->grp);
-    must(cmd);
-    const char *names[] = {p->a, p->b, p->c};
-    for (int i = 0; i < 3; i++) {
-        /* c is in the group */
-        if (i == 2)
-            snprintf(cmd, sizeof(cmd),
-                     "id %s >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin -G %s %s",
-                     names[i], p->grp, names[i]);
-        else
-            snprintf(cmd, sizeof(cmd),
-                     "id %s >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin %s", names[i],
-                     names[i]);
-        must(cmd);
-    }
-    snprintf(p->pub, sizeof(p->pub), "/tmp/hlsd-access-%s-%ld", tag, (long)getpid());
-    fix_sh(NULL, 0, "rm -rf '%s' && mkdir -m 0755 '%s'", p->pub, p->pub);
+    fix_users_need_root();
+    fix_users_name(p->a, sizeof(p->a), "hta", tag);
+    fix_users_name(p->b, sizeof(p->b), "htb", tag);
+    fix_users_name(p->c, sizeof(p->c), "htc", tag);
+    fix_users_name(p->grp, sizeof(p->grp), "htg", tag);
+    fix_users_group_add(p->grp);
+    fix_users_add(p->a, NULL);
+    fix_users_add(p->b, NULL);
+    fix_users_add(p->c, p->grp); /* c is in the group */
+    char name[32];
+    snprintf(name, sizeof(name), "access-%s", tag);
+    fix_users_public_dir(p->pub, sizeof(p->pub), name);
 }
 
 static void
 people_remove(struct people *p)
 {
-    char cmd[256];
-    const char *names[] = {p->a, p->b, p->c};
-
-    for (int i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof(cmd), "! id %s >/dev/null 2>&1 || userdel %s", names[i], names[i]);
-        must(cmd);
-    }
-    snprintf(cmd, sizeof(cmd), "! getent group %s >/dev/null || groupdel %s", p->grp, p->grp);
-    must(cmd);
+    fix_users_del(p->a);
+    fix_users_del(p->b);
+    fix_users_del(p->c);
+    fix_users_group_del(p->grp);
     fix_sh(NULL, 0, "rm -rf '%s'", p->pub);
 }
 
@@ -127,9 +96,7 @@ text_input(struct people *p)
 static long long
 uid_of(const char *user)
 {
-    char out[64];
-    cr_assert_eq(fix_sh(out, sizeof(out), "id -u %s", user), 0);
-    return atoll(out);
+    return (long long)fix_users_uid(user);
 }
 
 Test(access, owner_recorded_and_others_refused, .timeout = 120)
