@@ -15,10 +15,12 @@
 #include "ipc/proto.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static void
@@ -47,17 +49,22 @@ job_json(const struct store_job *row)
     double progress = sched_progress(row);
     if (!isfinite(progress) || progress < 0)
         progress = 0;
+    long long expected = sched_segments_expected(row);
     json_t *owner = row->owner_uid >= 0 ? json_pack("{s:I, s:s}", "uid", (json_int_t)row->owner_uid,
                                                     "user", row->owner_name)
                                         : json_null();
-    return json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}", "id",
-                     (json_int_t)row->id, "state", job_state_name(row->state), "input", row->input,
-                     "owner", owner, "created_at", created, "updated_at", updated, "progress",
-                     progress > 1 ? 1.0 : progress, "segments", "done", (int)row->segs_done,
-                     "uploaded", (int)row->segs_uploaded, "renditions", rends, "attempts",
-                     (int)row->attempts, "playlist_url",
-                     row->state == JOB_DONE ? json_string(url) : json_null(), "error",
-                     row->error[0] ? json_string(row->error) : json_null());
+    json_t *job = json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}",
+                            "id", (json_int_t)row->id, "state", job_state_name(row->state), "input",
+                            row->input, "owner", owner, "created_at", created, "updated_at",
+                            updated, "progress", progress > 1 ? 1.0 : progress, "segments", "done",
+                            (int)row->segs_done, "uploaded", (int)row->segs_uploaded, "renditions",
+                            rends, "attempts", (int)row->attempts, "playlist_url",
+                            row->state == JOB_DONE ? json_string(url) : json_null(), "error",
+                            row->error[0] ? json_string(row->error) : json_null());
+    if (job && expected >= 0)
+        json_object_set_new(json_object_get(job, "segments"), "expected",
+                            json_integer((json_int_t)expected));
+    return job;
 }
 
 /* the request's sequence number (rec.job of PROTO_CTL_REQ), echoed in the
@@ -194,6 +201,29 @@ do_workers(struct slot *s)
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "workers", arr));
 }
 
+static uint64_t spool_sum;
+
+static int
+spool_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        spool_sum += (uint64_t)st->st_size;
+    return 0;
+}
+
+/* spool_bytes - what the spool holds: inputs (failed jobs' included) and
+ * segments waiting for upload. A walk at each stats request: they are
+ * rare, and the spool holds few files per job */
+static uint64_t
+spool_bytes(void)
+{
+    spool_sum = 0;
+    nftw(M.cfg.daemon.spool_dir, spool_add, 16, FTW_PHYS);
+    return spool_sum;
+}
+
 static void
 do_stats(struct slot *s)
 {
@@ -219,6 +249,7 @@ do_stats(struct slot *s)
         (json_int_t)st->upload_failures, "conversions_done", (json_int_t)st->conversions_done,
         "children_started", (json_int_t)M.children_started, "children_crashed",
         (json_int_t)M.children_crashed, "queued", (int)sched_queued(), "stopping", M.stopping);
+    json_object_set_new(stats, "spool_bytes", json_integer((json_int_t)spool_bytes()));
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "stats", stats));
 }
 

@@ -118,6 +118,9 @@ int sched_status(int64_t id, struct store_job *out);
 /* sched_active - the row of a job in memory, or NULL */
 const struct store_job *sched_active(int64_t id);
 unsigned sched_queued(void);
+/* sched_segments_expected - how many segments the job publishes in all,
+ * once its conversion is over (the ledger's count); -1 before */
+long long sched_segments_expected(const struct store_job *row);
 /* sched_progress - 0..1 for a job, from memory when active */
 double sched_progress(const struct store_job *row);
 

@@ -198,7 +198,10 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     spool_job_path(SCHED_CFG->daemon.spool_dir, id, "input", in, sizeof(in));
     if (access(in, R_OK) < 0) {
         *code = "conflict";
-        snprintf(msg, msglen, "job %lld: its input is no longer in the spool", (long long)id);
+        snprintf(msg, msglen,
+                 "job %lld: its input is no longer in the spool (a failed job keeps it for "
+                 "keep_failed_inputs): retry is no longer possible",
+                 (long long)id);
         return -1;
     }
     if (j == NULL)
