@@ -63,20 +63,20 @@ ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
 {
     struct ctl_error err;
 
-    if (ctl_request_parse(line, len, &k->rq, &err) < 0) {
-        log_warn("%s: %s", err.code, err.message);
-        ctl_conn_error(k, err.code, err.message);
-        if (err.close)
-            k->close_after = 1;
-        return;
-    }
+    /* before parsing: a client that may not use us gets nothing else */
     if (!k->allowed) {
         char msg[200];
         snprintf(msg, sizeof(msg), "user %s may not use hlsd (allow_users, allow_groups)", k->user);
         log_warn("refused a request from uid %ld pid %ld: %s", (long)k->uid, (long)k->pid, msg);
         ctl_conn_error(k, "forbidden", msg);
-        ctl_request_free(&k->rq);
         k->close_after = 1;
+        return;
+    }
+    if (ctl_request_parse(line, len, &k->rq, &err) < 0) {
+        log_warn("%s: %s", err.code, err.message);
+        ctl_conn_error(k, err.code, err.message);
+        if (err.close)
+            k->close_after = 1;
         return;
     }
     /* who asks, for the master: set here, over anything the client sent */

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* the test's users and group: names unique to this process */
@@ -64,6 +66,27 @@ as(struct fix_daemon *d, const char *user, char *out, size_t cap, const char *ar
     int rc = fix_sh(out, cap, "runuser -u %s -- %s -s '%s' %s 2>&1", user, abs, d->sock, args);
     free(abs);
     return rc;
+}
+
+/* raw_as - send line on the socket as uid:gid (a child process that
+ * drops to them); 0 if the reply line holds want */
+static int
+raw_as(struct fix_daemon *d, uid_t uid, gid_t gid, const char *line, const char *want)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+            _exit(3);
+        int fd = fix_connect(d->sock);
+        if (fd < 0 || fix_send_all(fd, line, strlen(line)) < 0)
+            _exit(4);
+        char *reply = fix_line(fd, 10000);
+        _exit(reply && strstr(reply, want) ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 /* daemon_for - a daemon whose socket anyone may open, daemon_extra added */
@@ -181,6 +204,9 @@ Test(access, allow_users_and_groups, .timeout = 90)
     snprintf(args, sizeof(args), "submit '%s'", text_input(&p));
     cr_expect_eq(as(&d, p.b, out, sizeof(out), args), 1, "%s", out);
     cr_expect(strstr(out, "forbidden"), "%s", out);
+    /* whatever it sends: a malformed line is refused the same way */
+    cr_expect_eq(raw_as(&d, fix_users_uid(p.b), fix_users_gid(p.b), "not json\n", "forbidden"), 0,
+                 "a malformed line from b is not answered forbidden");
     /* root always may */
     cr_expect_eq(fix_daemon_ctl(&d, out, sizeof(out), "list"), 0, "root: %s", out);
 
