@@ -3,7 +3,8 @@
  * as root in CI; without root the tests that need them skip), a directory
  * every user may read, and commands run as one of them (runuser). The
  * user database is locked while another test changes it: every change is
- * retried until a deadline.
+ * retried until a deadline. Tests that make them name fix_users_cleanup
+ * as their .fini.
  */
 #ifndef HLSD_TESTS_FIX_USERS_H
 #define HLSD_TESTS_FIX_USERS_H
@@ -33,5 +34,9 @@ gid_t fix_users_gid(const char *user);
 /* fix_users_public_dir - a new directory under /tmp everyone may read and
  * enter (mode 0755): the scratch directory is root's alone */
 void fix_users_public_dir(char *out, size_t cap, const char *name);
+
+/* fix_users_cleanup - remove every user, group and public directory this
+ * test made: a test's .fini, so that a failed assertion leaves nothing */
+void fix_users_cleanup(void);
 
 #endif

@@ -45,16 +45,6 @@ people_make(struct people *p, const char *tag)
     fix_users_public_dir(p->pub, sizeof(p->pub), name);
 }
 
-static void
-people_remove(struct people *p)
-{
-    fix_users_del(p->a);
-    fix_users_del(p->b);
-    fix_users_del(p->c);
-    fix_users_group_del(p->grp);
-    fix_sh(NULL, 0, "rm -rf '%s'", p->pub);
-}
-
 /* as - hlsctl ARGS run as user; exit status, stdout and stderr in out */
 static int
 as(struct fix_daemon *d, const char *user, char *out, size_t cap, const char *args)
@@ -122,7 +112,7 @@ uid_of(const char *user)
     return (long long)fix_users_uid(user);
 }
 
-Test(access, owner_recorded_and_others_refused, .timeout = 120)
+Test(access, owner_recorded_and_others_refused, .timeout = 120, .fini = fix_users_cleanup)
 {
     struct people p;
     struct fix_daemon d;
@@ -178,10 +168,9 @@ Test(access, owner_recorded_and_others_refused, .timeout = 120)
     cr_expect_eq(as(&d, p.a, out, sizeof(out), args), 0, "owner cancel: %s", out);
 
     fix_daemon_stop(&d, SIGTERM, 20000);
-    people_remove(&p);
 }
 
-Test(access, allow_users_and_groups, .timeout = 90)
+Test(access, allow_users_and_groups, .timeout = 90, .fini = fix_users_cleanup)
 {
     struct people p;
     struct fix_daemon d;
@@ -211,7 +200,6 @@ Test(access, allow_users_and_groups, .timeout = 90)
     cr_expect_eq(fix_daemon_ctl(&d, out, sizeof(out), "list"), 0, "root: %s", out);
 
     fix_daemon_stop(&d, SIGTERM, 20000);
-    people_remove(&p);
 }
 
 /* a job store written by the release before owners: opened, it gains the

@@ -64,7 +64,7 @@ all_started(void *ud)
     return r->ctl > 0 && r->convert > 0 && r->upload > 0;
 }
 
-Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90)
+Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90, .fini = fix_users_cleanup)
 {
     struct fix_daemon d;
     char user[32], pub[256], dx[512], out[4096];
@@ -125,8 +125,6 @@ Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90)
     cr_expect(!fix_daemon_log_contains(&d, "running as root"), "warned although not root");
     cr_expect(!fix_daemon_log_contains(&d, "readable by others"), "warned about a 0600 file");
     fix_daemon_stop(&d, SIGTERM, 20000);
-    fix_users_del(user);
-    fix_sh(NULL, 0, "rm -rf '%s'", pub);
 }
 
 Test(hardening, warns_about_a_readable_secret_and_root, .timeout = 60)
