@@ -79,6 +79,19 @@ raw_as(struct fix_daemon *d, uid_t uid, gid_t gid, const char *line, const char 
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+struct as_ok {
+    struct fix_daemon *d;
+    const char *user;
+};
+
+static int
+lists_ok(void *ud)
+{
+    struct as_ok *a = ud;
+    char out[4096];
+    return as(a->d, a->user, out, sizeof(out), "list") == 0;
+}
+
 /* daemon_for - a daemon whose socket anyone may open, daemon_extra added */
 static void
 daemon_for(struct fix_daemon *d, struct people *p, const char *name, const char *extra)
@@ -198,6 +211,13 @@ Test(access, allow_users_and_groups, .timeout = 90, .fini = fix_users_cleanup)
                  "a malformed line from b is not answered forbidden");
     /* root always may */
     cr_expect_eq(fix_daemon_ctl(&d, out, sizeof(out), "list"), 0, "root: %s", out);
+
+    /* a reload that lets b in: the new ctl says so */
+    snprintf(extra, sizeof(extra), "socket_mode = 0666\nallow_users = %s,%s\n", p.a, p.b);
+    fix_daemon_config(&d, 1, 1, extra, NULL, NULL);
+    kill(d.pid, SIGHUP);
+    struct as_ok ok = {&d, p.b};
+    cr_expect(fix_wait(lists_ok, &ok, 20000), "b is still refused after the reload");
 
     fix_daemon_stop(&d, SIGTERM, 20000);
 }
