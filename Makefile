@@ -47,12 +47,16 @@ LIB_SRCS  := $(wildcard ipc/*.c) $(wildcard workers/*.c) \
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libhlsd.a
 TOOL_SRCS := $(wildcard tools/*.c)
-TOOLS     := $(TOOL_SRCS:tools/%.c=$(BINDIR)/%)
+# hlsctl is one program of several files, in a folder of its own
+HLSCTL_SRCS := $(wildcard tools/hlsctl/*.c)
+HLSCTL_OBJS := $(HLSCTL_SRCS:%.c=$(BUILD)/%.o)
+TOOLS     := $(TOOL_SRCS:tools/%.c=$(BINDIR)/%) $(if $(HLSCTL_SRCS),$(BINDIR)/hlsctl)
 DAEMON    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(BUILD)/tests/hlsd-tests
-ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
+ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(HLSCTL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
+ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.h tests/*.h)
 
 .SECONDARY:
 
@@ -74,6 +78,10 @@ $(BINDIR)/%: $(BUILD)/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(BINDIR)/hlsctl: $(HLSCTL_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HLSCTL_OBJS) $(LIB) $(LDLIBS)
+
 $(BINDIR)/hlsd: $(BUILD)/daemon/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -83,7 +91,7 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) -lcriterion
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%.d) \
-         $(BUILD)/daemon/main.d
+         $(HLSCTL_OBJS:.o=.d) $(BUILD)/daemon/main.d
 
 deps:
 	@tools/deps.sh test
@@ -131,11 +139,11 @@ bench-pipeline: all
 	tools/bench-pipeline.sh
 
 lint:
-	@clang-format --dry-run --Werror $(ALL_SRCS) $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tests/*.h)
+	@clang-format --dry-run --Werror $(ALL_SRCS) $(ALL_HDRS)
 	@echo "lint: ok"
 
 format:
-	clang-format -i $(ALL_SRCS) $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tests/*.h)
+	clang-format -i $(ALL_SRCS) $(ALL_HDRS)
 
 clean:
 	rm -rf build bin

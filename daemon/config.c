@@ -35,6 +35,7 @@ config_defaults(struct config *c)
     c->daemon.max_queued = 100;
     c->daemon.shutdown_timeout_ms = 30000;
     c->daemon.max_input_bytes = 20ULL << 30;
+    c->daemon.keep_failed_inputs_ms = 7 * 24 * 3600 * 1000LL;
 
     c->convert.workers = 1;
     c->convert.threads = 0;
@@ -76,6 +77,8 @@ config_parse_duration(const char *s)
         mult = 60000;
     else if (strcmp(end, "h") == 0)
         mult = 3600000;
+    else if (strcmp(end, "d") == 0)
+        mult = 86400000;
     else
         return -1;
     if (v * mult > 1e15)
@@ -120,13 +123,44 @@ set_uint(unsigned *dst, const char *v, unsigned lo, unsigned hi, struct loader *
     return 1;
 }
 
+/* set_names - a comma list of user or group names */
+static int
+set_names(char *dst, size_t cap, const char *v, struct loader *L)
+{
+    for (const char *p = v; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr("._-$, ", *p)) {
+            snprintf(L->reason, sizeof(L->reason),
+                     "'%s' is not a comma list of user or group names", v);
+            return 0;
+        }
+    }
+    return set_str(dst, cap, v, L);
+}
+
+int
+config_list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = list;
+
+    while (*p) {
+        p += strspn(p, " ,");
+        size_t len = strcspn(p, " ,");
+        if (len > 0 && len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
 static int
 set_dur(int64_t *dst, const char *v, int64_t lo, struct loader *L)
 {
     int64_t ms = config_parse_duration(v);
     if (ms < lo) {
-        snprintf(L->reason, sizeof(L->reason), "'%s' is not a duration like 500ms, 30s, 5m or 6h%s",
-                 v, lo > 0 ? " (and above zero)" : "");
+        snprintf(L->reason, sizeof(L->reason),
+                 "'%s' is not a duration like 500ms, 30s, 5m, 6h or 7d%s", v,
+                 lo > 0 ? " (and above zero)" : "");
         return 0;
     }
     *dst = ms;
@@ -259,6 +293,19 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->daemon.shutdown_timeout_ms, v, 0, L);
     if (KEY("daemon", "max_input_size"))
         return set_size(&c->daemon.max_input_bytes, v, L);
+    if (KEY("daemon", "allow_users"))
+        return set_names(c->daemon.allow_users, sizeof(c->daemon.allow_users), v, L);
+    if (KEY("daemon", "allow_groups"))
+        return set_names(c->daemon.allow_groups, sizeof(c->daemon.allow_groups), v, L);
+    if (KEY("daemon", "admin_group")) {
+        if (strpbrk(v, ", ")) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not one group name", v);
+            return 0;
+        }
+        return set_names(c->daemon.admin_group, sizeof(c->daemon.admin_group), v, L);
+    }
+    if (KEY("daemon", "keep_failed_inputs"))
+        return set_dur(&c->daemon.keep_failed_inputs_ms, v, 0, L);
 
     if (KEY("convert", "workers"))
         return set_uint(&c->convert.workers, v, 1, 64, L);

@@ -28,7 +28,11 @@ struct config {
         char group[CONFIG_STR_MAX]; /* "" = do not change */
         unsigned max_queued;
         int64_t shutdown_timeout_ms;
-        uint64_t max_input_bytes; /* largest accepted submission */
+        uint64_t max_input_bytes;          /* largest accepted submission */
+        char allow_users[CONFIG_STR_MAX];  /* comma list; "" with allow_groups "": anyone */
+        char allow_groups[CONFIG_STR_MAX]; /* comma list */
+        char admin_group[CONFIG_STR_MAX];  /* may cancel/retry others' jobs; "": root only */
+        int64_t keep_failed_inputs_ms;     /* a failed job's input; 0 = for ever */
     } daemon;
     struct {
         unsigned workers;
@@ -73,9 +77,13 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen);
 /* config_check_ladder - 0 if v is "", "copy" or HEIGHT:RATE[,...]; else -1 and why. */
 int config_check_ladder(const char *v, char *why, size_t whylen);
 
-/* config_parse_duration - "500ms", "30s", "5m", "6h" (a bare number is
+/* config_parse_duration - "500ms", "30s", "5m", "6h", "7d" (a bare number is
  * seconds) into milliseconds; -1 if malformed. */
 int64_t config_parse_duration(const char *s);
+
+/* config_list_has - 1 if the comma list (spaces allowed around names)
+ * holds name */
+int config_list_has(const char *list, const char *name);
 
 /* config_convworker - a conversion worker's settings, pointing into c */
 void config_convworker(const struct config *c, struct convworker_settings *set);

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -75,6 +76,15 @@ ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
 {
     struct ctl_error err;
 
+    /* before parsing: a client that may not use us gets nothing else */
+    if (!k->allowed) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "user %s may not use hlsd (allow_users, allow_groups)", k->user);
+        log_warn("refused a request from uid %ld pid %ld: %s", (long)k->uid, (long)k->pid, msg);
+        ctl_conn_error(k, "forbidden", msg);
+        k->close_after = 1;
+        return;
+    }
     if (ctl_request_parse(line, len, &k->rq, &err) < 0) {
         log_warn("%s: %s", err.code, err.message);
         ctl_conn_error(k, err.code, err.message);
@@ -83,6 +93,8 @@ ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
         ctl_request_drop_fds(k);
         return;
     }
+    /* who asks, for the master: set here, over anything the client sent */
+    json_object_set_new(k->rq.fwd, "client", ctl_access_client(k));
     if (k->rq.cmd == CTL_CMD_SUBMIT) {
         ctl_submit_start(c, k);
         if (k->state != CONN_INGEST)
@@ -125,10 +137,14 @@ ctl_accept(struct ctl *c)
         }
         struct ucred cr;
         socklen_t crlen = sizeof(cr);
-        k->uid = (uid_t)-1;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0) {
-            k->uid = cr.uid;
             k->pid = cr.pid;
+            ctl_access_identify(c->cfg, k, cr.uid, cr.gid);
+        } else {
+            /* not a Unix socket peer we can name: nothing is allowed */
+            log_warn("SO_PEERCRED: %s", strerror(errno));
+            k->uid = (uid_t)-1;
+            snprintf(k->user, sizeof(k->user), "unknown");
         }
         k->last_active = ctl_now_ms();
         k->fd = fd;

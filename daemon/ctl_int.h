@@ -47,8 +47,12 @@ struct ctl_conn {
     struct ctl_ingest ig;
     int src;             /* the passed descriptor, or -1 when the bytes follow inline */
     int64_t last_active; /* ms: last byte in or out */
-    uid_t uid;           /* the peer's, for the log */
+    /* the peer, from SO_PEERCRED at accept (ctl_access.c) */
+    uid_t uid;
     pid_t pid;
+    char user[64]; /* its user name, or the uid in decimal */
+    int allowed;   /* by allow_users / allow_groups */
+    int admin;     /* may cancel or retry others' jobs */
 };
 
 struct ctl {
@@ -79,6 +83,11 @@ void ctl_conn_lines(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_read(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_free(struct ctl *c, struct ctl_conn *k);
+
+/* ctl_access.c */
+void ctl_access_identify(const struct config *cfg, struct ctl_conn *k, uid_t uid, gid_t gid);
+/* ctl_access_client - {"uid","user","admin"}, for the master */
+json_t *ctl_access_client(const struct ctl_conn *k);
 
 /* ctl_options.c */
 int ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err);

@@ -54,7 +54,7 @@ void
 ctl_submit_ingest_error(struct ctl *c, struct ctl_conn *k, int e)
 {
     if (e == EFBIG)
-        ctl_submit_fail(c, k, "too_large", "the input is larger than max_input_bytes (%llu)",
+        ctl_submit_fail(c, k, "too_large", "the input is larger than max_input_size (%llu bytes)",
                         (unsigned long long)c->cfg->daemon.max_input_bytes);
     else if (e == EPIPE)
         ctl_submit_fail(c, k, "bad_input", "the input ended after %llu of %llu bytes",
@@ -87,9 +87,10 @@ ctl_submit_complete(struct ctl *c, struct ctl_conn *k)
     int ok = rep && json_is_true(json_object_get(rep, "ok"));
     if (ok) {
         json_t *id = json_object_get(json_object_get(rep, "job"), "id");
-        log_info("submitted \"%s\" (%llu bytes) as job %lld for uid %ld pid %ld", k->rq.input,
+        log_info("submitted \"%s\" (%llu bytes) as job %lld for %s (uid %ld pid %ld)", k->rq.input,
                  (unsigned long long)k->ig.copied,
-                 json_is_integer(id) ? json_integer_value(id) : -1, (long)k->uid, (long)k->pid);
+                 json_is_integer(id) ? json_integer_value(id) : -1, k->user, (long)k->uid,
+                 (long)k->pid);
     }
     /* on any error the master did not take the directory: it is still ours */
     ctl_submit_end(c, k, !ok);
@@ -136,7 +137,8 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
             return;
         }
         if (k->rq.size > max) {
-            ctl_submit_fail(c, k, "too_large", "the input is larger than max_input_bytes (%llu)",
+            ctl_submit_fail(c, k, "too_large",
+                            "the input is larger than max_input_size (%llu bytes)",
                             (unsigned long long)max);
             return;
         }
@@ -161,7 +163,8 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
         if (e == EISDIR)
             ctl_submit_fail(c, k, "bad_input", "the input is a directory");
         else if (e == EFBIG)
-            ctl_submit_fail(c, k, "too_large", "the input is larger than max_input_bytes (%llu)",
+            ctl_submit_fail(c, k, "too_large",
+                            "the input is larger than max_input_size (%llu bytes)",
                             (unsigned long long)max);
         else
             ctl_submit_fail(c, k, "bad_input", "the passed descriptor is not readable");
@@ -169,7 +172,7 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
     }
 
     /* ask first, so that a big input is not copied only to be refused */
-    json_t *admit = json_pack("{s:s}", "cmd", "admit");
+    json_t *admit = json_pack("{s:s, s:o}", "cmd", "admit", "client", ctl_access_client(k));
     json_t *rep = admit ? ctl_master_ask(c, admit, &err) : NULL;
     json_decref(admit);
     if (rep == NULL || !json_is_true(json_object_get(rep, "ok"))) {

@@ -297,6 +297,23 @@ mkdir_owned(const char *dir, uid_t uid, gid_t gid)
         log_fatal(EXIT_ENV, "chown %s: %s", dir, strerror(errno));
 }
 
+/* warn_exposure - risks of the configuration itself, said once at start:
+ * a secret in a file others may read, and a daemon that keeps root */
+static void
+warn_exposure(const char *path, const struct config *c)
+{
+    struct stat st;
+
+    if ((c->upload.secret_access_key[0] || c->upload.session_token[0]) && stat(path, &st) == 0 &&
+        (st.st_mode & S_IROTH))
+        log_warn("%s holds a secret ([upload] secret_access_key or session_token) and is "
+                 "readable by others (mode %04o): chmod o-r %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+    if (geteuid() == 0 && c->daemon.user[0] == '\0')
+        log_warn("running as root: set [daemon] user so that the workers, which parse "
+                 "untrusted media, do not run as root");
+}
+
 /* drop_privileges - as root with [daemon] user set: own our directories,
  * then become that user for good */
 static void
@@ -403,6 +420,7 @@ main(int argc, char **argv)
     log_init("master", foreground, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
     if (cfg.daemon.pidfile[0])
         lock_pidfile(cfg.daemon.pidfile);
+    warn_exposure(path, &cfg);
     /* the socket is bound before the privilege drop, so that it can live in
      * a directory only root may write (/run/hlsd); ctl_listen gives it the
      * configured owner and mode */

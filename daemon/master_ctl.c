@@ -16,10 +16,12 @@
 #include "ipc/proto.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static void
@@ -48,14 +50,22 @@ job_json(const struct store_job *row)
     double progress = sched_progress(row);
     if (!isfinite(progress) || progress < 0)
         progress = 0;
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}", "id",
-                     (json_int_t)row->id, "state", job_state_name(row->state), "input", row->input,
-                     "created_at", created, "updated_at", updated, "progress",
-                     progress > 1 ? 1.0 : progress, "segments", "done", (int)row->segs_done,
-                     "uploaded", (int)row->segs_uploaded, "renditions", rends, "attempts",
-                     (int)row->attempts, "playlist_url",
-                     row->state == JOB_DONE ? json_string(url) : json_null(), "error",
-                     row->error[0] ? json_string(row->error) : json_null());
+    long long expected = sched_segments_expected(row);
+    json_t *owner = row->owner_uid >= 0 ? json_pack("{s:I, s:s}", "uid", (json_int_t)row->owner_uid,
+                                                    "user", row->owner_name)
+                                        : json_null();
+    json_t *job = json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}",
+                            "id", (json_int_t)row->id, "state", job_state_name(row->state), "input",
+                            row->input, "owner", owner, "created_at", created, "updated_at",
+                            updated, "progress", progress > 1 ? 1.0 : progress, "segments", "done",
+                            (int)row->segs_done, "uploaded", (int)row->segs_uploaded, "renditions",
+                            rends, "attempts", (int)row->attempts, "playlist_url",
+                            row->state == JOB_DONE ? json_string(url) : json_null(), "error",
+                            row->error[0] ? json_string(row->error) : json_null());
+    if (job && expected >= 0)
+        json_object_set_new(json_object_get(job, "segments"), "expected",
+                            json_integer((json_int_t)expected));
+    return job;
 }
 
 /* the request's sequence number (rec.job of PROTO_CTL_REQ), echoed in the
@@ -105,6 +115,24 @@ get_str(json_t *req, const char *key)
 {
     json_t *v = json_object_get(req, key);
     return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* get_client - who asks, as ctl put it in "client" (ctl builds every
+ * forwarded request itself, so a client cannot supply this); 0 if absent */
+static int
+get_client(json_t *req, struct sched_client *who)
+{
+    json_t *c = json_object_get(req, "client");
+    json_t *uid = json_object_get(c, "uid");
+    const char *user = get_str(c, "user");
+
+    if (!json_is_object(c) || !json_is_integer(uid) || json_integer_value(uid) < 0 || user == NULL)
+        return 0;
+    memset(who, 0, sizeof(*who));
+    who->uid = (int64_t)json_integer_value(uid);
+    snprintf(who->user, sizeof(who->user), "%s", user);
+    who->admin = json_is_true(json_object_get(c, "admin"));
+    return 1;
 }
 
 struct list_ud {
@@ -174,6 +202,29 @@ do_workers(struct slot *s)
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "workers", arr));
 }
 
+static uint64_t spool_sum;
+
+static int
+spool_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        spool_sum += (uint64_t)st->st_size;
+    return 0;
+}
+
+/* spool_bytes - what the spool holds: inputs (failed jobs' included) and
+ * segments waiting for upload. A walk at each stats request: they are
+ * rare, and the spool holds few files per job */
+static uint64_t
+spool_bytes(void)
+{
+    spool_sum = 0;
+    nftw(M.cfg.daemon.spool_dir, spool_add, 16, FTW_PHYS);
+    return spool_sum;
+}
+
 static void
 do_stats(struct slot *s)
 {
@@ -199,6 +250,7 @@ do_stats(struct slot *s)
         (json_int_t)st->upload_failures, "conversions_done", (json_int_t)st->conversions_done,
         "children_started", (json_int_t)M.children_started, "children_crashed",
         (json_int_t)M.children_crashed, "queued", (int)sched_queued(), "stopping", M.stopping);
+    json_object_set_new(stats, "spool_bytes", json_integer((json_int_t)spool_bytes()));
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "stats", stats));
 }
 
@@ -232,8 +284,10 @@ do_submit(struct slot *s, json_t *req)
         return;
     }
     struct store_job row;
+    struct sched_client who;
     const char *code = "internal";
-    if (sched_submit(token, input, ladder, segment, prefix, &row, &code, why, sizeof(why)) < 0) {
+    if (sched_submit_as(token, input, ladder, segment, prefix, get_client(req, &who) ? &who : NULL,
+                        &row, &code, why, sizeof(why)) < 0) {
         send_error(s, code, why);
         return;
     }
@@ -248,6 +302,7 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
     const char *cmd;
     int64_t id;
     struct store_job row;
+    struct sched_client who;
     const char *code = "internal";
     char msg[300];
 
@@ -280,6 +335,11 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
                 snprintf(msg, sizeof(msg), "no job %lld", (long long)id);
                 send_error(s, "not_found", msg);
             }
+        } else if (get_client(req, &who) &&
+                   sched_authorize(id, &who, &code, msg, sizeof(msg)) < 0) {
+            log_warn("%s of job %lld by %s (uid %lld) refused: %s", cmd, (long long)id, who.user,
+                     (long long)who.uid, msg);
+            send_error(s, code, msg);
         } else {
             int rc = cmd[0] == 'c' ? sched_cancel(id, &row, &code, msg, sizeof(msg))
                                    : sched_retry(id, &row, &code, msg, sizeof(msg));

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +173,22 @@ master_proc_resize(void)
     }
 }
 
+/* child_harden - what a child gives up before it touches a client's bytes:
+ * gaining privileges through exec (none of them execs, so nothing is lost),
+ * being dumped or traced by its user when it holds the S3 secret (an upload
+ * worker), and making spool files anyone else can read (ctl and the
+ * conversion write the spool; uploads publish with explicit modes) */
+static void
+child_harden(enum slot_role role)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        log_warn("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+    if (role == ROLE_UPLOAD && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        log_warn("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
+    if (role != ROLE_UPLOAD)
+        umask(077);
+}
+
 static void
 child_main(struct slot *s)
 {
@@ -187,6 +205,7 @@ child_main(struct slot *s)
         close(M.listen_fd);
     snprintf(role, sizeof(role), "%s[%d]", role_names[s->role], s->idx);
     log_set_role(role);
+    child_harden(s->role);
     worker_signals();
     sigset_t none;
     sigemptyset(&none);

@@ -77,6 +77,23 @@ sched_conversions_running(void)
     return n;
 }
 
+long long
+sched_segments_expected(const struct store_job *row)
+{
+    const struct job *j = sched_job_find(row->id);
+
+    if (row->state == JOB_DONE)
+        return row->segs_uploaded;
+    if (!row->conv_done || (row->state != JOB_UPLOADING && row->state != JOB_CONVERTING))
+        return -1;
+    if (j == NULL)
+        return row->segs_done;
+    long long n = 0;
+    for (size_t i = 0; i < j->nobjs; i++)
+        n += j->objs[i].kind == OBJ_SEGMENT && j->objs[i].state != OBJ_UNWANTED;
+    return n;
+}
+
 double
 sched_progress(const struct store_job *row)
 {

@@ -89,12 +89,28 @@ const struct sched_stats *sched_stats(void);
  * path ("" for a conversion) */
 int64_t sched_lease_of(int w, const char **rel);
 
+/* sched_client - who asks, as ctl read it from the socket (SO_PEERCRED) */
+struct sched_client {
+    int64_t uid;   /* -1: unknown (a request not from a client) */
+    char user[64]; /* the user name, or the uid in decimal */
+    int admin;     /* root, the daemon's own user or a member of admin_group */
+};
+
 /* the client's requests: 0, or -1 with a code and a message for it */
 int sched_admit(const char **code, char *msg, size_t msglen);
 /* sched_submit - store a new job for an ingested input (spool token) */
 int sched_submit(const char *token, const char *input, const char *ladder, double segment,
                  const char *prefix, struct store_job *out, const char **code, char *msg,
                  size_t msglen);
+/* sched_submit_as - the same, recording who submitted it (NULL: nobody) */
+int sched_submit_as(const char *token, const char *input, const char *ladder, double segment,
+                    const char *prefix, const struct sched_client *who, struct store_job *out,
+                    const char **code, char *msg, size_t msglen);
+/* sched_authorize - may who change job id (cancel, retry)? Its owner may,
+ * an admin may, and anyone may change a job of unknown owner (submitted
+ * before jobs recorded theirs); else -1 with code "forbidden" */
+int sched_authorize(int64_t id, const struct sched_client *who, const char **code, char *msg,
+                    size_t msglen);
 int sched_cancel(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen);
 int sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, size_t msglen);
 /* sched_status - the freshest row of a job (memory, else the store) */
@@ -102,6 +118,9 @@ int sched_status(int64_t id, struct store_job *out);
 /* sched_active - the row of a job in memory, or NULL */
 const struct store_job *sched_active(int64_t id);
 unsigned sched_queued(void);
+/* sched_segments_expected - how many segments the job publishes in all,
+ * once its conversion is over (the ledger's count); -1 before */
+long long sched_segments_expected(const struct store_job *row);
 /* sched_progress - 0..1 for a job, from memory when active */
 double sched_progress(const struct store_job *row);
 

@@ -56,12 +56,22 @@ int
 sched_submit(const char *token, const char *input, const char *ladder, double segment,
              const char *prefix, struct store_job *out, const char **code, char *msg, size_t msglen)
 {
+    return sched_submit_as(token, input, ladder, segment, prefix, NULL, out, code, msg, msglen);
+}
+
+int
+sched_submit_as(const char *token, const char *input, const char *ladder, double segment,
+                const char *prefix, const struct sched_client *who, struct store_job *out,
+                const char **code, char *msg, size_t msglen)
+{
     struct store_job row;
 
     if (sched_admit(code, msg, msglen) < 0)
         return -1;
     memset(&row, 0, sizeof(row));
     row.state = JOB_QUEUED;
+    row.owner_uid = who ? who->uid : -1;
+    snprintf(row.owner_name, sizeof(row.owner_name), "%s", who ? who->user : "");
     snprintf(row.input, sizeof(row.input), "%s", input);
     snprintf(row.prefix, sizeof(row.prefix), "%s", prefix ? prefix : "");
     snprintf(row.ladder, sizeof(row.ladder), "%s", ladder ? ladder : "");
@@ -95,6 +105,25 @@ sched_submit(const char *token, const char *input, const char *ladder, double se
     *out = row;
     log_info("job %lld: queued (%s)", (long long)row.id, row.input);
     return 0;
+}
+
+int
+sched_authorize(int64_t id, const struct sched_client *who, const char **code, char *msg,
+                size_t msglen)
+{
+    struct store_job row;
+
+    if (sched_status(id, &row) < 0)
+        return not_found(id, code, msg, msglen);
+    if (who == NULL || who->admin || row.owner_uid < 0 || row.owner_uid == who->uid)
+        return 0;
+    *code = "forbidden";
+    if (row.owner_name[0])
+        snprintf(msg, msglen, "job %lld belongs to %s", (long long)id, row.owner_name);
+    else
+        snprintf(msg, msglen, "job %lld belongs to uid %lld", (long long)id,
+                 (long long)row.owner_uid);
+    return -1;
 }
 
 /* sched_cancel_job - j is canceled: its conversion is told to stop, what
@@ -169,7 +198,10 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     spool_job_path(SCHED_CFG->daemon.spool_dir, id, "input", in, sizeof(in));
     if (access(in, R_OK) < 0) {
         *code = "conflict";
-        snprintf(msg, msglen, "job %lld: its input is no longer in the spool", (long long)id);
+        snprintf(msg, msglen,
+                 "job %lld: its input is no longer in the spool (a failed job keeps it for "
+                 "keep_failed_inputs): retry is no longer possible",
+                 (long long)id);
         return -1;
     }
     if (j == NULL)

@@ -8,6 +8,7 @@
 #include "daemon/sched_int.h"
 
 #include "daemon/log.h"
+#include "daemon/spool.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -117,12 +118,51 @@ on_done(struct lease *l, struct job *j, const char *text)
     sched_job_queue_master(j);
 }
 
+/* replace - every from in buf by to, within cap */
+static void
+replace(char *buf, size_t cap, const char *from, const char *to)
+{
+    char out[1024];
+    size_t o = 0, nf = strlen(from), nt = strlen(to);
+    const char *p = buf;
+
+    if (nf == 0)
+        return;
+    for (const char *hit; (hit = strstr(p, from)) != NULL; p = hit + nf) {
+        size_t pre = (size_t)(hit - p);
+        if (o + pre + nt >= sizeof(out))
+            break;
+        memcpy(out + o, p, pre);
+        memcpy(out + o + pre, to, nt);
+        o += pre + nt;
+    }
+    snprintf(out + o, sizeof(out) - o, "%s", p);
+    size_t n = strlen(out) < cap ? strlen(out) : cap - 1;
+    memcpy(buf, out, n);
+    buf[n] = '\0';
+}
+
+/* user_names - a conversion error names the job's files by the spool paths
+ * the worker used; the user knows the input by the name it submitted, and
+ * the rest by their place in the job's output */
+static void
+user_names(const struct job *j, char *why, size_t cap)
+{
+    char path[CONFIG_PATH_MAX + 64];
+
+    spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id, "input", path, sizeof(path));
+    replace(why, cap, path, j->row.input);
+    spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id, "out/", path, sizeof(path));
+    replace(why, cap, path, "");
+}
+
 static void
 on_failed(struct lease *l, struct job *j, const char *text, size_t len)
 {
     char why[400];
 
     sched_printable(why, sizeof(why), text, len);
+    user_names(j, why, sizeof(why));
     j->conv = NULL;
     sched_lease_end(l);
     if (j->releasing) {

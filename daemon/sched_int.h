@@ -55,6 +55,7 @@ struct sched {
     struct sched_stats stats;
     int64_t synced_wall; /* cancels made elsewhere are read from here on */
     int64_t next_sync;
+    int64_t next_retain; /* the next look for failed inputs to remove */
 };
 
 extern struct sched S;
@@ -73,6 +74,9 @@ void sched_lease_begin(int w, struct job *j, struct obj *o, int del);
 void sched_lease_end(struct lease *l);
 void sched_lease_kill(const struct lease *l, const char *why);
 int sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len);
+
+/* sched_retain.c: failed inputs past keep_failed_inputs */
+void sched_retain(int64_t now);
 
 /* sched_job.c */
 struct job *sched_job_find(int64_t id);

@@ -212,7 +212,8 @@ sched_job_done(struct job *j)
     j->row.progress = 1.0;
     j->row.error[0] = '\0';
     sched_job_save(j);
-    log_info("job %lld done: %u segments published", (long long)j->row.id, j->row.segs_uploaded);
+    log_info("job %lld done: %u segment%s published", (long long)j->row.id, j->row.segs_uploaded,
+             j->row.segs_uploaded == 1 ? "" : "s");
     sched_job_settle(j);
 }
 

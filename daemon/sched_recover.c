@@ -55,15 +55,21 @@ sched_recover(void)
     struct job *next;
     for (struct job *j = S.head; j; j = next) {
         next = j->next;
+        if (j->row.state == JOB_CANCELED) {
+            /* a canceled job is unfinished only while deletions remain:
+             * settling leaves it in memory exactly then */
+            int64_t id = j->row.id;
+            sched_job_settle(j);
+            n += sched_job_find(id) != NULL;
+            continue;
+        }
         n++;
-        if (j->row.state == JOB_CANCELED)
-            sched_job_settle(j); /* leaves memory unless deletions remain */
-        else if (j->row.state == JOB_UPLOADING)
+        if (j->row.state == JOB_UPLOADING)
             sched_job_queue_master(j);
     }
     if (spool_sweep(SCHED_CFG->daemon.spool_dir, keep_spool) < 0)
         log_error("spool_sweep %s: %s", SCHED_CFG->daemon.spool_dir, strerror(errno));
     if (n)
-        log_info("recovered %u unfinished jobs", n);
+        log_info("recovered %u unfinished job%s", n, n == 1 ? "" : "s");
     return 0;
 }

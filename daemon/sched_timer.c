@@ -93,6 +93,7 @@ sched_timers(void)
     kill_stalled(now);
     renew_leases(now);
     sync_cancels(now);
+    sched_retain(now);
 }
 
 int64_t

@@ -43,7 +43,9 @@ struct store_job {
     double duration;
     unsigned segs_done;
     unsigned segs_uploaded;
-    unsigned conv_done; /* 1 once the conversion finished for good */
+    unsigned conv_done;  /* 1 once the conversion finished for good */
+    int64_t owner_uid;   /* who submitted it; -1: unknown (an older store) */
+    char owner_name[64]; /* their user name then ("" if unknown) */
 };
 
 struct store_obj {

@@ -19,7 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+
+/* the job row's columns, in read_job's order */
+#define JOB_COLS                                                                                   \
+    "id,state,input,prefix,ladder,segment,created_at,updated_at,progress,attempts,error,"          \
+    "renditions,duration,segs_done,segs_uploaded,conv_done,owner_uid,owner_name"
 
 enum {
     Q_JOB_INSERT,
@@ -40,13 +45,11 @@ enum {
 static const char *const sql[Q_N] = {
     [Q_JOB_INSERT] = "INSERT INTO jobs(state,input,prefix,ladder,segment,created_at,updated_at,"
                      "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
-                     "conv_done) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "conv_done,owner_uid,owner_name) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_JOB_UPDATE] = "UPDATE jobs SET state=?,input=?,prefix=?,ladder=?,segment=?,created_at=?,"
                      "updated_at=?,progress=?,attempts=?,error=?,renditions=?,duration=?,"
-                     "segs_done=?,segs_uploaded=?,conv_done=? WHERE id=?",
-    [Q_JOB_GET] = "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
-                  "attempts,error,renditions,duration,segs_done,segs_uploaded,conv_done "
-                  "FROM jobs WHERE id=?",
+                     "segs_done=?,segs_uploaded=?,conv_done=?,owner_uid=?,owner_name=? WHERE id=?",
+    [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id=?",
     [Q_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE state=?",
     [Q_OBJ_PUT] = "INSERT OR REPLACE INTO objects(job,rel,state,etag,size,attempts) "
                   "VALUES(?,?,?,?,?,?)",
@@ -56,9 +59,7 @@ static const char *const sql[Q_N] = {
     [Q_OBJ_DEL] = "DELETE FROM objects WHERE job=? AND rel=?",
     [Q_OBJ_DEL_JOB] = "DELETE FROM objects WHERE job=?",
     [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id=?",
-    [Q_JOB_CANCELED] = "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,"
-                       "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
-                       "conv_done FROM jobs WHERE state=? AND updated_at>? ORDER BY id",
+    [Q_JOB_CANCELED] = "SELECT " JOB_COLS " FROM jobs WHERE state=? AND updated_at>? ORDER BY id",
     [Q_OBJ_RECOUNT] = "SELECT count(*) FROM objects WHERE job=? AND state=? "
                       "AND rel NOT LIKE '%.m3u8'",
 };
@@ -83,6 +84,50 @@ store_errmsg(store_t *s)
     return s->err;
 }
 
+/* has_column - 1 if table has column, 0 if not, -1 on error */
+static int
+has_column(store_t *s, const char *table, const char *column)
+{
+    char q[128];
+    sqlite3_stmt *st;
+    int found = 0, rc;
+
+    snprintf(q, sizeof(q), "PRAGMA table_info(%s)", table);
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+        if (name && strcmp((const char *)name, column) == 0)
+            found = 1;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? found : -1;
+}
+
+/* store_migrate - bring a database of an older release up to this schema:
+ * version 2 added the submitter of each job (owner_uid -1 and an empty
+ * name for jobs submitted before: nobody's) */
+static int
+store_migrate(store_t *s, char *err, size_t errlen)
+{
+    static const struct {
+        const char *column, *ddl;
+    } added[] = {
+        {"owner_uid", "ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"},
+        {"owner_name", "ALTER TABLE jobs ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''"},
+    };
+
+    for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+        int has = has_column(s, "jobs", added[i].column);
+        if (has < 0 ||
+            (has == 0 && sqlite3_exec(s->db, added[i].ddl, NULL, NULL, NULL) != SQLITE_OK)) {
+            snprintf(err, errlen, "migrating the job store: %s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 store_t *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -96,7 +141,8 @@ store_open(const char *path, char *err, size_t errlen)
         " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, progress REAL NOT NULL,"
         " attempts INTEGER NOT NULL, error TEXT NOT NULL, renditions TEXT NOT NULL,"
         " duration REAL NOT NULL, segs_done INTEGER NOT NULL, segs_uploaded INTEGER NOT NULL,"
-        " conv_done INTEGER NOT NULL);"
+        " conv_done INTEGER NOT NULL, owner_uid INTEGER NOT NULL DEFAULT -1,"
+        " owner_name TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"
         "CREATE TABLE IF NOT EXISTS objects("
         " job INTEGER NOT NULL REFERENCES jobs(id), rel TEXT NOT NULL, state INTEGER NOT NULL,"
@@ -119,6 +165,10 @@ store_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: schema: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
+        goto fail;
+    }
+    if (store_migrate(s, err, errlen) < 0) {
+        snprintf(err + strlen(err), errlen - strlen(err), " (%s)", path);
         goto fail;
     }
     char pragma[64];
@@ -191,6 +241,8 @@ bind_job(sqlite3_stmt *q, const struct store_job *j)
     sqlite3_bind_int(q, 13, (int)j->segs_done);
     sqlite3_bind_int(q, 14, (int)j->segs_uploaded);
     sqlite3_bind_int(q, 15, (int)j->conv_done);
+    sqlite3_bind_int64(q, 16, j->owner_uid);
+    sqlite3_bind_text(q, 17, j->owner_name, -1, SQLITE_TRANSIENT);
 }
 
 static void
@@ -220,6 +272,8 @@ read_job(sqlite3_stmt *q, struct store_job *j)
     j->segs_done = (unsigned)sqlite3_column_int(q, 13);
     j->segs_uploaded = (unsigned)sqlite3_column_int(q, 14);
     j->conv_done = (unsigned)sqlite3_column_int(q, 15);
+    j->owner_uid = sqlite3_column_int64(q, 16);
+    col_text(q, 17, j->owner_name, sizeof(j->owner_name));
 }
 
 static void
@@ -278,7 +332,7 @@ store_job_update(store_t *s, const struct store_job *j)
     sqlite3_stmt *q = s->q[Q_JOB_UPDATE];
 
     bind_job(q, j);
-    sqlite3_bind_int64(q, 16, j->id);
+    sqlite3_bind_int64(q, 18, j->id);
     return step_done(s, q, "update job");
 }
 
@@ -346,10 +400,7 @@ store_job_each(store_t *s, int state, int desc, unsigned limit,
     char q[512];
     sqlite3_stmt *st;
 
-    snprintf(q, sizeof(q),
-             "SELECT id,state,input,prefix,ladder,segment,created_at,updated_at,progress,"
-             "attempts,error,renditions,duration,segs_done,segs_uploaded,conv_done FROM jobs "
-             "%s ORDER BY id %s LIMIT %lld",
+    snprintf(q, sizeof(q), "SELECT " JOB_COLS " FROM jobs %s ORDER BY id %s LIMIT %lld",
              state >= 0 ? "WHERE state=?" : "", desc ? "DESC" : "ASC",
              limit ? (long long)limit : -1LL);
     if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)

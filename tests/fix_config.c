@@ -34,6 +34,11 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
       snprintf(out, cap, "%lld", (long long)c->daemon.shutdown_timeout_ms));
     S("daemon", "max_input_size",
       snprintf(out, cap, "%llu", (unsigned long long)c->daemon.max_input_bytes));
+    S("daemon", "allow_users", snprintf(out, cap, "%s", c->daemon.allow_users));
+    S("daemon", "allow_groups", snprintf(out, cap, "%s", c->daemon.allow_groups));
+    S("daemon", "admin_group", snprintf(out, cap, "%s", c->daemon.admin_group));
+    S("daemon", "keep_failed_inputs",
+      snprintf(out, cap, "%lld", (long long)c->daemon.keep_failed_inputs_ms));
     S("convert", "workers", snprintf(out, cap, "%u", c->convert.workers));
     S("convert", "threads", snprintf(out, cap, "%u", c->convert.threads));
     S("convert", "ladder", snprintf(out, cap, "%s", c->convert.ladder));
@@ -75,6 +80,10 @@ const char *const fix_config_keys[] = {
     "daemon.max_queued",
     "daemon.shutdown_timeout",
     "daemon.max_input_size",
+    "daemon.allow_users",
+    "daemon.allow_groups",
+    "daemon.admin_group",
+    "daemon.keep_failed_inputs",
     "convert.workers",
     "convert.threads",
     "convert.ladder",

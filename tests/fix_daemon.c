@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,7 +90,11 @@ fix_daemon_start(struct fix_daemon *d)
         if (nul >= 0)
             dup2(nul, 0);
         setpgid(0, 0);
-        /* a test that fails half-way must not leave its daemon running */
+        if (d->run_as > 0 &&
+            (setgroups(0, NULL) < 0 || setgid(d->run_as_gid) < 0 || setuid(d->run_as) < 0))
+            _exit(126);
+        /* a test that fails half-way must not leave its daemon running
+         * (after setuid, which clears it) */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() == 1)
             _exit(127);

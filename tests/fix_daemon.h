@@ -21,6 +21,8 @@ struct fix_daemon {
     char url[700];       /* the [upload] url */
     char s3_prefix[128]; /* with S3: the key prefix of this test under the bucket */
     pid_t pid;
+    uid_t run_as; /* > 0: fix_daemon_start runs hlsd as this user (and run_as_gid) */
+    gid_t run_as_gid;
 };
 
 /* fix_daemon_init - a fresh directory for test `name`. s3: use the run's Swift

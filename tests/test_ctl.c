@@ -28,6 +28,11 @@ assert_forwarded(struct fix_ctl *f, size_t i, const char *want)
     json_t *got = fix_ctl_req(f, i);
     json_t *exp = json_loads(want, 0, NULL);
     cr_assert_not_null(got, "request %zu was not forwarded", i);
+    /* ctl names the client to the master: us */
+    json_t *client = json_object_get(got, "client");
+    cr_assert(json_is_object(client), "request %zu does not name the client", i);
+    cr_expect_eq(json_integer_value(json_object_get(client, "uid")), (json_int_t)geteuid());
+    json_object_del(got, "client");
     char *s = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
     cr_assert(json_equal(got, exp), "forwarded %s, want %s", s, want);
     free(s);
