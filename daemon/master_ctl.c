@@ -65,6 +65,8 @@ job_json(const struct store_job *row)
     if (job && expected >= 0)
         json_object_set_new(json_object_get(job, "segments"), "expected",
                             json_integer((json_int_t)expected));
+    if (job)
+        json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
     return job;
 }
 

@@ -71,10 +71,14 @@ on_progress(struct lease *l, struct job *j, const struct proto_conv_progress *p)
 static void
 on_done(struct lease *l, struct job *j, const char *text)
 {
-    char buf[1024], *save = NULL;
+    char buf[1536], *save = NULL;
     double dur;
 
     snprintf(buf, sizeof(buf), "%s", text);
+    /* "DURATION K:NAME ..." then, on a line of its own, what was left out */
+    char *notes = strchr(buf, '\n');
+    if (notes != NULL)
+        *notes++ = '\0';
     char *tok = strtok_r(buf, " ", &save);
     if (tok == NULL || sscanf(tok, "%lf", &dur) != 1 || !isfinite(dur) || dur < 0) {
         sched_lease_kill(l, "protocol: malformed conversion result");
@@ -109,6 +113,8 @@ on_done(struct lease *l, struct job *j, const char *text)
             sched_obj_set(j, o, OBJ_PENDING, NULL);
         }
     }
+    sched_printable(j->row.notes, sizeof(j->row.notes), notes ? notes : "",
+                    notes ? strlen(notes) : 0);
     j->row.conv_done = 1;
     j->conv_progress = 1.0;
     job_transition(j->row.id, &j->row.state, JOB_UPLOADING);

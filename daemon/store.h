@@ -46,6 +46,7 @@ struct store_job {
     unsigned conv_done;  /* 1 once the conversion finished for good */
     int64_t owner_uid;   /* who submitted it; -1: unknown (an older store) */
     char owner_name[64]; /* their user name then ("" if unknown) */
+    char notes[256];     /* what the conversion left out of the input and why ("" none) */
 };
 
 struct store_obj {

@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* the job row's columns, in read_job's order */
 #define JOB_COLS                                                                                   \
     "id,state,input,prefix,ladder,segment,created_at,updated_at,progress,attempts,error,"          \
-    "renditions,duration,segs_done,segs_uploaded,conv_done,owner_uid,owner_name"
+    "renditions,duration,segs_done,segs_uploaded,conv_done,owner_uid,owner_name,notes"
 
 enum {
     Q_JOB_INSERT,
@@ -45,10 +45,12 @@ enum {
 static const char *const sql[Q_N] = {
     [Q_JOB_INSERT] = "INSERT INTO jobs(state,input,prefix,ladder,segment,created_at,updated_at,"
                      "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
-                     "conv_done,owner_uid,owner_name) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "conv_done,owner_uid,owner_name,notes) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_JOB_UPDATE] = "UPDATE jobs SET state=?,input=?,prefix=?,ladder=?,segment=?,created_at=?,"
                      "updated_at=?,progress=?,attempts=?,error=?,renditions=?,duration=?,"
-                     "segs_done=?,segs_uploaded=?,conv_done=?,owner_uid=?,owner_name=? WHERE id=?",
+                     "segs_done=?,segs_uploaded=?,conv_done=?,owner_uid=?,owner_name=?,notes=? "
+                     "WHERE id=?",
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id=?",
     [Q_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE state=?",
     [Q_OBJ_PUT] = "INSERT OR REPLACE INTO objects(job,rel,state,etag,size,attempts) "
@@ -106,7 +108,8 @@ has_column(store_t *s, const char *table, const char *column)
 
 /* store_migrate - bring a database of an older release up to this schema:
  * version 2 added the submitter of each job (owner_uid -1 and an empty
- * name for jobs submitted before: nobody's) */
+ * name for jobs submitted before: nobody's); version 3 what a conversion
+ * left out of the input (notes, empty before) */
 static int
 store_migrate(store_t *s, char *err, size_t errlen)
 {
@@ -115,6 +118,7 @@ store_migrate(store_t *s, char *err, size_t errlen)
     } added[] = {
         {"owner_uid", "ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"},
         {"owner_name", "ALTER TABLE jobs ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''"},
+        {"notes", "ALTER TABLE jobs ADD COLUMN notes TEXT NOT NULL DEFAULT ''"},
     };
 
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
@@ -142,7 +146,7 @@ store_open(const char *path, char *err, size_t errlen)
         " attempts INTEGER NOT NULL, error TEXT NOT NULL, renditions TEXT NOT NULL,"
         " duration REAL NOT NULL, segs_done INTEGER NOT NULL, segs_uploaded INTEGER NOT NULL,"
         " conv_done INTEGER NOT NULL, owner_uid INTEGER NOT NULL DEFAULT -1,"
-        " owner_name TEXT NOT NULL DEFAULT '');"
+        " owner_name TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"
         "CREATE TABLE IF NOT EXISTS objects("
         " job INTEGER NOT NULL REFERENCES jobs(id), rel TEXT NOT NULL, state INTEGER NOT NULL,"
@@ -243,6 +247,7 @@ bind_job(sqlite3_stmt *q, const struct store_job *j)
     sqlite3_bind_int(q, 15, (int)j->conv_done);
     sqlite3_bind_int64(q, 16, j->owner_uid);
     sqlite3_bind_text(q, 17, j->owner_name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 18, j->notes, -1, SQLITE_TRANSIENT);
 }
 
 static void
@@ -274,6 +279,7 @@ read_job(sqlite3_stmt *q, struct store_job *j)
     j->conv_done = (unsigned)sqlite3_column_int(q, 15);
     j->owner_uid = sqlite3_column_int64(q, 16);
     col_text(q, 17, j->owner_name, sizeof(j->owner_name));
+    col_text(q, 18, j->notes, sizeof(j->notes));
 }
 
 static void
@@ -332,7 +338,7 @@ store_job_update(store_t *s, const struct store_job *j)
     sqlite3_stmt *q = s->q[Q_JOB_UPDATE];
 
     bind_job(q, j);
-    sqlite3_bind_int64(q, 18, j->id);
+    sqlite3_bind_int64(q, 19, j->id);
     return step_done(s, q, "update job");
 }
 

@@ -216,3 +216,38 @@ Test(daemon_hls, configured_audio_muxed_and_first_variant, .timeout = 90)
     hls_check_output(clip, root, &e2);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
+
+/* What the conversion leaves out of an input, the job says (here: a ninth
+ * audio track, past the bound of eight). */
+Test(daemon_hls, the_job_says_what_was_left_out, .timeout = 90)
+{
+    struct fix_daemon d;
+    char out[8192], clip[1100], args[2048] = "";
+
+    fix_daemon_init(&d, "hls-notes", 0);
+    fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
+    size_t n = 0;
+    n += (size_t)snprintf(args + n, sizeof(args) - n,
+                          "-f lavfi -i testsrc2=size=160x120:rate=25:duration=2");
+    for (int i = 0; i < 9; i++)
+        n += (size_t)snprintf(args + n, sizeof(args) - n, " -f lavfi -i sine=f=%d:d=2",
+                              300 + 50 * i);
+    for (int i = 0; i < 10; i++)
+        n += (size_t)snprintf(args + n, sizeof(args) - n, " -map %d", i);
+    snprintf(clip, sizeof(clip), "%s/nine.mkv", d.dir);
+    cr_assert_eq(fix_sh(NULL, 0,
+                        "ffmpeg -v error -y %s -c:v libx264 -preset ultrafast -c:a aac '%s'", args,
+                        clip),
+                 0);
+    cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    int64_t id = fix_daemon_submit(&d, clip, "--ladder 144:200k");
+    cr_assert_gt(id, 0);
+    json_t *job = fix_daemon_wait_done(&d, id, 60000);
+    const char *notes = fix_daemon_str(job, "notes");
+    cr_assert(notes && strstr(notes, "audio track 9 left out (more than 8)"), "notes: %s",
+              notes ? notes : "(null)");
+    json_decref(job);
+    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "status %lld", (long long)id), 0);
+    cr_assert(strstr(out, "notes       audio track 9 left out"), "%s", out);
+    fix_daemon_stop(&d, SIGTERM, 10000);
+}

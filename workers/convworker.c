@@ -215,7 +215,7 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
     if (atomic_load(&c->master_gone))
         return;
     if (rc == 0) {
-        char msg[64 + CONVERT_MAX_RENDITIONS * (CONVERT_NAME_MAX + 3)];
+        char msg[64 + CONVERT_MAX_RENDITIONS * (CONVERT_NAME_MAX + 3) + sizeof(res.notes)];
         int n = snprintf(msg, sizeof(msg), "%.3f", res.duration);
         for (int i = 0; i < res.n_renditions && n < (int)sizeof(msg); i++)
             n += snprintf(msg + n, sizeof(msg) - (size_t)n, " %c:%s",
@@ -223,6 +223,8 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
                           : res.kinds[i] == CONVERT_AUDIO ? 'a'
                                                           : 's',
                           res.renditions[i]);
+        if (res.notes[0] != '\0' && n < (int)sizeof(msg))
+            snprintf(msg + n, sizeof(msg) - (size_t)n, "\n%s", res.notes);
         worker_send(c->w, PROTO_CONV_DONE, job, msg, strlen(msg));
         wlog_info("job %llu: converted %.1fs into %d rendition%s", (unsigned long long)job,
                   res.duration, res.n_renditions, res.n_renditions == 1 ? "" : "s");
