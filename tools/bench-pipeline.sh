@@ -18,6 +18,8 @@
 # Environment: BINDIR (bin/), RUNS (3), CLIPS (8), SECONDS_PER_CLIP (20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/bench-s3.sh
+. tools/bench-s3.sh
 
 BINDIR=${BINDIR:-$PWD/bin}
 RUNS=${RUNS:-3}
@@ -35,22 +37,12 @@ s3dir="$work/s3"
 hlsd_pid=""
 cleanup() {
     [ -n "$hlsd_pid" ] && kill "$hlsd_pid" 2>/dev/null && wait "$hlsd_pid" 2>/dev/null
-    tools/s3-test-server stop "$s3dir" >/dev/null 2>&1 || true
+    bench_s3_stop "$s3dir"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
-out=$(tools/s3-test-server start "$s3dir" "$port")
-while IFS='=' read -r k v; do
-    case "$k" in
-    endpoint) endpoint=$v ;;
-    region) region=$v ;;
-    bucket) bucket=$v ;;
-    access_key) access_key=$v ;;
-    secret_key) secret_key=$v ;;
-    esac
-done <<<"$out"
+bench_s3_start "$s3dir"
 export AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key AWS_DEFAULT_REGION=$region
 aws_s3() { aws --endpoint-url "$endpoint" s3 "$@" --only-show-errors; }
 

@@ -12,6 +12,8 @@
 # "300 700 1200", i.e. 4-second segments at about 0.6, 1.4 and 2.4 Mbit/s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tools/bench-s3.sh
+. tools/bench-s3.sh
 
 BINDIR=${BINDIR:-$PWD/bin}
 RUNS=${BENCH_RUNS:-5}
@@ -28,22 +30,12 @@ done
 work=$(mktemp -d /tmp/hlsd-bench-upload.XXXXXX)
 s3dir="$work/s3"
 cleanup() {
-    tools/s3-test-server stop "$s3dir" >/dev/null 2>&1 || true
+    bench_s3_stop "$s3dir"
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$((20000 + RANDOM % 20000))
-out=$(tools/s3-test-server start "$s3dir" "$port")
-while IFS='=' read -r k v; do
-    case "$k" in
-    endpoint) endpoint=$v ;;
-    region) region=$v ;;
-    bucket) bucket=$v ;;
-    access_key) access_key=$v ;;
-    secret_key) secret_key=$v ;;
-    esac
-done <<<"$out"
+bench_s3_start "$s3dir"
 
 # The tree: three renditions (99 + 99 + 98 segments), their playlists and a
 # master playlist: 300 objects. Random bytes, so nothing compresses.

@@ -10,32 +10,6 @@
 
 #include "workers/convert_int.h"
 
-/* convert_aout_taken - is an audio rendition already so named? */
-static int
-convert_aout_taken(void *ud, const char *name)
-{
-    const struct convert_job *j = ud;
-    for (int i = 0; i < j->na - 1; i++) { /* the last one is being named */
-        if (strcmp(j->aout[i].name, name) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* convert_aout_label_taken - does an earlier audio rendition have this NAME? */
-static int
-convert_aout_label_taken(void *ud, const char *label)
-{
-    const struct convert_job *j = ud;
-    for (int i = 0; i < j->na - 1; i++) { /* the last one is being named */
-        if (strcmp(j->aout[i].label, label) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * convert_aout_plan - the audio renditions: muxed, the main track in
  * stereo; otherwise every kept track in stereo and each surround track
@@ -84,9 +58,11 @@ convert_aout_plan(struct convert_job *j, int muxed)
                                : in->na > 1                     ? fallback
                                                                 : "Audio",
                                pass == 1 ? " (5.1)" : "");
-            convert_lang_unique(a->label, sizeof(a->label), convert_aout_label_taken, j);
-            convert_lang_name(a->name, "audio", a->language, pass == 1 ? "_51" : "",
-                              convert_aout_taken, j);
+            /* unique among the renditions before this one */
+            struct convert_lang_set labels = {j->aout[0].label, sizeof(j->aout[0]), j->na - 1};
+            struct convert_lang_set names = {j->aout[0].name, sizeof(j->aout[0]), j->na - 1};
+            convert_lang_unique(a->label, sizeof(a->label), &labels);
+            convert_lang_name(a->name, "audio", a->language, pass == 1 ? "_51" : "", &names);
         }
     }
 }

@@ -34,11 +34,18 @@ const char *convert_log_last(void);
 
 /* convert_lang.c: RFC 5646 tag and English name of a container's language. */
 void convert_lang_tag(const char *value, char *tag, size_t taglen, char *name, size_t namelen);
+/* Strings already taken: n of them, the first at first, the next stride bytes on
+ * (a field of each element of an array of structs). */
+struct convert_lang_set {
+    const char *first;
+    size_t stride;
+    int n;
+};
 void convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *tag,
-                       const char *suffix, int (*taken)(void *ud, const char *name), void *ud);
+                       const char *suffix, const struct convert_lang_set *taken);
 size_t convert_lang_utf8(const unsigned char *s, size_t n);
 void convert_lang_label(char *dst, size_t cap, const char *src, const char *suffix);
-void convert_lang_unique(char *s, size_t cap, int (*taken)(void *ud, const char *name), void *ud);
+void convert_lang_unique(char *s, size_t cap, const struct convert_lang_set *taken);
 
 /* convert_probe.c: the input, its chosen streams and what they look like. */
 struct convert_track {

@@ -92,14 +92,26 @@ convert_lang_tag(const char *value, char *tag, size_t taglen, char *name, size_t
     snprintf(name, namelen, "%s", r->name);
 }
 
+/* convert_lang_taken - is s one of the n strings at first, first + stride, ...? */
+static int
+convert_lang_taken(const struct convert_lang_set *set, const char *s)
+{
+    for (int i = 0; i < set->n; i++) {
+        if (strcmp(set->first + (size_t)i * set->stride, s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * convert_lang_name - a rendition name "<prefix>[_<tag>][<suffix>]" that
- * taken() says is free, adding "_2", "_3"... when it is not: names are
+ * none of taken has, adding "_2", "_3"... when one has: names are
  * directory names and must be unique within a job. Tags are cut to fit.
  */
 void
 convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *tag,
-                  const char *suffix, int (*taken)(void *ud, const char *name), void *ud)
+                  const char *suffix, const struct convert_lang_set *taken)
 {
     char base[CONVERT_NAME_MAX];
     snprintf(base, sizeof(base), "%.5s%s%.6s%.3s", prefix, tag[0] != '\0' ? "_" : "", tag, suffix);
@@ -110,7 +122,7 @@ convert_lang_name(char name[CONVERT_NAME_MAX], const char *prefix, const char *t
         }
         size_t room = CONVERT_NAME_MAX - 1 - strlen(tail);
         snprintf(name, CONVERT_NAME_MAX, "%.*s%s", (int)room, base, tail);
-        if (!taken(ud, name)) {
+        if (!convert_lang_taken(taken, name)) {
             return;
         }
     }
@@ -182,11 +194,11 @@ convert_lang_label(char *dst, size_t cap, const char *src, const char *suffix)
  * group has (RFC 8216 4.3.4.1.1: they MUST differ), adding " 2", " 3"...
  */
 void
-convert_lang_unique(char *s, size_t cap, int (*taken)(void *ud, const char *name), void *ud)
+convert_lang_unique(char *s, size_t cap, const struct convert_lang_set *taken)
 {
     char base[128];
     snprintf(base, sizeof(base), "%s", s);
-    for (unsigned k = 2; taken(ud, s) && k < 1000; k++) {
+    for (unsigned k = 2; convert_lang_taken(taken, s) && k < 1000; k++) {
         char tail[8];
         snprintf(tail, sizeof(tail), " %u", k);
         convert_lang_label(s, cap, base, tail);

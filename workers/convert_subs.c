@@ -49,30 +49,14 @@ struct convert_subs {
     size_t text_bytes;
 };
 
-/* convert_subs_taken - is a subtitle rendition already so named? */
-static int
-convert_subs_taken(void *ud, const char *name)
+/* convert_subs_unique - the last rendition's NAME and directory unlike the others' */
+static void
+convert_subs_unique(struct convert_subs *ss, struct convert_sub *s)
 {
-    const struct convert_subs *ss = ud;
-    for (int i = 0; i < ss->n - 1; i++) { /* the last one is being named */
-        if (strcmp(ss->s[i].name, name) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* convert_subs_label_taken - does an earlier subtitle rendition have this NAME? */
-static int
-convert_subs_label_taken(void *ud, const char *label)
-{
-    const struct convert_subs *ss = ud;
-    for (int i = 0; i < ss->n - 1; i++) { /* the last one is being named */
-        if (strcmp(ss->s[i].label, label) == 0) {
-            return 1;
-        }
-    }
-    return 0;
+    struct convert_lang_set labels = {ss->s[0].label, sizeof(ss->s[0]), ss->n - 1};
+    struct convert_lang_set names = {ss->s[0].name, sizeof(ss->s[0]), ss->n - 1};
+    convert_lang_unique(s->label, sizeof(s->label), &labels);
+    convert_lang_name(s->name, "subs", s->language, "", &names);
 }
 
 /* convert_subs_encoder - a webvtt encoder that understands dec's styles. */
@@ -364,8 +348,7 @@ convert_subs_open(struct convert_subs **out, struct convert_input *in, const str
         }
         struct convert_sub *s = &ss->s[ss->n++];
         convert_subs_describe(s, NULL, c->language != NULL ? c->language : "", i);
-        convert_lang_unique(s->label, sizeof(s->label), convert_subs_label_taken, ss);
-        convert_lang_name(s->name, "subs", s->language, "", convert_subs_taken, ss);
+        convert_subs_unique(ss, s);
         if (convert_subs_file(ss, s, c->path, c->name != NULL ? c->name : c->path, err, errlen) <
             0) {
             return -1;
@@ -380,8 +363,7 @@ convert_subs_open(struct convert_subs **out, struct convert_input *in, const str
         struct convert_sub *s = &ss->s[ss->n++];
         s->dec = in->subs[i].dec;
         convert_subs_describe(s, in->subs[i].st, NULL, ss->n - 1);
-        convert_lang_unique(s->label, sizeof(s->label), convert_subs_label_taken, ss);
-        convert_lang_name(s->name, "subs", s->language, "", convert_subs_taken, ss);
+        convert_subs_unique(ss, s);
         if (convert_subs_encoder(s, in->path, err, errlen) < 0) {
             return -1;
         }
