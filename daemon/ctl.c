@@ -47,65 +47,6 @@ ctl_on_signal(int sig)
         ctl_stop = 1;
 }
 
-int64_t
-ctl_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* --- replies to clients --------------------------------------------- */
-
-/* ctl_request_drop_fds - descriptors belong to the line they came with:
- * whatever a request did not take is closed, so that none lingers to be
- * taken for the next submission's (or to pile up) */
-static void
-ctl_request_drop_fds(struct ctl_conn *k)
-{
-    if (k->passed_fd >= 0)
-        close(k->passed_fd);
-    k->passed_fd = -1;
-    k->fds_truncated = 0;
-    ctl_options_close_fds(k);
-}
-
-void
-ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len)
-{
-    struct ctl_error err;
-
-    /* before parsing: a client that may not use us gets nothing else */
-    if (!k->allowed) {
-        char msg[200];
-        snprintf(msg, sizeof(msg), "user %s may not use hlsd (allow_users, allow_groups)", k->user);
-        log_warn("refused a request from uid %ld pid %ld: %s", (long)k->uid, (long)k->pid, msg);
-        ctl_conn_error(k, "forbidden", msg);
-        k->close_after = 1;
-        return;
-    }
-    if (ctl_request_parse(line, len, &k->rq, &err) < 0) {
-        log_warn("%s: %s", err.code, err.message);
-        ctl_conn_error(k, err.code, err.message);
-        if (err.close)
-            k->close_after = 1;
-        ctl_request_drop_fds(k);
-        return;
-    }
-    /* who asks, for the master: set here, over anything the client sent */
-    json_object_set_new(k->rq.fwd, "client", ctl_access_client(k));
-    if (k->rq.cmd == CTL_CMD_SUBMIT) {
-        ctl_submit_start(c, k);
-        if (k->state != CONN_INGEST)
-            ctl_request_drop_fds(k);
-        return;
-    }
-    ctl_request_drop_fds(k);
-    ctl_master_forward(c, k, k->rq.fwd);
-    ctl_request_free(&k->rq);
-}
-
 /* ctl_conn_lines - handle the complete lines buffered, one at a time, each
  * only once the previous reply has gone out */
 
@@ -117,7 +58,7 @@ ctl_accept(struct ctl *c)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn("accept: %s; pausing new connections", strerror(errno));
-                c->accept_pause_until = ctl_now_ms() + 200;
+                c->accept_pause_until = msclock_mono() + 200;
             }
             return;
         }
@@ -146,7 +87,7 @@ ctl_accept(struct ctl *c)
             k->uid = (uid_t)-1;
             snprintf(k->user, sizeof(k->user), "unknown");
         }
-        k->last_active = ctl_now_ms();
+        k->last_active = msclock_mono();
         k->fd = fd;
         k->passed_fd = -1;
         k->src = -1;
@@ -200,7 +141,7 @@ ctl_loop(struct ctl *c)
         }
 
         int np = 0;
-        int64_t now = ctl_now_ms();
+        int64_t now = msclock_mono();
         pf[np] = (struct pollfd){.fd = c->lfd, .events = POLLIN};
         if (now < c->accept_pause_until)
             pf[np].fd = -1;
@@ -256,7 +197,7 @@ ctl_loop(struct ctl *c)
                 continue;
             }
             if (re & POLLOUT) {
-                int f = ctl_conn_flush(k);
+                int f = ctl_reply_flush(k);
                 if (f < 0)
                     k->state = CONN_DEAD;
                 else if (f == 0 && k->state == CONN_READ)
@@ -273,7 +214,7 @@ ctl_loop(struct ctl *c)
             }
         }
         /* a client that holds a slot without asking anything is let go */
-        now = ctl_now_ms();
+        now = msclock_mono();
         for (int i = 0; i < c->nconns; i++) {
             struct ctl_conn *k = c->conns[i];
             if (k->state == CONN_READ && now - k->last_active > CTL_IDLE_TIMEOUT) {

@@ -15,105 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static void
-ctl_conn_put(struct ctl_conn *k, const char *s, size_t n)
-{
-    if (k->outoff == k->outlen)
-        k->outoff = k->outlen = 0;
-    char *p = realloc(k->out, k->outlen + n + 1);
-    if (p == NULL) {
-        /* cannot even answer: dropping the client is all that is left */
-        log_error("out of memory for a %zu-byte reply", n);
-        k->close_after = 1;
-        return;
-    }
-    k->out = p;
-    memcpy(k->out + k->outlen, s, n);
-    k->outlen += n;
-    k->out[k->outlen++] = '\n';
-}
-
-void
-ctl_conn_reply(struct ctl_conn *k, json_t *obj)
-{
-    char *s = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-    if (s == NULL) {
-        static const char oom[] =
-            "{\"ok\":false,\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        ctl_conn_put(k, oom, sizeof(oom) - 1);
-        return;
-    }
-    ctl_conn_put(k, s, strlen(s));
-    free(s);
-}
-
-void
-ctl_conn_error(struct ctl_conn *k, const char *code, const char *message)
-{
-    json_t *o =
-        json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message);
-    if (o == NULL) {
-        /* the message quoted client bytes cut mid-character: keep ASCII */
-        char ascii[512];
-        size_t i;
-        for (i = 0; message[i] && i + 1 < sizeof(ascii); i++)
-            ascii[i] = (unsigned char)message[i] < 0x80 ? message[i] : '?';
-        ascii[i] = '\0';
-        o = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", ascii);
-    }
-    ctl_conn_reply(k, o);
-    json_decref(o);
-}
-
-static void ctl_conn_errorf(struct ctl_conn *k, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-ctl_conn_errorf(struct ctl_conn *k, const char *code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ctl_conn_error(k, code, msg);
-}
-
-/* ctl_conn_flush - 0 when everything is out, 1 when the socket is full, -1
- * when the client is gone */
-int
-ctl_conn_flush(struct ctl_conn *k)
-{
-    while (k->outoff < k->outlen) {
-        ssize_t n =
-            send(k->fd, k->out + k->outoff, k->outlen - k->outoff, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                return 1;
-            return -1;
-        }
-        k->outoff += (size_t)n;
-        k->last_active = ctl_now_ms();
-    }
-    if (k->outlen > CONN_IN_MAX) {
-        /* do not keep a big list reply's buffer for an idle client */
-        free(k->out);
-        k->out = NULL;
-    }
-    k->outoff = k->outlen = 0;
-    return 0;
-}
-
 void
 ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
 {
     while (k->state == CONN_READ && !k->close_after && c->exit_code < 0) {
         if (k->outoff < k->outlen) {
-            int f = ctl_conn_flush(k);
+            int f = ctl_reply_flush(k);
             if (f < 0) {
                 k->state = CONN_DEAD;
                 return;
@@ -128,7 +35,7 @@ ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
             used = len + 1;
         } else if (k->inlen >= CONN_IN_MAX) {
             log_warn("request line longer than %u bytes", CTL_LINE_MAX);
-            ctl_conn_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
+            ctl_reply_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
             k->close_after = 1;
             break;
         } else if (k->peer_eof && k->inlen > 0) {
@@ -137,7 +44,7 @@ ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
             break;
         }
         if (len > CTL_LINE_MAX) {
-            ctl_conn_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
+            ctl_reply_errorf(k, "too_large", "request line longer than %u bytes", CTL_LINE_MAX);
             k->close_after = 1;
             break;
         }
@@ -154,12 +61,12 @@ ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
         memmove(k->in, k->in + used, k->inlen - used);
         k->inlen -= used;
         if (len > 0)
-            ctl_request(c, k, line, len);
+            ctl_dispatch(c, k, line, len);
         free(line);
     }
     if (k->state != CONN_READ)
         return;
-    if (k->outoff < k->outlen && ctl_conn_flush(k) < 0) {
+    if (k->outoff < k->outlen && ctl_reply_flush(k) < 0) {
         k->state = CONN_DEAD;
         return;
     }
@@ -220,7 +127,7 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
     if (n == 0)
         k->peer_eof = 1;
     k->inlen += (size_t)n;
-    k->last_active = ctl_now_ms();
+    k->last_active = msclock_mono();
     ctl_conn_lines(c, k);
 }
 

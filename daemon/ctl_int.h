@@ -9,6 +9,7 @@
 #include "daemon/ctl.h"
 #include "daemon/ctl_ingest.h"
 #include "daemon/ctl_request.h"
+#include "ipc/msclock.h"
 #include "ipc/msg.h"
 #include "ipc/ring.h"
 
@@ -71,14 +72,17 @@ struct ctl {
 
 extern volatile sig_atomic_t ctl_stop; /* SIGTERM */
 
-/* ctl.c */
-int64_t ctl_now_ms(void);
-void ctl_request(struct ctl *c, struct ctl_conn *k, const char *line, size_t len);
+/* ctl_dispatch.c */
+void ctl_dispatch(struct ctl *c, struct ctl_conn *k, const char *line, size_t len);
+
+/* ctl_reply.c: the bottom of ctl, calling nothing else of it */
+void ctl_reply_json(struct ctl_conn *k, json_t *obj);
+void ctl_reply_error(struct ctl_conn *k, const char *code, const char *message);
+void ctl_reply_errorf(struct ctl_conn *k, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ctl_reply_flush(struct ctl_conn *k);
 
 /* ctl_conn.c */
-void ctl_conn_reply(struct ctl_conn *k, json_t *obj);
-void ctl_conn_error(struct ctl_conn *k, const char *code, const char *message);
-int ctl_conn_flush(struct ctl_conn *k);
 void ctl_conn_lines(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_read(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k);

@@ -29,7 +29,7 @@ ctl_master_send(struct ctl *c, const char *buf, size_t len, int64_t deadline)
             return -1;
         if (cap - (size_t)pend >= nfrag)
             break;
-        int64_t left = deadline - ctl_now_ms();
+        int64_t left = deadline - msclock_mono();
         if (left <= 0 || ctl_stop) {
             errno = ETIMEDOUT;
             return -1;
@@ -43,7 +43,7 @@ ctl_master_send(struct ctl *c, const char *buf, size_t len, int64_t deadline)
             nanosleep(&ts, NULL);
         }
     }
-    int64_t left = deadline - ctl_now_ms();
+    int64_t left = deadline - msclock_mono();
     return msg_send(c->outbox, PROTO_CTL_REQ, c->seq, buf, len, left > 10 ? (int)left : 10);
 }
 
@@ -52,7 +52,7 @@ ctl_master_send(struct ctl *c, const char *buf, size_t len, int64_t deadline)
 json_t *
 ctl_master_ask(struct ctl *c, json_t *req, struct ctl_error *err)
 {
-    int64_t deadline = ctl_now_ms() + CTL_REPLY_TIMEOUT;
+    int64_t deadline = msclock_mono() + CTL_REPLY_TIMEOUT;
     char *s = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
     err->code = "unavailable";
@@ -115,7 +115,7 @@ ctl_master_ask(struct ctl *c, json_t *req, struct ctl_error *err)
             c->exit_code = EXIT_PROTO;
             return NULL;
         }
-        int64_t left = deadline - ctl_now_ms();
+        int64_t left = deadline - msclock_mono();
         if (left <= 0 || ctl_stop) {
             log_warn("no reply from the master to request %llu in %d ms",
                      (unsigned long long)c->seq, CTL_REPLY_TIMEOUT);
@@ -137,10 +137,10 @@ ctl_master_forward(struct ctl *c, struct ctl_conn *k, json_t *req)
     json_t *rep = ctl_master_ask(c, req, &err);
 
     if (rep == NULL) {
-        ctl_conn_error(k, err.code, err.message);
+        ctl_reply_error(k, err.code, err.message);
         return;
     }
-    ctl_conn_reply(k, rep);
+    ctl_reply_json(k, rep);
     json_decref(rep);
 }
 

@@ -47,7 +47,7 @@ ctl_submit_fail(struct ctl *c, struct ctl_conn *k, const char *code, const char 
     if (k->src < 0)
         k->close_after = 1;
     ctl_submit_end(c, k, 1);
-    ctl_conn_error(k, code, msg);
+    ctl_reply_error(k, code, msg);
 }
 
 void
@@ -95,14 +95,14 @@ ctl_submit_complete(struct ctl *c, struct ctl_conn *k)
     /* on any error the master did not take the directory: it is still ours */
     ctl_submit_end(c, k, !ok);
     if (rep) {
-        ctl_conn_reply(k, rep);
+        ctl_reply_json(k, rep);
         json_decref(rep);
     } else {
         if (strcmp(err.code, "unavailable") == 0)
             snprintf(err.message, sizeof(err.message),
                      "the daemon did not answer in %d ms; the job may not have been created",
                      CTL_REPLY_TIMEOUT);
-        ctl_conn_error(k, err.code, err.message);
+        ctl_reply_error(k, err.code, err.message);
     }
 }
 
@@ -144,10 +144,10 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
         }
     } else {
         if (k->passed_fd < 0) {
-            ctl_conn_error(k, "bad_request",
-                           "submit needs the input: pass its descriptor with SCM_RIGHTS on the "
-                           "same sendmsg as the line, or give \"size\" and send that many bytes "
-                           "after the line");
+            ctl_reply_error(k, "bad_request",
+                            "submit needs the input: pass its descriptor with SCM_RIGHTS on the "
+                            "same sendmsg as the line, or give \"size\" and send that many bytes "
+                            "after the line");
             ctl_request_free(&k->rq);
             return;
         }
@@ -180,9 +180,10 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
             k->close_after = 1;
         ctl_submit_end(c, k, 0);
         if (rep)
-            ctl_conn_reply(k, rep);
+            ctl_reply_json(k, rep);
         else
-            ctl_conn_error(k, admit ? err.code : "internal", admit ? err.message : "out of memory");
+            ctl_reply_error(k, admit ? err.code : "internal",
+                            admit ? err.message : "out of memory");
         json_decref(rep);
         return;
     }
