@@ -456,3 +456,17 @@ fix_daemon_published(const char *root, int *playlists)
         *playlists = nseen;
     return segments;
 }
+
+const char *
+fix_daemon_text(struct fix_daemon *d, const char *name, size_t n)
+{
+    static char path[700];
+    snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        fputc(i % 64 == 63 ? '\n' : 'x', f);
+    fclose(f);
+    return path;
+}

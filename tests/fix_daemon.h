@@ -106,4 +106,8 @@ pid_t fix_daemon_worker_pid(struct fix_daemon *d, const char *role, int64_t id);
 /* fix_daemon_count_files - regular files under dir (recursively) */
 int fix_daemon_count_files(const char *dir);
 
+/* fix_daemon_text - a text file of n bytes (64-byte lines) in the test's
+ * directory, which fails conversion at once; its path (static) */
+const char *fix_daemon_text(struct fix_daemon *d, const char *name, size_t n);
+
 #endif

@@ -14,19 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-text_file(struct fix_daemon *d, const char *name, size_t n)
-{
-    static char path[700];
-    snprintf(path, sizeof(path), "%s/%s", d->dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    for (size_t i = 0; i < n; i++)
-        fputc(i % 64 == 63 ? '\n' : 'x', f);
-    fclose(f);
-    return path;
-}
-
 Test(messages, failure_names_the_users_file_and_restart_is_quiet, .timeout = 90)
 {
     struct fix_daemon d;
@@ -35,7 +22,7 @@ Test(messages, failure_names_the_users_file_and_restart_is_quiet, .timeout = 90)
     fix_daemon_init(&d, "msg-fail", 0);
     fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
-    int64_t id = fix_daemon_submit(&d, text_file(&d, "holiday.mov", 300), "");
+    int64_t id = fix_daemon_submit(&d, fix_daemon_text(&d, "holiday.mov", 300), "");
     cr_assert_gt(id, 0);
     json_t *job = fix_daemon_wait(&d, id, "failed", 60000);
     cr_assert_not_null(job);
@@ -62,8 +49,8 @@ Test(messages, too_large_names_max_input_size, .timeout = 60)
     fix_daemon_init(&d, "msg-large", 0);
     fix_daemon_config(&d, 1, 1, "max_input_size = 1K\n", NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
-    int rc =
-        fix_daemon_ctl(&d, out, sizeof(out), "submit '%s' 2>&1", text_file(&d, "large.mp4", 4096));
+    int rc = fix_daemon_ctl(&d, out, sizeof(out), "submit '%s' 2>&1",
+                            fix_daemon_text(&d, "large.mp4", 4096));
     cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
     cr_expect(strstr(out, "too_large: the input is larger than max_input_size (1024 bytes)"), "%s",
               out);

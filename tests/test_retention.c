@@ -11,20 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* a text file of n bytes: it fails conversion at once */
-static const char *
-text_of(struct fix_daemon *d, const char *name, size_t n)
-{
-    static char path[700];
-    snprintf(path, sizeof(path), "%s/%s", d->dir, name);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    for (size_t i = 0; i < n; i++)
-        fputc(i % 64 == 63 ? '\n' : 'x', f);
-    fclose(f);
-    return path;
-}
-
 static long long
 spool_bytes(struct fix_daemon *d)
 {
@@ -55,7 +41,7 @@ Test(retention, failed_input_removed_after_keep_failed_inputs, .timeout = 90)
     fix_daemon_init(&d, "retention", 0);
     fix_daemon_config(&d, 1, 1, "keep_failed_inputs = 2s\n", NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
-    int64_t id = fix_daemon_submit(&d, text_of(&d, "notes.txt", 100), "");
+    int64_t id = fix_daemon_submit(&d, fix_daemon_text(&d, "notes.txt", 100), "");
     cr_assert_gt(id, 0);
     json_t *job = fix_daemon_wait(&d, id, "failed", 60000);
     cr_assert_not_null(job);
@@ -86,7 +72,7 @@ Test(retention, stats_shows_the_spool_size, .timeout = 90)
     fix_daemon_config(&d, 1, 1, NULL, NULL, NULL);
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
     long long before = spool_bytes(&d);
-    int64_t id = fix_daemon_submit(&d, text_of(&d, "big.txt", 50000), "");
+    int64_t id = fix_daemon_submit(&d, fix_daemon_text(&d, "big.txt", 50000), "");
     cr_assert_gt(id, 0);
     json_t *job = fix_daemon_wait(&d, id, "failed", 60000);
     cr_assert_not_null(job);
