@@ -183,17 +183,17 @@ struct convert_playlist_rate {
 };
 
 /* A group of alternative renditions and what the heaviest of them costs. */
+/* The audio group (the engine makes one, "aac") and what its heaviest member costs. */
 struct convert_playlist_group {
-    const char *id;
+    const char *id; /* NULL: no group (no audio, or audio muxed) */
     struct convert_playlist_rate rate;
-    int main; /* a member that an audio-only variant plays */
+    int main; /* the member an audio-only variant plays: the DEFAULT */
 };
 
 /* One EXT-X-STREAM-INF line to write. */
 struct convert_playlist_line {
     int rend;    /* the rendition it names: a video one, or audio for audio only */
-    int group;   /* the audio group it names; -1: none */
-    int primary; /* eligible to be listed first (with the first audio group) */
+    int primary; /* eligible to be listed first: video, else the audio */
     uint64_t peak, avg;
 };
 
@@ -212,8 +212,8 @@ convert_playlist_attr(FILE *f, const char *name, const char *value)
  * convert_playlist_first - which line players should start on: "auto"
  * (or NULL) the one whose BANDWIDTH is nearest 2 Mb/s (Apple's authoring
  * specification 1.32), "lowest", "highest", or the one of the video
- * rendition so named (auto when no rendition has that name). Among lines
- * with the first audio group only, so that players start in stereo.
+ * rendition so named (auto when no rendition has that name). Among the
+ * video variants (the audio-only ones when there is no video).
  */
 static int
 convert_playlist_first(const struct convert_playlist_line *l, int n,
@@ -305,70 +305,59 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
                         const struct convert_master *how, char *err, size_t errlen)
 {
     struct convert_playlist_rate rate[CONVERT_MAX_RENDITIONS];
-    struct convert_playlist_group ag[CONVERT_MAX_RENDITIONS];
+    struct convert_playlist_group ag = {0};
     struct convert_playlist_rate subs = {0, 0};
-    int nag = 0, have_subs = 0, have_video = 0;
+    int have_subs = 0, have_video = 0;
     for (int i = 0; i < n; i++) {
         rate[i].peak = convert_playlist_peak(&v[i]);
         rate[i].avg = convert_playlist_average(&v[i]);
+        struct convert_playlist_rate *max = NULL;
         if (v[i].kind == CONVERT_VIDEO) {
             have_video = 1;
         } else if (v[i].kind == CONVERT_SUBTITLES) {
             have_subs = 1;
-            subs.peak = rate[i].peak > subs.peak ? rate[i].peak : subs.peak;
-            subs.avg = rate[i].avg > subs.avg ? rate[i].avg : subs.avg;
+            max = &subs;
         } else if (v[i].group != NULL) {
-            int g = 0;
-            while (g < nag && strcmp(ag[g].id, v[i].group) != 0) {
-                g++;
+            if (ag.id == NULL || v[i].is_default) {
+                ag.main = i;
             }
-            if (g == nag) {
-                ag[nag++] = (struct convert_playlist_group){.id = v[i].group, .main = i};
-            }
-            ag[g].rate.peak = rate[i].peak > ag[g].rate.peak ? rate[i].peak : ag[g].rate.peak;
-            ag[g].rate.avg = rate[i].avg > ag[g].rate.avg ? rate[i].avg : ag[g].rate.avg;
-            if (v[i].is_default) {
-                ag[g].main = i;
-            }
+            ag.id = v[i].group;
+            max = &ag.rate;
+        }
+        if (max != NULL) {
+            max->peak = rate[i].peak > max->peak ? rate[i].peak : max->peak;
+            max->avg = rate[i].avg > max->avg ? rate[i].avg : max->avg;
         }
     }
 
-    /* The variants: video x audio group, then audio only. */
-    struct convert_playlist_line line[CONVERT_MAX_RENDITIONS * 2];
+    /* The variants: each video rendition with the audio group, then audio
+     * only (the group's DEFAULT, or muxed audio of an input without video). */
+    struct convert_playlist_line line[CONVERT_MAX_RENDITIONS + 1];
     int nl = 0;
     for (int i = 0; i < n; i++) {
-        for (int g = 0; v[i].kind == CONVERT_VIDEO && g < (nag > 0 ? nag : 1); g++) {
-            struct convert_playlist_rate a =
-                nag > 0 ? ag[g].rate : (struct convert_playlist_rate){0};
+        if (v[i].kind == CONVERT_VIDEO) {
             line[nl++] = (struct convert_playlist_line){
                 .rend = i,
-                .group = nag > 0 ? g : -1,
-                .primary = g == 0,
-                .peak = rate[i].peak + a.peak + subs.peak,
-                .avg = rate[i].avg + a.avg + subs.avg,
+                .primary = 1,
+                .peak = rate[i].peak + ag.rate.peak + subs.peak,
+                .avg = rate[i].avg + ag.rate.avg + subs.avg,
             };
         }
     }
     int nvideo = nl;
     for (int i = 0; i < n; i++) {
-        /* Muxed audio of an input without video: a variant of its own. */
-        if (v[i].kind == CONVERT_AUDIO && v[i].group == NULL) {
-            line[nl++] = (struct convert_playlist_line){.rend = i,
-                                                        .group = -1,
-                                                        .primary = !have_video,
-                                                        .peak = rate[i].peak,
-                                                        .avg = rate[i].avg};
+        if (v[i].kind == CONVERT_AUDIO && (v[i].group == NULL || i == ag.main)) {
+            int grouped = v[i].group != NULL;
+            line[nl++] = (struct convert_playlist_line){
+                .rend = i,
+                .primary = !have_video,
+                .peak = (grouped ? ag.rate.peak : rate[i].peak) + (grouped ? subs.peak : 0),
+                .avg = (grouped ? ag.rate.avg : rate[i].avg) + (grouped ? subs.avg : 0),
+            };
         }
     }
-    for (int g = 0; g < nag; g++) {
-        line[nl++] = (struct convert_playlist_line){.rend = ag[g].main,
-                                                    .group = g,
-                                                    .primary = !have_video && g == 0,
-                                                    .peak = ag[g].rate.peak + subs.peak,
-                                                    .avg = ag[g].rate.avg + subs.avg};
-    }
     /* By bandwidth, video variants first (a stable insertion sort). */
-    struct convert_playlist_line sorted[CONVERT_MAX_RENDITIONS * 2];
+    struct convert_playlist_line sorted[CONVERT_MAX_RENDITIONS + 1];
     for (int i = 0; i < nl; i++) {
         int j = i;
         for (; j > 0; j--) {
@@ -414,18 +403,19 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
         const struct convert_playlist_line *l = &sorted[k];
         const struct convert_variant *x = &v[l->rend];
         int video = x->kind == CONVERT_VIDEO;
+        int grouped = ag.id != NULL && (video || x->group != NULL);
         char codecs[96];
         /* A group's members share a codec (AAC-LC) and differ in channels. */
-        snprintf(codecs, sizeof(codecs), "%s%s%s", x->codecs, video && l->group >= 0 ? "," : "",
-                 video && l->group >= 0 ? v[ag[l->group].main].codecs : "");
+        snprintf(codecs, sizeof(codecs), "%s%s%s", x->codecs, video && grouped ? "," : "",
+                 video && grouped ? v[ag.main].codecs : "");
         fprintf(f, "#EXT-X-STREAM-INF:BANDWIDTH=%llu,AVERAGE-BANDWIDTH=%llu,CODECS=\"%s\"",
                 (unsigned long long)l->peak, (unsigned long long)l->avg, codecs);
         if (video) {
             fprintf(f, ",RESOLUTION=%dx%d,FRAME-RATE=%.3f,VIDEO-RANGE=%s", x->width, x->height,
                     x->fps, x->range != NULL ? x->range : "SDR");
         }
-        if (l->group >= 0) {
-            convert_playlist_attr(f, "AUDIO", ag[l->group].id);
+        if (grouped) {
+            convert_playlist_attr(f, "AUDIO", ag.id);
         }
         if (have_subs) {
             fprintf(f, ",SUBTITLES=\"subs\"");
