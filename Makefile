@@ -21,20 +21,29 @@ BUILD  ?= build
 BINDIR ?= bin
 SAN    ?=
 
-PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil \
-        libcurl libcrypto inih sqlite3 jansson
+# hlsd itself links only CORE_PKGS; the conversion and upload engines are
+# shared objects that a worker loads after its fork (daemon/plugin.h), so
+# that the master maps none of FFmpeg's or libcurl's libraries. The tools
+# and the tests link everything, statically, as before.
+CORE_PKGS    := inih sqlite3 jansson
+CONVERT_PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil
+UPLOAD_PKGS  := libcurl libcrypto
+PKGS := $(CONVERT_PKGS) $(UPLOAD_PKGS) $(CORE_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CORE_LIBS    := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -ldl -lpthread -lm -lrt
+CONVERT_LIBS := $(shell pkg-config --libs $(CONVERT_PKGS) 2>/dev/null) -lm
+UPLOAD_LIBS  := $(shell pkg-config --libs $(UPLOAD_PKGS) 2>/dev/null)
 
 # the one source of the version: compiled into hlsd and hlsctl, names the .deb
 VERSION := $(shell cat VERSION)
 
 CC      ?= gcc
 OPT     ?= -O2
-CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -D_GNU_SOURCE \
+CFLAGS  := -std=c11 -Wall -Wextra -Werror $(OPT) -g -fPIC -D_GNU_SOURCE \
            -I. -DHLSD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -Wl,--as-needed $(EXTRA_LDFLAGS)
-LDLIBS  := $(PKG_LIBS) -lpthread -lm -lrt
+LDLIBS  := $(PKG_LIBS) -ldl -lpthread -lm -lrt
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -46,12 +55,21 @@ LIB_SRCS  := $(wildcard ipc/*.c) $(wildcard workers/*.c) \
              $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libhlsd.a
+# the engines' files, by name, so that a new convert_*.c or storage_*.c
+# lands in its plugin without a word here; convert_caption.c and
+# convert_lang.c stay in the core, as ctl checks caption files
+CONVERT_SO_SRCS := $(filter-out workers/convert_caption.c workers/convert_lang.c, \
+                   $(wildcard workers/convert*.c)) workers/convworker.c
+UPLOAD_SO_SRCS  := $(wildcard workers/storage*.c workers/upworker*.c)
+CORE_SRCS := $(filter-out $(CONVERT_SO_SRCS) $(UPLOAD_SO_SRCS),$(LIB_SRCS))
+CORE_LIB  := $(BUILD)/libhlsd-core.a
+PLUGINS   := $(BINDIR)/hlsd-convert.so $(BINDIR)/hlsd-upload.so
 TOOL_SRCS := $(wildcard tools/*.c)
 # hlsctl is one program of several files, in a folder of its own
 HLSCTL_SRCS := $(wildcard tools/hlsctl/*.c)
 HLSCTL_OBJS := $(HLSCTL_SRCS:%.c=$(BUILD)/%.o)
 TOOLS     := $(TOOL_SRCS:tools/%.c=$(BINDIR)/%) $(if $(HLSCTL_SRCS),$(BINDIR)/hlsctl)
-DAEMON    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd)
+DAEMON    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd $(PLUGINS))
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(BUILD)/tests/hlsd-tests
@@ -82,9 +100,25 @@ $(BINDIR)/hlsctl: $(HLSCTL_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(HLSCTL_OBJS) $(LIB) $(LDLIBS)
 
-$(BINDIR)/hlsd: $(BUILD)/daemon/main.o $(LIB)
+$(CORE_LIB): $(CORE_SRCS:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	rm -f $@ && ar rcs $@ $^
+
+# the whole core, and the symbols the plugins call (daemon/plugin.sym)
+# exported: nothing else, so that no library a plugin pulls in can bind to
+# a name of ours by accident
+$(BINDIR)/hlsd: $(BUILD)/daemon/main.o $(CORE_LIB) daemon/plugin.sym | $(PLUGINS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--dynamic-list=daemon/plugin.sym -o $@ $< \
+	  -Wl,--whole-archive $(CORE_LIB) -Wl,--no-whole-archive $(CORE_LIBS)
+
+$(BINDIR)/hlsd-convert.so: $(CONVERT_SO_SRCS:%.c=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(CONVERT_LIBS)
+
+$(BINDIR)/hlsd-upload.so: $(UPLOAD_SO_SRCS:%.c=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(UPLOAD_LIBS)
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
@@ -164,6 +198,8 @@ PREFIX      ?= /usr/local
 SYSCONFDIR  ?= /etc
 DESTDIR     ?=
 sbindir     ?= $(PREFIX)/sbin
+libdir      ?= $(PREFIX)/lib
+pkglibdir   ?= $(libdir)/hlsd
 bindir      ?= $(PREFIX)/bin
 datadir     ?= $(PREFIX)/share
 mandir      ?= $(datadir)/man
@@ -177,20 +213,24 @@ INSTALL     ?= install
 MANPAGES := docs/man/hlsctl.1 docs/man/hlsd.conf.5 docs/man/hlsd.8
 # installed files that name the installed paths
 SUBST := sed -e 's|/usr/sbin/hlsd|$(sbindir)/hlsd|g' \
+             -e 's|/usr/lib/hlsd|$(pkglibdir)|g' \
              -e 's|/usr/bin/hlsctl|$(bindir)/hlsctl|g' \
              -e 's|/etc/hlsd/hlsd.conf|$(SYSCONFDIR)/hlsd/hlsd.conf|g' \
              -e 's|/usr/share/doc/hlsd|$(docdir)|g'
-INSTALL_BINS := $(if $(NOBUILD),,$(BINDIR)/hlsd $(BINDIR)/hlsctl)
+INSTALL_BINS := $(if $(NOBUILD),,$(BINDIR)/hlsd $(BINDIR)/hlsctl $(PLUGINS))
 
 install: $(INSTALL_BINS)
-	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl || \
-	 { echo "install: $(BINDIR)/hlsd and $(BINDIR)/hlsctl are not built" >&2; exit 1; }
+	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl && test -f $(BINDIR)/hlsd-convert.so && \
+	 test -f $(BINDIR)/hlsd-upload.so || \
+	 { echo "install: $(BINDIR)/hlsd, its plugins and $(BINDIR)/hlsctl are not built" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(SYSCONFDIR)/hlsd \
+	  $(DESTDIR)$(pkglibdir) \
 	  $(DESTDIR)$(SYSCONFDIR)/default \
 	  $(DESTDIR)$(initdir) $(DESTDIR)$(unitdir) $(DESTDIR)$(sysusersdir) \
 	  $(DESTDIR)$(bashcompdir) $(DESTDIR)$(docdir) \
 	  $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
 	$(INSTALL) -m 0755 $(BINDIR)/hlsd $(DESTDIR)$(sbindir)/hlsd
+	$(INSTALL) -m 0644 $(BINDIR)/hlsd-convert.so $(BINDIR)/hlsd-upload.so $(DESTDIR)$(pkglibdir)/
 	$(INSTALL) -m 0755 $(BINDIR)/hlsctl $(DESTDIR)$(bindir)/hlsctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf ]; then \
 	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf (the shipped one is $(docdir)/hlsd.conf.example)"; \
@@ -220,6 +260,7 @@ install: $(INSTALL_BINS)
 # shipped, unchanged
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/hlsd $(DESTDIR)$(bindir)/hlsctl \
+	  $(DESTDIR)$(pkglibdir)/hlsd-convert.so $(DESTDIR)$(pkglibdir)/hlsd-upload.so \
 	  $(DESTDIR)$(initdir)/hlsd $(DESTDIR)$(unitdir)/hlsd.service \
 	  $(DESTDIR)$(sysusersdir)/hlsd.conf $(DESTDIR)$(bashcompdir)/hlsctl \
 	  $(DESTDIR)$(docdir)/hlsd.conf.example $(DESTDIR)$(docdir)/README.md \
@@ -235,7 +276,8 @@ uninstall:
 	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/hlsd ]; then \
 	  echo "uninstall: keeping the changed $(DESTDIR)$(SYSCONFDIR)/default/hlsd"; \
 	fi
-	-rmdir $(DESTDIR)$(SYSCONFDIR)/hlsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(docdir) 2>/dev/null
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/hlsd $(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(docdir) \
+	  $(DESTDIR)$(pkglibdir) 2>/dev/null
 
 # make deb [DEB_OUT=.]: tools/mkdeb.sh stages `make install PREFIX=/usr`
 # and builds hlsd_$(VERSION)_ARCH.deb with dpkg-deb

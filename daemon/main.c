@@ -22,6 +22,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
+#include "daemon/plugin.h"
 #include "daemon/spool.h"
 #include "daemon/version.h"
 #include "workers/storage.h"
@@ -84,21 +85,79 @@ will_create(const char *path)
     }
 }
 
-/* check_storage - -t also checks that the output can be opened (no I/O) */
+/* check_storage_child - in a child of check_storage: load the upload
+ * engine, open the output (no I/O), write the reason of a failure to wfd */
+static void
+check_storage_child(const struct config *c, int wfd)
+{
+    char err[1024] = "";
+    struct storage_config sc;
+    int (*global_init)(void) =
+        (int (*)(void))plugin_sym(PLUGIN_UPLOAD, "storage_global_init", err, sizeof(err));
+    storage_t *(*open_fn)(const struct storage_config *, char *, size_t) =
+        (storage_t * (*)(const struct storage_config *, char *, size_t))
+            plugin_sym(PLUGIN_UPLOAD, "storage_open", err, sizeof(err));
+    void (*close_fn)(storage_t *) =
+        (void (*)(storage_t *))plugin_sym(PLUGIN_UPLOAD, "storage_close", err, sizeof(err));
+    int rc = 1;
+
+    if (global_init && open_fn && close_fn) {
+        global_init();
+        config_storage(c, &sc);
+        storage_t *st = open_fn(&sc, err, sizeof(err));
+        if (st != NULL) {
+            close_fn(st);
+            rc = 0;
+        }
+    }
+    if (rc != 0 && write(wfd, err, strlen(err)) < 0)
+        rc = 2;
+    _exit(rc);
+}
+
+/* check_storage - that the output can be opened (no I/O), -t or not. In a
+ * child, so that the master never maps the upload engine's libraries. */
 static int
 check_storage(const struct config *c, int test, char *err, size_t errlen)
 {
-    struct storage_config sc;
+    int fds[2], status;
 
     if (test && strncmp(c->upload.url, "file://", 7) == 0 && will_create(c->upload.url + 7))
         return 0;
-    storage_global_init();
-    config_storage(c, &sc);
-    storage_t *st = storage_open(&sc, err, errlen);
-    if (st == NULL)
+    if (pipe(fds) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -1;
-    storage_close(st);
-    return 0;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        check_storage_child(c, fds[1]);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < errlen && (r = read(fds[0], err + n, errlen - 1 - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+    err[n] = '\0';
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (n == 0)
+        snprintf(err, errlen, "checking the output failed (status %d)", status);
+    return -1;
 }
 
 static int
@@ -402,6 +461,10 @@ main(int argc, char **argv)
         spool_mkdir_p(cfg.upload.url + 7, 0755) < 0) {
         fprintf(stderr, "hlsd: [upload] url: mkdir %s: %s\n", cfg.upload.url + 7, strerror(errno));
         return EXIT_ENV;
+    }
+    if (plugin_open(err, sizeof(err)) < 0) {
+        fprintf(stderr, "hlsd: a broken installation: %s\n", err);
+        return EXIT_CONFIG;
     }
     if (check_storage(&cfg, test, err, sizeof(err)) < 0) {
         fprintf(stderr, "hlsd: %s: [upload]: %s\n", path, err);

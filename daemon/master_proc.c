@@ -13,6 +13,7 @@
  * and acted on before its segment is thrown away.
  */
 #include "daemon/master.h"
+#include "daemon/plugin.h"
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
@@ -189,6 +190,21 @@ child_harden(enum slot_role role)
         umask(077);
 }
 
+/* child_engine - a worker's engine from its plugin (daemon/plugin.h); one
+ * that does not load is a broken installation: exit code 2, which the
+ * master does not respawn */
+static void *
+child_engine(enum plugin_id id, const char *name)
+{
+    char err[512];
+    void *fn = plugin_sym(id, name, err, sizeof(err));
+    if (fn == NULL) {
+        log_error("loading the engine: %s", err);
+        _exit(EXIT_CONFIG);
+    }
+    return fn;
+}
+
 static void
 child_main(struct slot *s)
 {
@@ -218,14 +234,20 @@ child_main(struct slot *s)
         break;
     case ROLE_CONVERT: {
         struct convworker_settings set;
+        int (*run)(const struct convworker_settings *, shmseg_t *) =
+            (int (*)(const struct convworker_settings *, shmseg_t *))child_engine(
+                PLUGIN_CONVERT, "convworker_main");
         config_convworker(&M.cfg, &set);
-        code = convworker_main(&set, s->seg);
+        code = run(&set, s->seg);
         break;
     }
     default: {
         struct storage_config sc;
+        int (*run)(const struct storage_config *, shmseg_t *) =
+            (int (*)(const struct storage_config *, shmseg_t *))child_engine(PLUGIN_UPLOAD,
+                                                                             "upworker_main");
         config_storage(&M.cfg, &sc);
-        code = upworker_main(&sc, s->seg);
+        code = run(&sc, s->seg);
         break;
     }
     }

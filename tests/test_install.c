@@ -102,6 +102,8 @@ Test(install, make_install_into_destdir, .timeout = 60)
                            "./etc/hlsd/hlsd.conf\n"
                            "./etc/init.d/hlsd\n"
                            "./usr/local/bin/hlsctl\n"
+                           "./usr/local/lib/hlsd/hlsd-convert.so\n"
+                           "./usr/local/lib/hlsd/hlsd-upload.so\n"
                            "./usr/local/lib/systemd/system/hlsd.service\n"
                            "./usr/local/lib/sysusers.d/hlsd.conf\n"
                            "./usr/local/sbin/hlsd\n"
@@ -271,7 +273,8 @@ Test(install, init_script_run_as_drops_root, .timeout = 90, .fini = runas_fini)
     /* outside the run's scratch directory, which only root may enter */
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_eq(chmod(dir, 0755), 0);
-    cr_assert_eq(fix_sh(NULL, 0, "cp '%s/hlsd' '%s/hlsctl' '%s/'", fix_bindir(), fix_bindir(), dir),
+    cr_assert_eq(fix_sh(NULL, 0, "cp '%s/hlsd' '%s'/hlsd-*.so '%s/hlsctl' '%s/'", fix_bindir(),
+                        fix_bindir(), fix_bindir(), dir),
                  0);
     snprintf(conf, sizeof(conf), "%s/hlsd.conf", dir);
     FILE *f = fopen(conf, "w");
@@ -374,6 +377,8 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
     cr_assert_eq(fix_sh(out, sizeof(out), "dpkg-deb -c '%s' | awk '{print $NF}'", deb), 0);
     static const char *const paths[] = {
         "./usr/sbin/hlsd\n",
+        "./usr/lib/hlsd/hlsd-convert.so\n",
+        "./usr/lib/hlsd/hlsd-upload.so\n",
         "./usr/bin/hlsctl\n",
         "./etc/hlsd/hlsd.conf\n",
         "./etc/init.d/hlsd\n",

@@ -35,7 +35,7 @@ $MAKE --no-print-directory -s install NOBUILD=1 BINDIR="$BINDIR" DESTDIR="$root"
 # postinst at the first install (it may come to hold credentials)
 chmod 0644 "$root/etc/default/hlsd"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-    "$root/usr/sbin/hlsd" "$root/usr/bin/hlsctl"
+    "$root/usr/sbin/hlsd" "$root/usr/bin/hlsctl" "$root"/usr/lib/hlsd/*.so
 gzip -9n "$root"/usr/share/man/man*/*
 doc=$root/usr/share/doc/hlsd
 date=$(date -R -u -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")
@@ -57,7 +57,8 @@ chmod 0644 "$doc/changelog.gz" "$doc/copyright"
 # Depends: the packages of the shared libraries the binaries link
 mkdir -p "$work/src/debian"
 printf 'Source: hlsd\n\nPackage: hlsd\nArchitecture: any\n' >"$work/src/debian/control"
-shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/hlsd" -e"$root/usr/bin/hlsctl" 2>/dev/null |
+shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/hlsd" -e"$root/usr/bin/hlsctl" \
+    -e"$root/usr/lib/hlsd/hlsd-convert.so" -e"$root/usr/lib/hlsd/hlsd-upload.so" 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 if [ -z "$shlibs" ]; then
     echo "mkdeb: dpkg-shlibdeps found no dependencies" >&2

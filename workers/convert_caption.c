@@ -7,11 +7,34 @@
  * structure line by line: UTF-8, cue timings, at least one cue.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "workers/convert_int.h"
+
+/*
+ * convert_caption_fail - "<fmt>[: <strerror(e)>]" in err, errno e (EINVAL
+ * when 0); returns -1. Not convert_err_set: ctl checks caption files in a
+ * process that never loads FFmpeg, so this file must not call into it.
+ */
+static int __attribute__((format(printf, 4, 5)))
+convert_caption_fail(char *err, size_t errlen, int e, const char *fmt, ...)
+{
+    if (err != NULL && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+        size_t used = n < 0 ? 0 : (size_t)n < errlen ? (size_t)n : errlen - 1;
+        if (e != 0 && used < errlen) {
+            snprintf(err + used, errlen - used, ": %s", strerror(e));
+        }
+    }
+    errno = e != 0 ? e : EINVAL;
+    return -1;
+}
 
 /*
  * convert_caption_time - parse "[HH:]MM:SS.mmm" (sep '.' or, for SubRip,
@@ -84,12 +107,12 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
     long line = 1;
     for (size_t i = 0; i < n;) {
         if (u[i] == '\0') {
-            return convert_err_set(err, errlen, 0, "%s line %ld: a NUL byte (not a text file)",
-                                   shown, line);
+            return convert_caption_fail(err, errlen, 0, "%s line %ld: a NUL byte (not a text file)",
+                                        shown, line);
         }
         size_t len = convert_lang_utf8(u + i, n - i);
         if (len == 0) {
-            return convert_err_set(err, errlen, 0, "%s line %ld: not UTF-8 text", shown, line);
+            return convert_caption_fail(err, errlen, 0, "%s line %ld: not UTF-8 text", shown, line);
         }
         line += u[i] == '\n';
         i += len;
@@ -120,34 +143,34 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
         }
         if (len == 0) {
             if (state == AFTER_NUMBER) {
-                return convert_err_set(err, errlen, 0,
-                                       "%s line %ld: expected a cue timing after the cue number",
-                                       shown, line);
+                return convert_caption_fail(
+                    err, errlen, 0, "%s line %ld: expected a cue timing after the cue number",
+                    shown, line);
             }
             state = BETWEEN;
             continue;
         }
         if (state == IN_CUE || state == IN_BLOCK) {
             if (strstr(l, "-->") != NULL) {
-                return convert_err_set(err, errlen, 0,
-                                       "%s line %ld: a cue timing %s (missing blank line?)", shown,
-                                       line, state == IN_CUE ? "inside a cue" : "inside a block");
+                return convert_caption_fail(
+                    err, errlen, 0, "%s line %ld: a cue timing %s (missing blank line?)", shown,
+                    line, state == IN_CUE ? "inside a cue" : "inside a block");
             }
             continue;
         }
         if (strstr(l, "-->") != NULL) {
             int t = convert_caption_timing(l, !vtt);
             if (t == -1) {
-                return convert_err_set(err, errlen, 0,
-                                       "%s line %ld: malformed %s cue timing \"%.40s\" (expected "
-                                       "%s)",
-                                       shown, line, what, l,
-                                       vtt ? "HH:MM:SS.mmm --> HH:MM:SS.mmm"
-                                           : "HH:MM:SS,mmm --> HH:MM:SS,mmm");
+                return convert_caption_fail(
+                    err, errlen, 0,
+                    "%s line %ld: malformed %s cue timing \"%.40s\" (expected "
+                    "%s)",
+                    shown, line, what, l,
+                    vtt ? "HH:MM:SS.mmm --> HH:MM:SS.mmm" : "HH:MM:SS,mmm --> HH:MM:SS,mmm");
             }
             if (t == -2) {
-                return convert_err_set(err, errlen, 0, "%s line %ld: the cue ends before it starts",
-                                       shown, line);
+                return convert_caption_fail(
+                    err, errlen, 0, "%s line %ld: the cue ends before it starts", shown, line);
             }
             cues++;
             state = IN_CUE;
@@ -165,11 +188,11 @@ convert_caption_scan(char *text, size_t n, const char *shown, char *err, size_t 
             state = AFTER_NUMBER;
             continue;
         }
-        return convert_err_set(err, errlen, 0, "%s line %ld: expected a %s, not \"%.40s\"", shown,
-                               line, state == BETWEEN ? "cue number" : "cue timing", l);
+        return convert_caption_fail(err, errlen, 0, "%s line %ld: expected a %s, not \"%.40s\"",
+                                    shown, line, state == BETWEEN ? "cue number" : "cue timing", l);
     }
     if (cues == 0) {
-        return convert_err_set(err, errlen, 0, "%s: no %s cues", shown, what);
+        return convert_caption_fail(err, errlen, 0, "%s: no %s cues", shown, what);
     }
     return 0;
 }
@@ -182,22 +205,22 @@ convert_caption_check(const char *path, const char *shown, char *err, size_t err
     }
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        return convert_err_set(err, errlen, AVERROR(errno), "%s", shown);
+        return convert_caption_fail(err, errlen, errno, "%s", shown);
     }
     char *text = malloc(CONVERT_CAPTION_MAX + 1);
     if (text == NULL) {
         fclose(f);
-        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", shown);
+        return convert_caption_fail(err, errlen, ENOMEM, "%s", shown);
     }
     size_t n = fread(text, 1, CONVERT_CAPTION_MAX + 1, f);
     int bad = ferror(f);
     fclose(f);
     int rc;
     if (bad) {
-        rc = convert_err_set(err, errlen, AVERROR(EIO), "%s: read", shown);
+        rc = convert_caption_fail(err, errlen, EIO, "%s: read", shown);
     } else if (n > CONVERT_CAPTION_MAX) {
-        rc = convert_err_set(err, errlen, 0, "%s: larger than %u MiB", shown,
-                             CONVERT_CAPTION_MAX >> 20);
+        rc = convert_caption_fail(err, errlen, 0, "%s: larger than %u MiB", shown,
+                                  CONVERT_CAPTION_MAX >> 20);
     } else {
         text[n] = '\0';
         rc = convert_caption_scan(text, n, shown, err, errlen);
