@@ -158,7 +158,9 @@ demo:
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@for b in ring convert upload pipeline; do $(MAKE) --no-print-directory bench-$$b || exit 1; done
+	@export HLSD_BENCH_SUMMARY=$$(mktemp /tmp/hlsd-bench-summary.XXXXXX); \
+	 for b in ring convert upload pipeline; do $(MAKE) --no-print-directory bench-$$b || exit 1; done; \
+	 . tools/bench-summary.sh && bench_summary "$$HLSD_BENCH_SUMMARY"; rm -f "$$HLSD_BENCH_SUMMARY"
 
 bench-ring: $(BINDIR)/ringbench
 	$(BINDIR)/ringbench

@@ -20,6 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tools/bench-s3.sh
 . tools/bench-s3.sh
+# shellcheck source=tools/bench-summary.sh
+. tools/bench-summary.sh
 
 BINDIR=${BINDIR:-$PWD/bin}
 RUNS=${RUNS:-3}
@@ -158,7 +160,7 @@ while read -r role pid; do
     [ "$role" != upload ] || up_max=$(awk -v a="$up_max" -v b="$m" 'BEGIN {print (b > a) ? b : a}')
 done < <(ctl workers | awk 'NR > 1 {print $2, $3}')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-echo "ratio_one_720p $(ratio "$mh1" "$ms1") target<=0.85"
-echo "ratio_ladder $(ratio "$mh3" "$ms3") target<=0.85"
-echo "master_peak_MiB $master_mib target<=10"
-echo "upload_worker_peak_MiB $up_max target<=32"
+bench_result pipeline_ratio_one_720p "$(ratio "$mh1" "$ms1")" "<=" 0.85 "hlsd / ffmpeg+aws script"
+bench_result pipeline_ratio_ladder "$(ratio "$mh3" "$ms3")" "<=" 0.85 "hlsd / ffmpeg+aws script"
+bench_result pipeline_master_peak_MiB "$master_mib" "<=" 10
+bench_result pipeline_upload_worker_peak_MiB "$up_max" "<=" 32

@@ -14,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tools/bench-s3.sh
 . tools/bench-s3.sh
+# shellcheck source=tools/bench-summary.sh
+. tools/bench-summary.sh
 
 BINDIR=${BINDIR:-$PWD/bin}
 RUNS=${BENCH_RUNS:-5}
@@ -109,7 +111,5 @@ for n in $PARALLEL; do
     printf '%-4s %-9s %12.3f %12.1f   %s\n' "$n" hls-put "$hm" "$hr" "$(printf '%.2f ' "${h[@]}")"
     printf '%-4s %-9s %12.3f %12.1f   %s\n' "$n" awscli "$am" "$ar" "$(printf '%.2f ' "${a[@]}")"
     ratio=$(awk -v h="$hr" -v a="$ar" 'BEGIN {print h / a}')
-    verdict=$(awk -v r="$ratio" 'BEGIN {print (r >= 1.2) ? 1 : 0}')
-    printf 'N=%s: throughput ratio hls-put / awscli = %.2f (target >= 1.2: %s)\n' "$n" "$ratio" \
-        "$([ "$verdict" = 1 ] && echo met || echo NOT met)"
+    bench_result "upload_throughput_hls-put/awscli_N$n" "$(printf '%.2f' "$ratio")" ">=" 1.2
 done
