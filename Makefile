@@ -32,7 +32,7 @@ PKGS := $(CONVERT_PKGS) $(UPLOAD_PKGS) $(CORE_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CORE_LIBS    := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -ldl -lpthread -lm -lrt
-CONVERT_LIBS := $(shell pkg-config --libs $(CONVERT_PKGS) 2>/dev/null) -lm
+CONVERT_LIBS := $(shell pkg-config --libs $(CONVERT_PKGS) jansson 2>/dev/null) -lm
 UPLOAD_LIBS  := $(shell pkg-config --libs $(UPLOAD_PKGS) 2>/dev/null)
 
 # the one source of the version: compiled into hlsd and hlsctl, names the .deb
@@ -83,8 +83,9 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
-# every object depends on VERSION: it is compiled in through CFLAGS
-$(BUILD)/%.o: %.c VERSION
+# every object depends on VERSION (compiled in through CFLAGS) and on this
+# file (CFLAGS: a build tree from before -fPIC must not link into a plugin)
+$(BUILD)/%.o: %.c VERSION Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 

@@ -71,6 +71,30 @@ fix_daemon_config(struct fix_daemon *d, unsigned cw, unsigned uw, const char *dx
     fclose(f);
 }
 
+/* fix_daemon_settle - until no worker is still starting (loading its
+ * engine, before its hello), so that a test which stops or kills "the
+ * convert worker" acts on one that is ready for work; gives up quietly at
+ * the deadline (a test of crashing workers judges those itself) */
+static void
+fix_daemon_settle(struct fix_daemon *d, int64_t deadline)
+{
+    while (fix_ms() < deadline) {
+        json_t *r = fix_daemon_req(d, "{\"cmd\":\"workers\"}");
+        json_t *w;
+        size_t i;
+        int starting = r == NULL;
+        json_array_foreach(json_object_get(r, "workers"), i, w)
+        {
+            const char *st = json_string_value(json_object_get(w, "state"));
+            starting |= st != NULL && strcmp(st, "starting") == 0;
+        }
+        json_decref(r);
+        if (!starting)
+            return;
+        fix_nap(10);
+    }
+}
+
 int
 fix_daemon_start(struct fix_daemon *d)
 {
@@ -108,8 +132,10 @@ fix_daemon_start(struct fix_daemon *d)
         if (r) {
             int ok = json_is_true(json_object_get(r, "ok"));
             json_decref(r);
-            if (ok)
+            if (ok) {
+                fix_daemon_settle(d, deadline);
                 return 0;
+            }
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             d->pid = -1;
