@@ -15,7 +15,11 @@
 # Also prints the peak resident memory (VmHWM) of hlsd's master and of each
 # worker over the runs (targets: master <= 10 MiB, upload worker <= 32 MiB).
 #
-# Environment: BINDIR (bin/), RUNS (3), CLIPS (8), SECONDS_PER_CLIP (20).
+# Then the overlap: for one 60 s clip, the time from its conversion's end
+# to master.m3u8 in the bucket (target <= 1 s).
+#
+# Environment: BINDIR (bin/), RUNS (3), CLIPS (8), SECONDS_PER_CLIP (20),
+# OVERLAP_SECONDS (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tools/bench-s3.sh
@@ -147,6 +151,30 @@ echo "script_one_720p_s $ms1 (runs ${s1[*]})"
 echo "hlsd_ladder_s $mh3 (runs ${h3[*]})"
 echo "script_ladder_s $ms3 (runs ${s3[*]})"
 
+# Overlap: for one OVERLAP_SECONDS clip, from the end of its conversion
+# (the master's "conversion done", logged when the worker reports that its
+# last segment and playlists are written) to the job done (master.m3u8 in
+# the bucket), from the master's own millisecond log stamps: what uploading
+# while converting leaves for after the conversion.
+OSECS=${OVERLAP_SECONDS:-60}
+$ff -f lavfi -i "testsrc2=size=1280x720:rate=30:duration=$OSECS,noise=alls=6:allf=t" \
+    -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=$OSECS" \
+    -c:v libx264 -preset veryfast -crf 23 -maxrate 6M -bufsize 12M -g 60 -pix_fmt yuv420p \
+    -c:a aac -b:a 128k -ac 2 "$work/long.mp4"
+stamp() { # stamp ID PATTERN: seconds of the day of the master's log line
+    grep -E "master\[[0-9]+\] info: job $1(:| )$2" "$work/hlsd/log" | tail -1 |
+        awk '{split(substr($1, 12, 12), t, ":"); printf "%.3f", t[1] * 3600 + t[2] * 60 + t[3]}'
+}
+ov=()
+for _ in $(seq "$RUNS"); do
+    id=$(ctl --json submit "$work/long.mp4" --ladder 720:2800k | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+    until ctl status "$id" | grep -qE '^state +(done|failed|canceled)'; do sleep 0.05; done
+    ov+=("$(awk -v a="$(stamp "$id" ' conversion done')" -v b="$(stamp "$id" 'done:')" \
+        'BEGIN {printf "%.3f", b - a}')")
+done
+mov=$(median "${ov[@]}")
+echo "overlap_${OSECS}s_clip_s $mov (runs ${ov[*]})"
+
 # Peak memory of every hlsd process, from the kernel's high-water mark.
 peak() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null; }
 master_mib=$(peak "$hlsd_pid")
@@ -162,5 +190,6 @@ done < <(ctl workers | awk 'NR > 1 {print $2, $3}')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 bench_result pipeline_ratio_one_720p "$(ratio "$mh1" "$ms1")" "<=" 0.85 "hlsd / ffmpeg+aws script"
 bench_result pipeline_ratio_ladder "$(ratio "$mh3" "$ms3")" "<=" 0.85 "hlsd / ffmpeg+aws script"
+bench_result pipeline_overlap_s "$mov" "<=" 1.0 "last segment written to master.m3u8 in the bucket"
 bench_result pipeline_master_peak_MiB "$master_mib" "<=" 10
 bench_result pipeline_upload_worker_peak_MiB "$up_max" "<=" 32
