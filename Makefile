@@ -12,7 +12,8 @@
 #                   unit, sysusers file, bash completion (PREFIX, DESTDIR,
 #                   SYSCONFDIR; see "Installing" below); make uninstall
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
-#   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline)
+#   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline,
+#                   bench-ctl)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -79,7 +80,7 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload bench-pipeline lint format deps deps-run clean install uninstall deb
+        bench-upload bench-pipeline bench-ctl lint format deps deps-run clean install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
@@ -160,7 +161,7 @@ demo:
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@export HLSD_BENCH_SUMMARY=$$(mktemp /tmp/hlsd-bench-summary.XXXXXX); \
-	 for b in ring convert upload pipeline; do $(MAKE) --no-print-directory bench-$$b || exit 1; done; \
+	 for b in ring convert upload pipeline ctl; do $(MAKE) --no-print-directory bench-$$b || exit 1; done; \
 	 . tools/bench-summary.sh && bench_summary "$$HLSD_BENCH_SUMMARY"; rm -f "$$HLSD_BENCH_SUMMARY"
 
 bench-ring: $(BINDIR)/ringbench
@@ -174,6 +175,9 @@ bench-upload: all
 
 bench-pipeline: all
 	tools/bench-pipeline.sh
+
+bench-ctl: all
+	tools/bench-ctl.sh
 
 lint:
 	@clang-format --dry-run --Werror $(ALL_SRCS) $(ALL_HDRS)
