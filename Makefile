@@ -13,7 +13,7 @@
 #                   SYSCONFDIR; see "Installing" below); make uninstall
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
 #   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline,
-#                   bench-ctl)
+#                   bench-ctl); make bench-scale (a 2-hour input: long, not in bench)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -80,7 +80,7 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload bench-pipeline bench-ctl lint format deps deps-run clean install uninstall deb
+        bench-upload bench-pipeline bench-ctl bench-scale lint format deps deps-run clean install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
@@ -178,6 +178,9 @@ bench-pipeline: all
 
 bench-ctl: all
 	tools/bench-ctl.sh
+
+bench-scale: all
+	tools/bench-scale.sh
 
 lint:
 	@clang-format --dry-run --Werror $(ALL_SRCS) $(ALL_HDRS)
