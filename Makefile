@@ -12,7 +12,8 @@
 #                   unit, sysusers file, bash completion (PREFIX, DESTDIR,
 #                   SYSCONFDIR; see "Installing" below); make uninstall
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
-#   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline)
+#   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline,
+#                   bench-http)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -22,7 +23,7 @@ BINDIR ?= bin
 SAN    ?=
 
 PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil \
-        libcurl libcrypto inih sqlite3 jansson
+        libcurl libcrypto inih sqlite3 jansson libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -61,7 +62,7 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload bench-pipeline lint format deps deps-run clean install uninstall deb
+        bench-upload bench-pipeline bench-http lint format deps deps-run clean install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
@@ -124,7 +125,7 @@ demo:
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@for b in ring convert upload pipeline; do $(MAKE) --no-print-directory bench-$$b || exit 1; done
+	@for b in ring convert upload pipeline http; do $(MAKE) --no-print-directory bench-$$b || exit 1; done
 
 bench-ring: $(BINDIR)/ringbench
 	$(BINDIR)/ringbench
@@ -137,6 +138,9 @@ bench-upload: all
 
 bench-pipeline: all
 	tools/bench-pipeline.sh
+
+bench-http: all
+	tools/bench-http.sh
 
 lint:
 	@clang-format --dry-run --Werror $(ALL_SRCS) $(ALL_HDRS)
