@@ -19,10 +19,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define HTTP_JSON_MAX       65536u          /* a JSON request body, as a socket request line */
-#define HTTP_MAX_CONNS      256             /* more are refused by the server at accept */
-#define HTTP_IDLE_TIMEOUT   60              /* seconds a connection may send nothing */
-#define HTTP_CONN_MEMORY    (512u << 10)    /* per connection: headers and read buffer */
+#define HTTP_JSON_MAX     65536u     /* a JSON request body, as a socket request line */
+#define HTTP_MAX_CONNS    256        /* more are refused by the server at accept */
+#define HTTP_IDLE_TIMEOUT 60         /* seconds a connection may send nothing */
+#define HTTP_CONN_MEMORY  (1u << 20) /* per connection: headers and read buffer */
+/* the read buffer grows by this much, for large reads of an upload
+ * (pages are touched only when a body fills them) */
+#define HTTP_CONN_INCREMENT (256u << 10)
 #define HTTP_REPLY_TIMEOUT  5000            /* ms the master has to answer */
 #define HTTP_HEALTH_TIMEOUT 2000            /* ms, for /healthz */
 #define HTTP_INCOMING       "http-incoming" /* <spool>/http-incoming/<token>/ */

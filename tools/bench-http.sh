@@ -40,10 +40,13 @@ cleanup() {
 trap cleanup EXIT
 
 avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
+size_note="set by UPLOAD_MB"
 if [ -z "${UPLOAD_MB:-}" ]; then
     UPLOAD_MB=1024
+    size_note="1 GiB"
     while [ "$UPLOAD_MB" -gt 64 ] && [ $((UPLOAD_MB * 3 + 512)) -gt "$avail_mb" ]; do
         UPLOAD_MB=$((UPLOAD_MB / 2))
+        size_note="less than 1 GiB: the disk lacks room for three copies"
     done
 fi
 
@@ -117,7 +120,7 @@ echo "socket_status_rps $ms (runs ${s[*]})"
 echo "ratio_http_to_socket $(ratio "$mh" "$ms")"
 
 # the upload: UPLOAD_MB of incompressible bytes, in the page cache
-echo "upload: ${UPLOAD_MB} MiB body (spool disk has ${avail_mb} MiB free$([ "$UPLOAD_MB" -lt 1024 ] && echo ': less than 1 GiB for lack of room'))"
+echo "upload: ${UPLOAD_MB} MiB body ($size_note; the spool's disk has ${avail_mb} MiB free), load=$(cut -d' ' -f1 /proc/loadavg)"
 head -c "$((UPLOAD_MB << 20))" /dev/urandom >"$work/big.bin"
 cat "$work/big.bin" >/dev/null
 bytes=$(stat -c %s "$work/big.bin")
