@@ -111,7 +111,12 @@ collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
         a->bad = key;
         return MHD_NO;
     }
-    json_object_set_new(a->obj, key, value ? json_string(value) : json_null());
+    json_t *v = value ? json_string(value) : json_null();
+    if (v == NULL) { /* not UTF-8 */
+        a->bad = key;
+        return MHD_NO;
+    }
+    json_object_set_new(a->obj, key, v);
     return MHD_YES;
 }
 
@@ -128,7 +133,8 @@ query(struct MHD_Connection *c)
     }
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &a);
     if (a.bad) {
-        http_reply_errorf(c, "bad_request", "query parameter \"%.64s\" given twice", a.bad);
+        http_reply_errorf(c, "bad_request",
+                          "query parameter \"%.64s\" is given twice or is not UTF-8", a.bad);
         json_decref(a.obj);
         return NULL;
     }

@@ -46,11 +46,13 @@ param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
     (void)kind;
     for (const char *const *p = params; *p; p++)
         known |= strcmp(key, *p) == 0;
-    if (!known || json_object_get(q->obj, key) != NULL || value == NULL) {
+    json_t *v = known && value ? json_string(value) : NULL; /* NULL: not UTF-8 */
+    if (v == NULL || json_object_get(q->obj, key) != NULL) {
+        json_decref(v);
         snprintf(q->bad, sizeof(q->bad), "%.64s", key);
         return MHD_NO;
     }
-    json_object_set_new(q->obj, key, json_string(value));
+    json_object_set_new(q->obj, key, v);
     return MHD_YES;
 }
 
@@ -63,11 +65,12 @@ request(struct MHD_Connection *c)
 
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, param, &q);
     if (q.bad[0]) {
-        http_reply_errorf(c, "bad_request",
-                          "query parameter \"%s\" is unknown, repeated or empty (known: name, "
-                          "ladder, segment_seconds, prefix, audio, first_variant, key, notify, "
-                          "metadata)",
-                          q.bad);
+        http_reply_errorf(
+            c, "bad_request",
+            "query parameter \"%s\" is unknown, repeated, empty or not UTF-8 (known: name, "
+            "ladder, segment_seconds, prefix, audio, first_variant, key, notify, "
+            "metadata)",
+            q.bad);
         json_decref(q.obj);
         return NULL;
     }

@@ -150,10 +150,10 @@ Test(http, list_pages_filters_and_checks_its_parameters, .timeout = 120)
     cr_expect_eq(json_array_size(json_object_get(j, "jobs")), 0);
     json_decref(j);
     /* what the socket refuses, HTTP refuses: 400 bad_request */
-    const char *bad[] = {"/v1/jobs?state=sleeping", "/v1/jobs?limit=0",
-                         "/v1/jobs?limit=5001",     "/v1/jobs?limit=two",
-                         "/v1/jobs?after=0",        "/v1/jobs?after=-3",
-                         "/v1/jobs?colour=blue",    "/v1/jobs?limit=1&limit=2"};
+    const char *bad[] = {
+        "/v1/jobs?state=sleeping", "/v1/jobs?limit=0",         "/v1/jobs?limit=5001",
+        "/v1/jobs?limit=two",      "/v1/jobs?after=0",         "/v1/jobs?after=-3",
+        "/v1/jobs?colour=blue",    "/v1/jobs?limit=1&limit=2", "/v1/jobs?state=%FF"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cr_expect_eq(fix_http_curl(&h, bad[i], "%s", ""), 400, "%s", bad[i]);
         cr_expect_str_eq(fix_http_error(&h), "bad_request", "%s", bad[i]);
@@ -261,7 +261,7 @@ Test(http, submissions_the_api_refuses, .timeout = 120)
      * whether the length is announced or not */
     const char *bq[] = {"ladder=720p", "segment_seconds=0", "segment_seconds=ten",
                         "colour=blue", "name=a&name=b",     "audio=loud",
-                        "prefix=/abs", "metadata=notjson"};
+                        "prefix=/abs", "metadata=notjson",  "name=%FF"};
     for (size_t i = 0; i < sizeof(bq) / sizeof(bq[0]); i++) {
         cr_expect_eq(fix_http_upload(&h, small, bq[i], &id), 400, "%s", bq[i]);
         cr_expect_str_eq(fix_http_error(&h), "bad_request", "%s", bq[i]);
