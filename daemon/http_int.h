@@ -66,6 +66,7 @@ struct http_req {
     const char *err_code;
     char err_msg[512];
     uint64_t discarded;
+    uint64_t flushed; /* bytes whose writeback has been started */
 };
 
 extern struct http H;

@@ -27,6 +27,8 @@
 /* after a failure the rest of the body is read and dropped, so that the
  * client gets the answer; past this much the connection is cut instead */
 #define DISCARD_MAX (64ull << 20)
+/* writeback is started every this many bytes of an upload */
+#define WRITEBACK_STEP (8ull << 20)
 
 static const char *const params[] = {
     "name",          "ladder", "segment_seconds", "prefix",   "audio",
@@ -210,7 +212,15 @@ http_upload_data(struct MHD_Connection *c, struct http_req *r, const char *data,
         fail(r, "bad_request", "the body is longer than its Content-Length");
         return MHD_YES;
     }
-    if (ctl_ingest_write(&r->ig, data, n) < 0) {
+    if (ctl_ingest_write(&r->ig, data, n) >= 0) {
+        /* start the disk writes while the body still arrives, so that the
+         * fsync at the end (before the 201) has little left to wait for */
+        if (r->ig.copied - r->flushed >= WRITEBACK_STEP) {
+            sync_file_range(r->ig.fd, (off_t)r->flushed, (off_t)(r->ig.copied - r->flushed),
+                            SYNC_FILE_RANGE_WRITE);
+            r->flushed = r->ig.copied;
+        }
+    } else {
         int e = errno;
         if (e == EFBIG)
             snprintf(msg, sizeof(msg), "the input is larger than max_input_size (%llu bytes)",
