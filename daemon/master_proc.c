@@ -1,9 +1,10 @@
 /*
  * master_proc.c - the master's process table: a fixed array of slots, each
- * with a role (ctl, convert, upload), a pid, a generation, a state, start
- * time, jobs done and restarts, and its own shared-memory segment.
+ * with a role (ctl, convert, upload, http), a pid, a generation, a state,
+ * start time, jobs done and restarts, and its own shared-memory segment.
  *
- * Slots have fixed places (0: ctl, then convert, then upload), so a pool
+ * Slots have fixed places (0: ctl, then convert, then upload, then http
+ * last, present only with [http] listen), so a pool
  * resize only enables or retires slots. Respawn is throttled: a slot
  * restarts at most once a second; a child that dies before it finished its
  * first job suspends its role's respawns for a delay that doubles with each
@@ -190,15 +191,16 @@ master_proc_resize(void)
 
 /* child_harden - what a child gives up before it touches a client's bytes:
  * gaining privileges through exec (none of them execs, so nothing is lost),
- * being dumped or traced by its user when it holds the S3 secret (an upload
- * worker), and making spool files anyone else can read (ctl and the
+ * being dumped or traced by its user when it holds a secret (an upload
+ * worker the S3 secret, the HTTP process the bearer tokens and TLS key),
+ * and making spool files anyone else can read (ctl, http and the
  * conversion write the spool; uploads publish with explicit modes) */
 static void
 child_harden(enum slot_role role)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         log_warn("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-    if (role == ROLE_UPLOAD && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    if ((role == ROLE_UPLOAD || role == ROLE_HTTP) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         log_warn("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
     if (role != ROLE_UPLOAD)
         umask(077);

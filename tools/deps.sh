@@ -22,7 +22,7 @@ libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev
 libmicrohttpd-dev"
 DEMO_PKGS="ffmpeg"
 TEST_PKGS="clang-format libcriterion-dev
-sqlite3 socat jq curl
+sqlite3 socat jq curl openssl python3
 prometheus wrk
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli
