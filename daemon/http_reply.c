@@ -34,8 +34,10 @@ http_reply_status(const char *code)
     return 500;
 }
 
-enum MHD_Result
-http_reply_text(struct MHD_Connection *c, unsigned status, const char *type, char *text, size_t len)
+/* queue - text (malloc'd, taken over) as the response */
+static enum MHD_Result
+queue(struct MHD_Connection *c, unsigned status, const char *type, char *text, size_t len,
+      const char *location)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 
@@ -43,49 +45,8 @@ http_reply_text(struct MHD_Connection *c, unsigned status, const char *type, cha
         free(text);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    if (status == 401)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"hlsd\"");
-    if (status == 405)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, POST, DELETE");
-    if (status == 429 || status == 503)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
-    enum MHD_Result rc = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return rc;
-}
-
-/* http_reply_json - body is consumed (may be NULL: out of memory) */
-enum MHD_Result
-http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *location)
-{
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-    json_decref(body);
-    if (text == NULL) {
-        static const char oom[] =
-            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
-        text = strdup(oom);
-        status = 500;
-        location = NULL;
-        if (text == NULL)
-            return MHD_NO;
-    }
-    size_t len = strlen(text);
-    /* a newline at the end, for a terminal */
-    char *nl = realloc(text, len + 2);
-    if (nl != NULL) {
-        text = nl;
-        text[len++] = '\n';
-        text[len] = '\0';
-    }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status != 204)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
@@ -98,6 +59,37 @@ http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body, const c
     enum MHD_Result rc = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     return rc;
+}
+
+enum MHD_Result
+http_reply_text(struct MHD_Connection *c, unsigned status, const char *type, char *text, size_t len)
+{
+    return queue(c, status, type, text, len, NULL);
+}
+
+/* http_reply_json - body is consumed (NULL: out of memory) */
+enum MHD_Result
+http_reply_json(struct MHD_Connection *c, unsigned status, json_t *body, const char *location)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+    json_decref(body);
+    if (text == NULL) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        if ((text = strdup(oom)) == NULL)
+            return MHD_NO;
+        status = 500;
+        location = NULL;
+    }
+    size_t len = strlen(text);
+    char *nl = realloc(text, len + 2); /* a newline at the end, for a terminal */
+    if (nl != NULL) {
+        text = nl;
+        text[len++] = '\n';
+        text[len] = '\0';
+    }
+    return queue(c, status, "application/json", text, len, location);
 }
 
 enum MHD_Result

@@ -39,6 +39,9 @@ Test(http, healthz_answers_while_the_master_does, .timeout = 60)
     kill(h.d.pid, SIGSTOP);
     cr_expect_eq(fix_http_curl(&h, "/healthz", "%s", ""), 503);
     cr_expect_str_eq(fix_http_error(&h), "unavailable");
+    /* any request: 503 once the 5 s for an answer are over */
+    cr_expect_eq(fix_http_curl(&h, "/v1/jobs/1", "%s", ""), 503);
+    cr_expect_str_eq(fix_http_error(&h), "unavailable");
     kill(h.d.pid, SIGCONT);
     cr_expect_eq(fix_http_curl(&h, "/healthz", "%s", ""), 200);
     /* hlsctl lists the process */
