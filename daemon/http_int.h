@@ -61,12 +61,15 @@ struct http_req {
     /* BODY_UPLOAD */
     struct ctl_request rq;
     struct ctl_ingest ig;
-    int ingesting; /* ig holds a directory in http-incoming */
-    int failed;    /* the input is being discarded: answer with err at the end */
-    const char *err_code;
+    int ingesting;    /* ig holds a directory in http-incoming */
+    int failed;       /* refused: nothing more is written */
+    uint64_t flushed; /* bytes whose writeback has been started */
+    /* POST /v1/jobs: a body may already be on its way */
+    int in_flight; /* a refusal waits for the body's end (http_route_refuse) */
+    int deferred;  /* a refusal is waiting: the body is read and dropped */
+    char err_code[32];
     char err_msg[512];
     uint64_t discarded;
-    uint64_t flushed; /* bytes whose writeback has been started */
 };
 
 extern struct http H;
@@ -78,6 +81,10 @@ enum MHD_Result http_route(void *cls, struct MHD_Connection *c, const char *url,
 /* http_route_client - {"uid","user","admin"} for the master: an HTTP
  * client acts as the daemon's own user */
 json_t *http_route_client(void);
+/* http_route_refuse - refuse request r: at once, or, when its body may be
+ * on its way, once the body has been read and dropped */
+enum MHD_Result http_route_refuse(struct MHD_Connection *c, struct http_req *r, const char *code,
+                                  const char *msg);
 /* http_route_ask - a request to the master (NULL: the link failed, and a
  * reply has been queued) */
 json_t *http_route_ask(struct MHD_Connection *c, json_t *req);

@@ -366,6 +366,44 @@ submit_json(struct MHD_Connection *c, struct http_req *r)
 
 /* --- the access handler ------------------------------------------------ */
 
+/* after a refusal the rest of a body is read and dropped, so that the
+ * client gets the answer; past this much the connection is cut instead */
+#define DISCARD_MAX (64ull << 20)
+
+enum MHD_Result
+http_route_refuse(struct MHD_Connection *c, struct http_req *r, const char *code, const char *msg)
+{
+    r->failed = 1;
+    if (!r->in_flight) {
+        r->answered = 1;
+        return http_reply_error(c, code, msg);
+    }
+    /* closing a connection with unread bytes makes the kernel reset it,
+     * and the client may lose the answer: it comes after the body */
+    r->deferred = 1;
+    snprintf(r->err_code, sizeof(r->err_code), "%s", code);
+    snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
+    return MHD_YES;
+}
+
+/* in_flight - the body of this POST may be sent before our answer: no
+ * "Expect: 100-continue", and small enough to read in vain */
+static int
+in_flight(struct MHD_Connection *c)
+{
+    const char *ex = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    if (ex && strcasecmp(ex, "100-continue") == 0)
+        return 0;
+    if (cl)
+        return strtoull(cl, NULL, 10) > 0 && strtoull(cl, NULL, 10) <= DISCARD_MAX;
+    return te != NULL;
+}
+
 static enum MHD_Result
 not_allowed(struct MHD_Connection *c, const char *method, const char *url)
 {
@@ -399,9 +437,8 @@ first(struct MHD_Connection *c, struct http_req *r, const char *url, const char 
         return get ? healthz(c) : not_allowed(c, method, url);
     if (!http_auth_ok(c)) {
         log_warn("refused an HTTP request without a valid bearer token: %.16s %.200s", method, url);
-        return http_reply_error(c, "unauthorized",
-                                "a valid \"Authorization: Bearer\" token is "
-                                "needed");
+        return http_route_refuse(c, r, "unauthorized",
+                                 "a valid \"Authorization: Bearer\" token is needed");
     }
     if (strcmp(url, "/metrics") == 0)
         return get ? metrics(c) : not_allowed(c, method, url);
@@ -412,18 +449,15 @@ first(struct MHD_Connection *c, struct http_req *r, const char *url, const char 
             return not_allowed(c, method, url);
         r->body = body_kind(c);
         if (r->body == BODY_NONE)
-            return http_reply_error(c, "unsupported_media_type",
-                                    "POST /v1/jobs takes application/json ({\"input\": URL, "
-                                    "...}), or the video as video/* or application/octet-stream");
+            return http_route_refuse(c, r, "unsupported_media_type",
+                                     "POST /v1/jobs takes application/json ({\"input\": URL, "
+                                     "...}), or the video as video/* or application/octet-stream");
         if (r->body == BODY_UPLOAD)
             return http_upload_start(c, r);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > HTTP_JSON_MAX) {
-            r->body = BODY_NONE;
-            return http_reply_errorf(c, "too_large", "a JSON body is at most %u bytes",
-                                     HTTP_JSON_MAX);
-        }
+        if (cl && strtoull(cl, NULL, 10) > HTTP_JSON_MAX)
+            return http_route_refuse(c, r, "too_large", "a JSON body is at most 65536 bytes");
         return MHD_YES; /* the JSON body comes next */
     }
     if (strncmp(url, "/v1/jobs/", 9) == 0) {
@@ -463,10 +497,20 @@ http_route(void *cls, struct MHD_Connection *c, const char *url, const char *met
         if (strcmp(method, "POST") != 0 || strcmp(url, "/v1/jobs") != 0)
             return MHD_YES;
         r->started = 1;
+        r->in_flight = in_flight(c);
         enum MHD_Result rc = first(c, r, url, method);
-        if (r->body == BODY_NONE || r->failed)
-            r->answered = 1;
+        if (r->body == BODY_NONE && !r->deferred)
+            r->answered = 1; /* answered by first() */
         return rc;
+    }
+    if (r->deferred && !r->answered) {
+        if (*data_size > 0) {
+            r->discarded += *data_size;
+            *data_size = 0;
+            return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        r->answered = 1;
+        return http_reply_error(c, r->err_code, r->err_msg);
     }
     if (!r->started) {
         if (*data_size > 0) {

@@ -24,9 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* after a failure the rest of the body is read and dropped, so that the
- * client gets the answer; past this much the connection is cut instead */
-#define DISCARD_MAX (64ull << 20)
 /* writeback is started every this many bytes of an upload */
 #define WRITEBACK_STEP (8ull << 20)
 
@@ -58,21 +55,19 @@ param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
     return MHD_YES;
 }
 
-/* request - the query parameters as a socket submit request; NULL with a
- * reply queued when one is unknown, repeated or malformed */
+/* request - the query parameters as a socket submit request; NULL with
+ * why in msg when one is unknown, repeated or malformed */
 static json_t *
-request(struct MHD_Connection *c)
+request(struct MHD_Connection *c, char *msg, size_t cap)
 {
     struct qp q = {json_object(), ""};
 
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, param, &q);
     if (q.bad[0]) {
-        http_reply_errorf(
-            c, "bad_request",
-            "query parameter \"%s\" is unknown, repeated, empty or not UTF-8 (known: name, "
-            "ladder, segment_seconds, prefix, audio, first_variant, key, notify, "
-            "metadata)",
-            q.bad);
+        snprintf(msg, cap,
+                 "query parameter \"%s\" is unknown, repeated, empty or not UTF-8 (known: name, "
+                 "ladder, segment_seconds, prefix, audio, first_variant, key, notify, metadata)",
+                 q.bad);
         json_decref(q.obj);
         return NULL;
     }
@@ -82,7 +77,7 @@ request(struct MHD_Connection *c)
         char *end;
         double d = strtod(seg, &end);
         if (*seg == '\0' || *end != '\0') {
-            http_reply_error(c, "bad_request", "\"segment_seconds\" must be a number");
+            snprintf(msg, cap, "\"segment_seconds\" must be a number");
             json_decref(o);
             return NULL;
         }
@@ -94,7 +89,7 @@ request(struct MHD_Connection *c)
         json_error_t jerr;
         json_t *m = json_loads(meta, JSON_REJECT_DUPLICATES, &jerr);
         if (m == NULL) {
-            http_reply_error(c, "bad_request", "\"metadata\" must be a JSON object");
+            snprintf(msg, cap, "\"metadata\" must be a JSON object");
             json_decref(o);
             return NULL;
         }
@@ -111,8 +106,7 @@ static enum MHD_Result
 refuse(struct MHD_Connection *c, struct http_req *r, const char *code, const char *msg)
 {
     log_warn("upload of \"%s\" refused: %s", r->rq.input[0] ? r->rq.input : "?", msg);
-    r->failed = 1;
-    return http_reply_error(c, code, msg);
+    return http_route_refuse(c, r, code, msg);
 }
 
 enum MHD_Result
@@ -123,11 +117,9 @@ http_upload_start(struct MHD_Connection *c, struct http_req *r)
     struct ctl_error err;
     char msg[256];
 
-    json_t *o = request(c);
-    if (o == NULL) {
-        r->failed = 1;
-        return MHD_YES;
-    }
+    json_t *o = request(c, msg, sizeof(msg));
+    if (o == NULL)
+        return refuse(c, r, "bad_request", msg);
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (line == NULL)
@@ -159,14 +151,19 @@ http_upload_start(struct MHD_Connection *c, struct http_req *r)
     json_t *rep =
         http_route_ask(c, json_pack("{s:s, s:o}", "cmd", "admit", "client", http_route_client()));
     if (rep == NULL) {
-        r->failed = 1;
+        r->failed = r->answered = 1; /* 503, queued by http_route_ask */
         return MHD_YES;
     }
     if (!json_is_true(json_object_get(rep, "ok"))) {
-        r->failed = 1;
-        enum MHD_Result rc = http_reply_master(c, rep);
+        /* the master's refusal (queue_full: 429), answered like ours */
+        json_t *e = json_object_get(rep, "error");
+        const char *code = json_string_value(json_object_get(e, "code"));
+        const char *why = json_string_value(json_object_get(e, "message"));
+        char cbuf[32];
+        snprintf(cbuf, sizeof(cbuf), "%s", code ? code : "internal");
+        snprintf(msg, sizeof(msg), "%s", why ? why : "refused by the daemon");
         json_decref(rep);
-        return rc;
+        return refuse(c, r, cbuf, msg);
     }
     json_decref(rep);
 
@@ -187,13 +184,11 @@ http_upload_start(struct MHD_Connection *c, struct http_req *r)
 /* fail - stop writing: the rest of the body is dropped, the answer waits
  * for its end */
 static void
-fail(struct http_req *r, const char *code, const char *msg)
+fail(struct MHD_Connection *c, struct http_req *r, const char *code, const char *msg)
 {
-    r->failed = 1;
-    r->err_code = code;
-    snprintf(r->err_msg, sizeof(r->err_msg), "%s", msg);
-    log_warn("upload of \"%s\" refused: %s", r->rq.input, msg);
     http_upload_abort(r);
+    r->in_flight = 1;
+    refuse(c, r, code, msg);
 }
 
 enum MHD_Result
@@ -202,14 +197,9 @@ http_upload_data(struct MHD_Connection *c, struct http_req *r, const char *data,
     size_t n = *size;
     char msg[256];
 
-    (void)c;
     *size = 0;
-    if (r->failed) {
-        r->discarded += n;
-        return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
-    }
     if (n > ctl_ingest_remaining(&r->ig)) {
-        fail(r, "bad_request", "the body is longer than its Content-Length");
+        fail(c, r, "bad_request", "the body is longer than its Content-Length");
         return MHD_YES;
     }
     if (ctl_ingest_write(&r->ig, data, n) >= 0) {
@@ -227,7 +217,7 @@ http_upload_data(struct MHD_Connection *c, struct http_req *r, const char *data,
                      (unsigned long long)r->ig.limit);
         else
             snprintf(msg, sizeof(msg), "writing the input into the spool: %s", strerror(e));
-        fail(r, e == EFBIG ? "too_large" : "io_error", msg);
+        fail(c, r, e == EFBIG ? "too_large" : "io_error", msg);
     }
     return MHD_YES;
 }
@@ -247,8 +237,7 @@ http_upload_end(struct MHD_Connection *c, struct http_req *r)
 {
     char msg[300];
 
-    if (r->failed)
-        return http_reply_error(c, r->err_code ? r->err_code : "internal", r->err_msg);
+    r->in_flight = 0; /* the body is over: every answer goes now */
     if (r->ig.expect != UINT64_MAX && r->ig.copied < r->ig.expect) {
         snprintf(msg, sizeof(msg), "the input ended after %llu of %llu bytes",
                  (unsigned long long)r->ig.copied, (unsigned long long)r->ig.expect);
