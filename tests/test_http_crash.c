@@ -102,3 +102,41 @@ Test(http_crash, killed_while_an_upload_streams_in, .timeout = 120)
     free(text);
     fix_daemon_stop(&h.d, SIGTERM, 10000);
 }
+
+struct emptied {
+    const char *dir;
+};
+
+static int
+emptied(void *ud)
+{
+    struct emptied *e = ud;
+    return fix_daemon_count_files(e->dir) == 0;
+}
+
+Test(http_crash, a_client_that_goes_away_mid_upload_leaves_nothing, .timeout = 120)
+{
+    struct fix_http h;
+    char dir[800];
+
+    fix_http_init(&h, "http-gone", 1, 1, NULL, NULL);
+    cr_assert_eq(fix_http_start(&h), 0);
+    const char *clip = fix_clip(20, 640, 360);
+    pid_t http = fix_daemon_worker_pid(&h.d, "http", 0);
+    snprintf(dir, sizeof(dir), "%s/http-incoming", h.d.spool);
+    /* 64 KiB/s for at most 3 s: the client gives up half-way */
+    int st = fix_http_curl(&h, "/v1/jobs?name=gone.mp4",
+                           "--limit-rate 64k --max-time 3 -X POST -H 'Content-Type: video/mp4' "
+                           "--data-binary @'%s'",
+                           clip);
+    /* no final answer (curl reports 100 when the last it saw was "100 Continue") */
+    cr_expect(st == 0 || st == 100, "an unfinished upload was answered %d", st);
+    struct emptied e = {dir};
+    cr_expect(fix_wait(emptied, &e, 10000), "the partial input stayed in the spool");
+    cr_assert_eq(fix_http_curl(&h, "/v1/jobs", "%s", ""), 200);
+    json_t *j = fix_http_json(&h);
+    cr_expect_eq(json_array_size(json_object_get(j, "jobs")), 0, "a job was created");
+    json_decref(j);
+    cr_expect_eq(fix_daemon_worker_pid(&h.d, "http", 0), http, "the HTTP process restarted");
+    fix_daemon_stop(&h.d, SIGTERM, 10000);
+}
