@@ -13,7 +13,7 @@
 #                   SYSCONFDIR; see "Installing" below); make uninstall
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
 #   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline,
-#                   bench-ctl); make bench-scale (a 2-hour input: long, not in bench)
+#                   bench-ctl, bench-http); make bench-scale (a 2-hour input: long, not in bench)
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -22,19 +22,22 @@ BUILD  ?= build
 BINDIR ?= bin
 SAN    ?=
 
-# hlsd itself links only CORE_PKGS; the conversion and upload engines are
-# shared objects that a worker loads after its fork (daemon/plugin.h), so
-# that the master maps none of FFmpeg's or libcurl's libraries. The tools
-# and the tests link everything, statically, as before.
+# hlsd itself links only CORE_PKGS; the conversion and upload engines and
+# the HTTP API's server are shared objects that a child loads after its
+# fork (daemon/plugin.h), so that the master maps none of FFmpeg's,
+# libcurl's or libmicrohttpd's libraries. The tools and the tests link
+# everything, statically, as before.
 CORE_PKGS    := inih sqlite3 jansson
 CONVERT_PKGS := libavformat libavcodec libavfilter libswscale libswresample libavutil
 UPLOAD_PKGS  := libcurl libcrypto
-PKGS := $(CONVERT_PKGS) $(UPLOAD_PKGS) $(CORE_PKGS)
+HTTP_PKGS    := libmicrohttpd
+PKGS := $(CONVERT_PKGS) $(UPLOAD_PKGS) $(HTTP_PKGS) $(CORE_PKGS)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CORE_LIBS    := $(shell pkg-config --libs $(CORE_PKGS) 2>/dev/null) -ldl -lpthread -lm -lrt
 CONVERT_LIBS := $(shell pkg-config --libs $(CONVERT_PKGS) jansson 2>/dev/null) -lm
 UPLOAD_LIBS  := $(shell pkg-config --libs $(UPLOAD_PKGS) 2>/dev/null)
+HTTP_LIBS    := $(shell pkg-config --libs $(HTTP_PKGS) jansson 2>/dev/null)
 
 # the one source of the version: compiled into hlsd and hlsctl, names the .deb
 VERSION := $(shell cat VERSION)
@@ -80,7 +83,8 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 .SECONDARY:
 
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
-        bench-upload bench-pipeline bench-ctl bench-scale lint format deps deps-run clean install uninstall deb
+        bench-upload bench-pipeline bench-ctl bench-http bench-scale lint format deps deps-run clean \
+        install uninstall deb
 
 all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
 
@@ -161,7 +165,7 @@ demo:
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@export HLSD_BENCH_SUMMARY=$$(mktemp /tmp/hlsd-bench-summary.XXXXXX); \
-	 for b in ring convert upload pipeline ctl; do $(MAKE) --no-print-directory bench-$$b || exit 1; done; \
+	 for b in ring convert upload pipeline ctl http; do $(MAKE) --no-print-directory bench-$$b || exit 1; done; \
 	 . tools/bench-summary.sh && bench_summary "$$HLSD_BENCH_SUMMARY"; rm -f "$$HLSD_BENCH_SUMMARY"
 
 bench-ring: $(BINDIR)/ringbench
@@ -178,6 +182,9 @@ bench-pipeline: all
 
 bench-ctl: all
 	tools/bench-ctl.sh
+
+bench-http: all
+	tools/bench-http.sh
 
 bench-scale: all
 	tools/bench-scale.sh

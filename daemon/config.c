@@ -12,6 +12,7 @@
 #include "workers/convworker.h"
 #include "workers/storage.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -138,6 +139,52 @@ set_names(char *dst, size_t cap, const char *v, struct loader *L)
 }
 
 int
+config_http_listen(const char *v, char *host, size_t hostcap, unsigned *port, char *why,
+                   size_t whylen)
+{
+    const char *colon, *h = v;
+    size_t hlen;
+
+    if (v[0] == '[') {
+        const char *close = strchr(v, ']');
+        if (close == NULL || close[1] != ':')
+            goto bad;
+        h = v + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (colon == NULL || memchr(v, ':', (size_t)(colon - v)) != NULL)
+            goto bad;
+        hlen = (size_t)(colon - v);
+    }
+    if (hlen == 0 || hlen >= hostcap || hlen >= 64)
+        goto bad;
+    char *end;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end != '\0' || colon[1] == '-' || p == 0 || p > 65535)
+        goto bad;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, hostcap, "127.0.0.1");
+    struct in6_addr a6;
+    struct in_addr a4;
+    if (inet_pton(v[0] == '[' ? AF_INET6 : AF_INET, host,
+                  v[0] == '[' ? (void *)&a6 : (void *)&a4) != 1)
+        goto bad;
+    *port = (unsigned)p;
+    return 0;
+bad:
+    snprintf(why, whylen,
+             "'%s' is not an address and port like 127.0.0.1:8080, [::1]:8080, "
+             "localhost:8080 or 0.0.0.0:8080",
+             v);
+    return -1;
+}
+
+int
 config_list_has(const char *list, const char *name)
 {
     size_t n = strlen(name);
@@ -255,7 +302,8 @@ set_double(double *dst, const char *v, double lo, double hi, struct loader *L)
 static int
 known_section(const char *s)
 {
-    return !strcmp(s, "daemon") || !strcmp(s, "convert") || !strcmp(s, "upload");
+    return !strcmp(s, "daemon") || !strcmp(s, "convert") || !strcmp(s, "upload") ||
+           !strcmp(s, "http");
 }
 
 static int
@@ -388,6 +436,21 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->upload.backoff_base_ms, v, 1, L);
     if (KEY("upload", "backoff_max"))
         return set_dur(&c->upload.backoff_max_ms, v, 1, L);
+
+    if (KEY("http", "listen")) {
+        char host[64];
+        unsigned port;
+        if (v[0] &&
+            config_http_listen(v, host, sizeof(host), &port, L->reason, sizeof(L->reason)) < 0)
+            return 0;
+        return set_str(c->http.listen, sizeof(c->http.listen), v, L);
+    }
+    if (KEY("http", "token_file"))
+        return set_str(c->http.token_file, sizeof(c->http.token_file), v, L);
+    if (KEY("http", "tls_cert"))
+        return set_str(c->http.tls_cert, sizeof(c->http.tls_cert), v, L);
+    if (KEY("http", "tls_key"))
+        return set_str(c->http.tls_key, sizeof(c->http.tls_key), v, L);
 #undef KEY
     if (section[0] == '\0')
         snprintf(L->reason, sizeof(L->reason), "key '%s' outside a [section]", name);
@@ -565,6 +628,10 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: [upload] backoff_max is below backoff_base", path);
         return -1;
     }
+    if (!c->http.tls_cert[0] != !c->http.tls_key[0]) {
+        snprintf(err, errlen, "%s: [http] tls_cert and tls_key go together", path);
+        return -1;
+    }
     /* file:relative/dir is accepted for local set-ups (make run) */
     if (strncmp(c->upload.url, "file:", 5) == 0 && strncmp(c->upload.url, "file://", 7) != 0) {
         char dir[CONFIG_PATH_MAX];
@@ -583,7 +650,10 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
     if (absolutize(c->daemon.socket, sizeof(c->daemon.socket)) < 0 ||
         absolutize(c->daemon.state_dir, sizeof(c->daemon.state_dir)) < 0 ||
         absolutize(c->daemon.spool_dir, sizeof(c->daemon.spool_dir)) < 0 ||
-        absolutize(c->daemon.pidfile, sizeof(c->daemon.pidfile)) < 0) {
+        absolutize(c->daemon.pidfile, sizeof(c->daemon.pidfile)) < 0 ||
+        absolutize(c->http.token_file, sizeof(c->http.token_file)) < 0 ||
+        absolutize(c->http.tls_cert, sizeof(c->http.tls_cert)) < 0 ||
+        absolutize(c->http.tls_key, sizeof(c->http.tls_key)) < 0) {
         snprintf(err, errlen, "%s: a path is too long once made absolute", path);
         return -1;
     }

@@ -62,6 +62,12 @@ struct config {
         int64_t backoff_base_ms;
         int64_t backoff_max_ms;
     } upload;
+    struct {
+        char listen[CONFIG_STR_MAX];      /* "host:port"; "" = no HTTP API */
+        char token_file[CONFIG_PATH_MAX]; /* bearer tokens, one per line */
+        char tls_cert[CONFIG_PATH_MAX];   /* PEM; with tls_key: HTTPS */
+        char tls_key[CONFIG_PATH_MAX];    /* secret: never logged */
+    } http;
 };
 
 struct convworker_settings;
@@ -76,6 +82,11 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
 /* config_check_ladder - 0 if v is "", "copy" or HEIGHT:RATE[,...]; else -1 and why. */
 int config_check_ladder(const char *v, char *why, size_t whylen);
+
+/* config_http_listen - split "127.0.0.1:8080", "[::1]:8080" or
+ * "localhost:8080" into a numeric host and a port; 0, or -1 with why */
+int config_http_listen(const char *v, char *host, size_t hostcap, unsigned *port, char *why,
+                       size_t whylen);
 
 /* config_parse_duration - "500ms", "30s", "5m", "6h", "7d" (a bare number is
  * seconds) into milliseconds; -1 if malformed. */

@@ -244,8 +244,6 @@ ctl_main(const struct config *cfg, shmseg_t *seg, int listen_fd)
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     c.seg = seg;
-    c.inbox = shmseg_inbox(seg);
-    c.outbox = shmseg_outbox(seg);
     c.lfd = listen_fd;
     c.exit_code = -1;
     log_set_role("ctl");
@@ -262,12 +260,13 @@ ctl_main(const struct config *cfg, shmseg_t *seg, int listen_fd)
         log_error("%s/incoming: %s", cfg->daemon.spool_dir, strerror(errno));
         return EXIT_ENV;
     }
-    if (msg_asm_init(&c.asm_, PROTO_MSG_MAX) < 0) {
+    if (front_link_init(&c.link, shmseg_inbox(seg), shmseg_outbox(seg), CTL_REPLY_TIMEOUT,
+                        &ctl_stop) < 0) {
         log_error("out of memory");
         close(c.incoming);
         return EXIT_ENV;
     }
-    if (msg_send(c.outbox, PROTO_HELLO, 0, NULL, 0, CTL_REPLY_TIMEOUT) < 0) {
+    if (msg_send(c.link.outbox, PROTO_HELLO, 0, NULL, 0, CTL_REPLY_TIMEOUT) < 0) {
         log_error("sending hello: %s", strerror(errno));
         rc = shmseg_peer_alive(seg) ? EXIT_PROTO : EXIT_ORPHAN;
         goto out;
@@ -276,7 +275,7 @@ ctl_main(const struct config *cfg, shmseg_t *seg, int listen_fd)
 out:
     for (int i = 0; i < c.nconns; i++)
         ctl_conn_free(&c, c.conns[i]);
-    msg_asm_free(&c.asm_);
+    front_link_free(&c.link);
     close(c.incoming);
     return rc;
 }

@@ -46,10 +46,16 @@ remove_dir_at(int parent, const char *name)
 int
 ctl_ingest_open_spool(const char *spool_dir)
 {
+    return ctl_ingest_open_dir(spool_dir, "incoming");
+}
+
+int
+ctl_ingest_open_dir(const char *spool_dir, const char *name)
+{
     char path[4096];
     int fd;
 
-    if ((size_t)snprintf(path, sizeof(path), "%s/incoming", spool_dir) >= sizeof(path)) {
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", spool_dir, name) >= sizeof(path)) {
         errno = ENAMETOOLONG;
         return -1;
     }

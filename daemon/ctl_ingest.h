@@ -10,6 +10,9 @@
 #ifndef HLSD_DAEMON_CTL_INGEST_H
 #define HLSD_DAEMON_CTL_INGEST_H
 
+#include "daemon/ctl_request.h"
+
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +34,11 @@ struct ctl_ingest {
  * remove what a previous ctl left there half-written (nobody else writes
  * in it, and the master only renames directories out of it). */
 int ctl_ingest_open_spool(const char *spool_dir);
+
+/* ctl_ingest_open_dir - the same for <spool>/<name>, a front's own area
+ * (the HTTP process streams uploads into "http-incoming" and moves each
+ * finished one into incoming/ before it asks the master to take it) */
+int ctl_ingest_open_dir(const char *spool_dir, const char *name);
 
 /* ctl_ingest_begin - a fresh token directory and an empty input file. */
 int ctl_ingest_begin(struct ctl_ingest *ig, int incoming, uint64_t limit, uint64_t expect);
@@ -63,5 +71,10 @@ void ctl_ingest_abort(struct ctl_ingest *ig, int incoming);
 
 /* ctl_ingest_remove - remove incoming/<token> by name. */
 void ctl_ingest_remove(int incoming, const char *token);
+
+/* ctl_options_save (ctl_options.c) - a submission's conversion options
+ * (ctl_request's rq.options) as options.json into its directory dirfd,
+ * fsynced, where the convert worker reads them; 0, or -1 with err */
+int ctl_options_save(int dirfd, json_t *options, struct ctl_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include "daemon/ctl.h"
 #include "daemon/ctl_ingest.h"
 #include "daemon/ctl_request.h"
+#include "daemon/front_link.h"
 #include "ipc/msclock.h"
 #include "ipc/msg.h"
 #include "ipc/ring.h"
@@ -59,13 +60,11 @@ struct ctl_conn {
 struct ctl {
     const struct config *cfg;
     shmseg_t *seg;
-    ring_t *inbox, *outbox;
+    struct front_link link; /* to the master */
     int lfd;
     int incoming;
     struct ctl_conn *conns[CTL_MAX_CONNS];
     int nconns;
-    struct msg_asm asm_;
-    uint64_t seq;
     int exit_code; /* >= 0: leave the loop with it */
     int64_t accept_pause_until;
 };

@@ -136,11 +136,17 @@ ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err)
         }
     }
     ctl_options_close_fds(k);
+    return ctl_options_save(k->ig.dirfd, k->rq.options, err);
+}
 
-    char *text = json_dumps(k->rq.options, JSON_COMPACT);
+/* ctl_options_save - options.json into the submission's directory dirfd,
+ * fsynced; 0, or -1 with err */
+int
+ctl_options_save(int dirfd, json_t *options, struct ctl_error *err)
+{
+    char *text = json_dumps(options, JSON_COMPACT);
     int fd =
-        text ? openat(k->ig.dirfd, CTL_OPTIONS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
-             : -1;
+        text ? openat(dirfd, CTL_OPTIONS_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
     size_t len = text ? strlen(text) : 0;
     int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
     int e = errno;

@@ -20,6 +20,7 @@
  */
 #include "daemon/config.h"
 #include "daemon/ctl.h"
+#include "daemon/http.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
 #include "daemon/plugin.h"
@@ -470,6 +471,10 @@ main(int argc, char **argv)
         fprintf(stderr, "hlsd: %s: [upload]: %s\n", path, err);
         return EXIT_CONFIG;
     }
+    if (http_check(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hlsd: %s: %s\n", path, err);
+        return EXIT_CONFIG;
+    }
     if (test) {
         printf("hlsd: %s: configuration ok\n", path);
         return 0;
@@ -498,11 +503,15 @@ main(int argc, char **argv)
     int listen_fd = ctl_listen(&cfg, err, sizeof(err));
     if (listen_fd < 0)
         log_fatal(EXIT_ENV, "control socket: %s", err);
+    /* the HTTP API's port too, before the drop (a port below 1024 works) */
+    int http_fd = -1;
+    if (cfg.http.listen[0] && (http_fd = http_listen(&cfg, err, sizeof(err))) < 0)
+        log_fatal(EXIT_ENV, "HTTP API: %s", err);
     drop_privileges(&cfg);
     if (ready_fd >= 0)
         daemon_ready(ready_fd);
     pid_t master = getpid();
-    int rc = master_run(path, &cfg, listen_fd);
+    int rc = master_run(path, &cfg, listen_fd, http_fd);
     /* a clean stop leaves no pidfile behind (best effort: after dropping
      * privileges its directory may no longer be writable) */
     if (getpid() == master && cfg.daemon.pidfile[0])

@@ -122,7 +122,7 @@ install_signals(void)
 }
 
 static const struct rec_rule *const role_rules[ROLE_N] = {proto_rules_ctl, proto_rules_convert,
-                                                          proto_rules_upload};
+                                                          proto_rules_upload, proto_rules_ctl};
 
 /* read_outbox - at most a batch of records from one child, all checked */
 static void
@@ -231,6 +231,10 @@ reload(void)
         snprintf(nc.daemon.state_dir, sizeof(nc.daemon.state_dir), "%s", M.cfg.daemon.state_dir);
         snprintf(nc.daemon.spool_dir, sizeof(nc.daemon.spool_dir), "%s", M.cfg.daemon.spool_dir);
     }
+    if (strcmp(nc.http.listen, M.cfg.http.listen) != 0) {
+        log_warn("SIGHUP: [http] listen changes only at restart");
+        snprintf(nc.http.listen, sizeof(nc.http.listen), "%s", M.cfg.http.listen);
+    }
     if (nc.convert.workers > MASTER_MAX_CONVERT || nc.upload.workers > MASTER_MAX_UPLOAD) {
         log_error("SIGHUP: too many workers (convert <= %d, upload <= %d): keeping the running "
                   "configuration",
@@ -244,13 +248,14 @@ reload(void)
     int conv = config_changed(&cmp.convert, &M.cfg.convert, sizeof(cmp.convert));
     int up = config_changed(&cmp.upload, &M.cfg.upload, sizeof(cmp.upload));
     int dmn = config_changed(&nc.daemon, &M.cfg.daemon, sizeof(nc.daemon));
+    int http = config_changed(&nc.http, &M.cfg.http, sizeof(nc.http));
     /* children forked from now on see the new configuration; running ones
      * whose section changed are replaced once they are idle */
     M.cfg = nc;
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         struct slot *s = &M.slots[i];
         int changed = (s->role == ROLE_CONVERT && conv) || (s->role == ROLE_UPLOAD && up) ||
-                      (s->role == ROLE_CTL && dmn);
+                      (s->role == ROLE_CTL && dmn) || (s->role == ROLE_HTTP && (dmn || http));
         if (changed && s->pid > 0) {
             s->retire = 1;
             if (s->state == SLOT_IDLE || s->state == SLOT_STARTING)
@@ -297,7 +302,7 @@ stop_children(void)
 }
 
 int
-master_run(const char *config_path, const struct config *cfg, int listen_fd)
+master_run(const char *config_path, const struct config *cfg, int listen_fd, int http_fd)
 {
     char err[512], db[CONFIG_PATH_MAX + 32];
 
@@ -320,6 +325,7 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
     if (sched_recover() < 0 || master_durable() < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
     M.listen_fd = listen_fd;
+    M.http_fd = http_fd;
     struct master_proc_events ev = {.message = master_sched_message, .exited = master_sched_exited};
     master_proc_init(&ev);
     master_proc_resize();
@@ -379,6 +385,8 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd)
     sched_fini();
     store_close(M.store);
     close(M.listen_fd);
+    if (M.http_fd >= 0)
+        close(M.http_fd);
     unlink(M.cfg.daemon.socket);
     log_info("stopped");
     return code;

@@ -25,11 +25,15 @@
 
 #define MASTER_MAX_CONVERT  32
 #define MASTER_MAX_UPLOAD   64
-#define MASTER_MAX_SLOTS    (1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD)
+#define MASTER_MAX_SLOTS    (1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD + 1)
 #define MASTER_RING_CAP     1024u /* records per ring; ctl gets more */
 #define MASTER_CTL_RING_CAP 8192u
 
-enum slot_role { ROLE_CTL, ROLE_CONVERT, ROLE_UPLOAD, ROLE_N };
+/* ctl and http are fronts: they ask the master (PROTO_CTL_REQ) and hold no
+ * lease; the slot table is ctl, convert..., upload..., http (last, so that
+ * the other slots keep their numbers) */
+enum slot_role { ROLE_CTL, ROLE_CONVERT, ROLE_UPLOAD, ROLE_HTTP, ROLE_N };
+#define ROLE_IS_FRONT(r) ((r) == ROLE_CTL || (r) == ROLE_HTTP)
 
 /* A slot's lifecycle (one transition function: master_proc_set) */
 enum slot_state {
@@ -67,6 +71,7 @@ struct master {
     char config_path[CONFIG_PATH_MAX];
     store_t *store;
     int listen_fd;
+    int http_fd; /* the HTTP API's listening socket, -1 when [http] listen is empty */
     struct slot slots[MASTER_MAX_SLOTS];
     int nslots;
     int64_t started_wall;
@@ -85,7 +90,7 @@ int master_durable(void);
 
 /* master_run - the master until SIGTERM, serving the control socket
  * listen_fd (bound by main before dropping privileges); the exit code */
-int master_run(const char *config_path, const struct config *cfg, int listen_fd);
+int master_run(const char *config_path, const struct config *cfg, int listen_fd, int http_fd);
 
 /* master_proc.c: the process table. It calls nothing of the scheduler:
  * what happens to its children is reported through these callbacks. */

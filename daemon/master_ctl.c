@@ -11,6 +11,7 @@
 #include "daemon/job.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
+#include "daemon/metrics.h"
 #include "daemon/sched.h"
 #include "ipc/msclock.h"
 #include "ipc/proto.h"
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void
 iso8601(int64_t ms, char *out, size_t cap)
@@ -139,6 +141,8 @@ get_client(json_t *req, struct sched_client *who)
 
 struct list_ud {
     json_t *arr;
+    int64_t after; /* > 0: only jobs older than this id (the next page) */
+    unsigned left;
 };
 
 static int
@@ -147,9 +151,11 @@ list_one(void *ud, const struct store_job *row)
     struct list_ud *l = ud;
     const struct store_job *active = sched_active(row->id);
 
+    if (l->after > 0 && row->id >= l->after)
+        return 0;
     /* active jobs: memory is newer than the store (progress, counters) */
     json_array_append_new(l->arr, job_json(active ? active : row));
-    return 0;
+    return --l->left == 0;
 }
 
 static void
@@ -168,8 +174,13 @@ do_list(struct slot *s, json_t *req)
     }
     if (json_is_integer(lim) && json_integer_value(lim) > 0 && json_integer_value(lim) <= 100000)
         limit = (unsigned)json_integer_value(lim);
-    struct list_ud ud = {json_array()};
-    if (store_job_each(M.store, state, 1, limit, list_one, &ud) < 0) {
+    json_t *after = json_object_get(req, "after");
+    struct list_ud ud = {json_array(), 0, limit};
+    if (json_is_integer(after) && json_integer_value(after) > 0)
+        ud.after = (int64_t)json_integer_value(after);
+    /* with "after" the newest jobs are skipped in the callback, so the
+     * store is read without a limit and the callback stops at `limit` */
+    if (store_job_each(M.store, state, 1, ud.after ? 0 : limit, list_one, &ud) < 0) {
         json_decref(ud.arr);
         send_error(s, "internal", store_errmsg(M.store));
         return;
@@ -254,6 +265,71 @@ do_stats(struct slot *s)
         (json_int_t)M.children_crashed, "queued", (int)sched_queued(), "stopping", M.stopping);
     json_object_set_new(stats, "spool_bytes", json_integer((json_int_t)spool_bytes()));
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "stats", stats));
+}
+
+/* rss_bytes - a process's resident memory from /proc/PID/statm; 0 if gone */
+static uint64_t
+rss_bytes(pid_t pid)
+{
+    char path[64];
+    unsigned long long size, res;
+
+    snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &size, &res);
+    fclose(f);
+    return n == 2 ? (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* do_metrics - what /metrics shows, as JSON (the HTTP process writes the
+ * Prometheus text): the event counters of metrics.c, and what is true now
+ * (jobs by state, queue depth, restarts and resident memory by role) */
+static void
+do_metrics(struct slot *s)
+{
+    json_t *m = metrics_json();
+    json_t *jobs = json_object(), *restarts = json_object(), *rss = json_object(),
+           *live = json_object();
+    uint64_t role_rss[ROLE_N] = {0};
+    unsigned role_restarts[ROLE_N] = {0}, role_live[ROLE_N] = {0};
+
+    if (m == NULL || jobs == NULL || restarts == NULL || rss == NULL || live == NULL) {
+        json_decref(m);
+        json_decref(jobs);
+        json_decref(restarts);
+        json_decref(rss);
+        json_decref(live);
+        send_error(s, "internal", "out of memory");
+        return;
+    }
+    for (int st = 0; st < JOB_NSTATES; st++)
+        json_object_set_new(jobs, job_state_name((enum job_state)st),
+                            json_integer(store_job_count(M.store, (enum job_state)st)));
+    for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
+        const struct slot *w = &M.slots[i];
+        role_restarts[w->role] += w->restarts;
+        if (w->pid > 0) {
+            role_live[w->role]++;
+            role_rss[w->role] += rss_bytes(w->pid);
+        }
+    }
+    json_object_set_new(rss, "master", json_integer((json_int_t)rss_bytes(getpid())));
+    for (int r = 0; r < ROLE_N; r++) {
+        const char *name = master_proc_role_name((enum slot_role)r);
+        json_object_set_new(restarts, name, json_integer((json_int_t)role_restarts[r]));
+        json_object_set_new(rss, name, json_integer((json_int_t)role_rss[r]));
+        json_object_set_new(live, name, json_integer((json_int_t)role_live[r]));
+    }
+    json_object_set_new(m, "jobs", jobs);
+    json_object_set_new(m, "queue_depth", json_integer((json_int_t)sched_queued()));
+    json_object_set_new(m, "worker_restarts", restarts);
+    json_object_set_new(m, "workers", live);
+    json_object_set_new(m, "resident_memory_bytes", rss);
+    json_object_set_new(m, "uptime_seconds",
+                        json_integer((json_int_t)((msclock_wall() - M.started_wall) / 1000)));
+    send_json(s, json_pack("{s:b, s:o}", "ok", 1, "metrics", m));
 }
 
 static void
@@ -358,6 +434,8 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
         do_workers(s);
     } else if (strcmp(cmd, "stats") == 0) {
         do_stats(s);
+    } else if (strcmp(cmd, "metrics") == 0) {
+        do_metrics(s);
     } else {
         send_error(s, "unknown_command", "unknown command");
     }

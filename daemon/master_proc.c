@@ -1,9 +1,10 @@
 /*
  * master_proc.c - the master's process table: a fixed array of slots, each
- * with a role (ctl, convert, upload), a pid, a generation, a state, start
- * time, jobs done and restarts, and its own shared-memory segment.
+ * with a role (ctl, convert, upload, http), a pid, a generation, a state,
+ * start time, jobs done and restarts, and its own shared-memory segment.
  *
- * Slots have fixed places (0: ctl, then convert, then upload), so a pool
+ * Slots have fixed places (0: ctl, then convert, then upload, then http
+ * last, present only with [http] listen), so a pool
  * resize only enables or retires slots. Respawn is throttled: a slot
  * restarts at most once a second; a child that dies before it finished its
  * first job suspends its role's respawns for a delay that doubles with each
@@ -16,6 +17,7 @@
 #include "daemon/plugin.h"
 
 #include "daemon/ctl.h"
+#include "daemon/http.h"
 #include "daemon/log.h"
 #include "ipc/msclock.h"
 #include "ipc/proto.h"
@@ -38,7 +40,7 @@
 static uint64_t incarnation;
 static struct master_proc_events events;
 
-static const char *const role_names[ROLE_N] = {"ctl", "convert", "upload"};
+static const char *const role_names[ROLE_N] = {"ctl", "convert", "upload", "http"};
 static const char *const state_names[SLOT_NSTATES] = {"empty", "starting", "idle",
                                                       "busy",  "stopping", "disabled"};
 
@@ -79,12 +81,23 @@ slot_set(struct slot *s, enum slot_state to)
 static int
 role_base(enum slot_role r)
 {
-    return r == ROLE_CTL ? 0 : r == ROLE_CONVERT ? 1 : 1 + MASTER_MAX_CONVERT;
+    return r == ROLE_CTL       ? 0
+           : r == ROLE_CONVERT ? 1
+           : r == ROLE_UPLOAD  ? 1 + MASTER_MAX_CONVERT
+                               : 1 + MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD;
+}
+
+static int
+role_max(enum slot_role r)
+{
+    return r == ROLE_CONVERT ? MASTER_MAX_CONVERT : r == ROLE_UPLOAD ? MASTER_MAX_UPLOAD : 1;
 }
 
 static unsigned
 role_wanted(enum slot_role r)
 {
+    if (r == ROLE_HTTP)
+        return M.http_fd >= 0 && M.cfg.http.listen[0] ? 1 : 0;
     return r == ROLE_CTL ? 1 : r == ROLE_CONVERT ? M.cfg.convert.workers : M.cfg.upload.workers;
 }
 
@@ -97,7 +110,10 @@ master_proc_init(const struct master_proc_events *ev)
         struct slot *s = &M.slots[i];
         memset(s, 0, sizeof(*s));
         s->idx = i;
-        s->role = i == 0 ? ROLE_CTL : i <= MASTER_MAX_CONVERT ? ROLE_CONVERT : ROLE_UPLOAD;
+        s->role = i == 0                                        ? ROLE_CTL
+                  : i <= MASTER_MAX_CONVERT                     ? ROLE_CONVERT
+                  : i <= MASTER_MAX_CONVERT + MASTER_MAX_UPLOAD ? ROLE_UPLOAD
+                                                                : ROLE_HTTP;
         s->state = SLOT_DISABLED;
         s->pid = -1;
         if (msg_asm_init(&s->in, PROTO_MSG_MAX) < 0)
@@ -153,7 +169,7 @@ master_proc_resize(void)
 {
     for (int r = 0; r < ROLE_N; r++) {
         int base = role_base((enum slot_role)r);
-        int max = r == ROLE_CTL ? 1 : r == ROLE_CONVERT ? MASTER_MAX_CONVERT : MASTER_MAX_UPLOAD;
+        int max = role_max((enum slot_role)r);
         for (int i = 0; i < max; i++) {
             struct slot *s = &M.slots[base + i];
             if ((unsigned)i < role_wanted((enum slot_role)r)) {
@@ -176,15 +192,16 @@ master_proc_resize(void)
 
 /* child_harden - what a child gives up before it touches a client's bytes:
  * gaining privileges through exec (none of them execs, so nothing is lost),
- * being dumped or traced by its user when it holds the S3 secret (an upload
- * worker), and making spool files anyone else can read (ctl and the
+ * being dumped or traced by its user when it holds a secret (an upload
+ * worker the S3 secret, the HTTP process the bearer tokens and TLS key),
+ * and making spool files anyone else can read (ctl, http and the
  * conversion write the spool; uploads publish with explicit modes) */
 static void
 child_harden(enum slot_role role)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         log_warn("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-    if (role == ROLE_UPLOAD && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    if ((role == ROLE_UPLOAD || role == ROLE_HTTP) && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
         log_warn("prctl(PR_SET_DUMPABLE): %s", strerror(errno));
     if (role != ROLE_UPLOAD)
         umask(077);
@@ -219,6 +236,8 @@ child_main(struct slot *s)
         }
     if (s->role != ROLE_CTL && M.listen_fd >= 0)
         close(M.listen_fd);
+    if (s->role != ROLE_HTTP && M.http_fd >= 0)
+        close(M.http_fd);
     snprintf(role, sizeof(role), "%s[%d]", role_names[s->role], s->idx);
     log_set_role(role);
     child_harden(s->role);
@@ -231,6 +250,9 @@ child_main(struct slot *s)
     switch (s->role) {
     case ROLE_CTL:
         code = ctl_main(&M.cfg, s->seg, M.listen_fd);
+        break;
+    case ROLE_HTTP:
+        code = http_main(&M.cfg, s->seg, M.http_fd);
         break;
     case ROLE_CONVERT: {
         struct convworker_settings set;
@@ -257,7 +279,7 @@ child_main(struct slot *s)
 static int
 spawn(struct slot *s)
 {
-    uint32_t cap = s->role == ROLE_CTL ? MASTER_CTL_RING_CAP : MASTER_RING_CAP;
+    uint32_t cap = ROLE_IS_FRONT(s->role) ? MASTER_CTL_RING_CAP : MASTER_RING_CAP;
 
     s->seg = shmseg_create(++incarnation, cap, REC_SIZE);
     if (s->seg == NULL) {
@@ -389,7 +411,7 @@ drain_one(void *ud, const void *p)
     struct slot *s = ud;
     const struct rec *r = p;
     static const struct rec_rule *rules[ROLE_N] = {proto_rules_ctl, proto_rules_convert,
-                                                   proto_rules_upload};
+                                                   proto_rules_upload, proto_rules_ctl};
 
     if (s->reason[0] && strncmp(s->reason, "protocol", 8) == 0)
         return; /* a child we killed for garbage: nothing it said is trusted */
@@ -398,8 +420,8 @@ drain_one(void *ud, const void *p)
     int done = msg_asm_feed(&s->in, r);
     if (done <= 0)
         return;
-    if (s->in.type == PROTO_HELLO || s->role == ROLE_CTL)
-        return; /* a dead ctl's request has nobody to answer to */
+    if (s->in.type == PROTO_HELLO || ROLE_IS_FRONT(s->role))
+        return; /* a dead front's request has nobody to answer to */
     events.message(s, s->in.type, s->in.job, s->in.buf, s->in.len);
 }
 

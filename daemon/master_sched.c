@@ -77,7 +77,7 @@ master_sched_message(struct slot *s, uint16_t type, uint64_t job, const void *bo
 {
     if (type == PROTO_HELLO)
         master_proc_on_hello(s);
-    else if (s->role == ROLE_CTL)
+    else if (ROLE_IS_FRONT(s->role))
         master_ctl_request(s, job, body, len);
     else
         sched_on_message(s->idx, role_of(s->role), type, job, body, len);
@@ -86,7 +86,7 @@ master_sched_message(struct slot *s, uint16_t type, uint64_t job, const void *bo
 void
 master_sched_exited(struct slot *s, int status, int we_stopped)
 {
-    if (s->role != ROLE_CTL)
+    if (!ROLE_IS_FRONT(s->role))
         sched_on_exit(s->idx, status, we_stopped, s->reason);
 }
 
@@ -101,7 +101,7 @@ master_sched_dispatch(void)
             continue;
         if (s->retire)
             master_proc_term(s);
-        else if (s->role != ROLE_CTL)
+        else if (!ROLE_IS_FRONT(s->role))
             sched_offer(s->idx, role_of(s->role));
     }
 }

@@ -7,6 +7,7 @@
 #include "daemon/sched_int.h"
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/spool.h"
 
 #include <errno.h>
@@ -102,6 +103,7 @@ sched_submit_as(const char *token, const char *input, const char *ladder, double
         return -1;
     }
     sched_job_new(&row);
+    metrics_job_submitted();
     *out = row;
     log_info("job %lld: queued (%s)", (long long)row.id, row.input);
     return 0;
@@ -132,6 +134,7 @@ void
 sched_cancel_job(struct job *j)
 {
     job_transition(j->row.id, &j->row.state, JOB_CANCELED);
+    metrics_job_canceled();
     j->row.error[0] = '\0';
     sched_job_stop_conversion(j);
     sched_job_drop_pending(j);

@@ -8,6 +8,7 @@
 #include "daemon/sched_int.h"
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/spool.h"
 
 #include <ctype.h>
@@ -41,6 +42,7 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
     snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
              m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
     j->row.segs_done++;
+    metrics_segment_converted();
     j->last_progress = S.env.now();
     if (j->row.state != JOB_CONVERTING)
         return; /* canceled or failed meanwhile: nothing to publish */
@@ -86,6 +88,7 @@ on_done(struct lease *l, struct job *j, const char *text)
     }
     j->conv = NULL;
     S.stats.conversions_done++;
+    metrics_conversion(dur, S.env.now() - j->conv_started);
     if (j->row.state != JOB_CONVERTING) {
         sched_lease_end(l);
         sched_job_settle(j);

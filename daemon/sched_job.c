@@ -9,6 +9,7 @@
 #include "daemon/sched_int.h"
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/spool.h"
 
 #include <errno.h>
@@ -198,6 +199,7 @@ sched_job_fail(struct job *j, const char *fmt, ...)
     vsnprintf(j->row.error, sizeof(j->row.error), fmt, ap);
     va_end(ap);
     job_transition(j->row.id, &j->row.state, JOB_FAILED);
+    metrics_job_failed();
     log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
     sched_job_stop_conversion(j);
     sched_job_drop_pending(j);
@@ -209,6 +211,7 @@ void
 sched_job_done(struct job *j)
 {
     job_transition(j->row.id, &j->row.state, JOB_DONE);
+    metrics_job_done(j->row.created_at, S.env.wall());
     j->row.progress = 1.0;
     j->row.error[0] = '\0';
     sched_job_save(j);

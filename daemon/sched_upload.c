@@ -8,6 +8,7 @@
 #include "daemon/sched_int.h"
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "workers/backoff.h"
 
 #include <stdio.h>
@@ -41,9 +42,11 @@ put_ok(struct job *j, struct obj *o, const char *etag)
 {
     sched_obj_set(j, o, OBJ_UPLOADED, etag);
     S.stats.bytes_uploaded += (uint64_t)(o->size > 0 ? o->size : 0);
+    metrics_bytes_uploaded((uint64_t)(o->size > 0 ? o->size : 0));
     if (o->kind == OBJ_SEGMENT) {
         j->row.segs_uploaded++;
         S.stats.segments_uploaded++;
+        metrics_segment_uploaded((uint64_t)(o->size > 0 ? o->size : 0));
     }
     if (j->row.state == JOB_CANCELED) {
         /* uploaded after the cancel: take it down again */
@@ -85,6 +88,7 @@ put_failed(struct job *j, struct obj *o, const struct proto_up_result *h, const 
         return;
     }
     o->next_at = S.env.now() + (int64_t)delay;
+    metrics_upload_retry(h->http_status);
     sched_obj_set(j, o, OBJ_PENDING, NULL);
     log_info("job %lld: %s: retry %u in %llu ms (%s)", (long long)j->row.id, key, o->attempts + 1,
              (unsigned long long)delay, text);

@@ -64,6 +64,10 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("upload", "max_attempts", snprintf(out, cap, "%u", c->upload.max_attempts));
     S("upload", "backoff_base", snprintf(out, cap, "%lld", (long long)c->upload.backoff_base_ms));
     S("upload", "backoff_max", snprintf(out, cap, "%lld", (long long)c->upload.backoff_max_ms));
+    S("http", "listen", snprintf(out, cap, "%s", c->http.listen));
+    S("http", "token_file", snprintf(out, cap, "%s", c->http.token_file));
+    S("http", "tls_cert", snprintf(out, cap, "%s", c->http.tls_cert));
+    S("http", "tls_key", snprintf(out, cap, "%s", c->http.tls_key));
 #undef S
     cr_assert_fail("fix_config_field: no key %s.%s", sec, key);
 }
@@ -108,6 +112,10 @@ const char *const fix_config_keys[] = {
     "upload.max_attempts",
     "upload.backoff_base",
     "upload.backoff_max",
+    "http.listen",
+    "http.token_file",
+    "http.tls_cert",
+    "http.tls_key",
 };
 
 const size_t fix_config_nkeys = sizeof(fix_config_keys) / sizeof(fix_config_keys[0]);

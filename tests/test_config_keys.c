@@ -177,6 +177,24 @@ static const struct key_case {
     {"upload", "backoff_base", "0", 0, NULL, "above zero"},
     {"upload", "backoff_max", "5m", 0, "300000", NULL},
     {"upload", "backoff_max", "0ms", 0, NULL, "above zero"},
+    /* http: empty is off; an address and a port, numeric or localhost */
+    {"http", "listen", "", 0, "", NULL},
+    {"http", "listen", "127.0.0.1:8080", 0, "127.0.0.1:8080", NULL},
+    {"http", "listen", "localhost:1", 0, "localhost:1", NULL},
+    {"http", "listen", "[::1]:65535", 0, "[::1]:65535", NULL},
+    {"http", "listen", "0.0.0.0:8080", 0, "0.0.0.0:8080", NULL},
+    {"http", "listen", "127.0.0.1:0", 0, NULL, "is not an address and port"},
+    {"http", "listen", "127.0.0.1:65536", 0, NULL, "is not an address and port"},
+    {"http", "listen", "8080", 0, NULL, "is not an address and port"},
+    {"http", "listen", "::1:8080", 0, NULL, "is not an address and port"},
+    {"http", "listen", "example.com:80", 0, NULL, "is not an address and port"},
+    {"http", "listen", "[::1]8080", 0, NULL, "is not an address and port"},
+    {"http", "token_file", "/etc/hlsd/tokens", 0, "/etc/hlsd/tokens", NULL},
+    {"http", "token_file", LONG_VALUE, 1024, NULL, "value longer than 1023 bytes"},
+    {"http", "tls_cert", "", 0, "", NULL},
+    {"http", "tls_cert", LONG_VALUE, 1024, NULL, "value longer than 1023 bytes"},
+    {"http", "tls_key", "", 0, "", NULL},
+    {"http", "tls_key", LONG_VALUE, 1024, NULL, "value longer than 1023 bytes"},
 };
 
 Test(config_keys, every_key_good_and_bad)

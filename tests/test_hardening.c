@@ -9,6 +9,7 @@
  * warned about at start.
  */
 #include "tests/fix_daemon.h"
+#include "tests/fix_http.h"
 #include "tests/fix_users.h"
 
 #include <criterion/criterion.h>
@@ -51,7 +52,7 @@ proc_owner(pid_t pid)
 
 struct roles {
     struct fix_daemon *d;
-    pid_t ctl, convert, upload;
+    pid_t ctl, convert, upload, http;
 };
 
 static int
@@ -61,7 +62,8 @@ all_started(void *ud)
     r->ctl = fix_daemon_worker_pid(r->d, "ctl", 0);
     r->convert = fix_daemon_worker_pid(r->d, "convert", 0);
     r->upload = fix_daemon_worker_pid(r->d, "upload", 0);
-    return r->ctl > 0 && r->convert > 0 && r->upload > 0;
+    r->http = fix_daemon_worker_pid(r->d, "http", 0);
+    return r->ctl > 0 && r->convert > 0 && r->upload > 0 && r->http > 0;
 }
 
 Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90, .fini = fix_users_cleanup)
@@ -86,17 +88,21 @@ Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90, .fini 
     snprintf(d.url, sizeof(d.url), "file://%s", d.www);
     snprintf(dx, sizeof(dx), "pidfile = %s/hlsd.pid\n", pub);
     fix_daemon_config(&d, 1, 1, dx, NULL, NULL);
+    FILE *cf = fopen(d.conf, "a"); /* the HTTP process too: it holds tokens */
+    cr_assert_not_null(cf);
+    fprintf(cf, "[http]\nlisten = 127.0.0.1:%d\n", fix_http_port());
+    fclose(cf);
     cr_assert_eq(chown(d.conf, uid, 0), 0);
     chmod(d.conf, 0600);
     d.run_as = uid;
     d.run_as_gid = fix_users_gid(user);
     cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
 
-    struct roles r = {&d, -1, -1, -1};
+    struct roles r = {&d, -1, -1, -1, -1};
     cr_assert(fix_wait(all_started, &r, 20000), "not every child started");
-    pid_t kids[] = {r.ctl, r.convert, r.upload};
-    const char *names[] = {"ctl", "convert", "upload"};
-    for (int i = 0; i < 3; i++) {
+    pid_t kids[] = {r.ctl, r.convert, r.upload, r.http};
+    const char *names[] = {"ctl", "convert", "upload", "http"};
+    for (int i = 0; i < 4; i++) {
         cr_expect_eq(proc_field(kids[i], "NoNewPrivs"), 1, "%s (pid %ld) lacks NoNewPrivs",
                      names[i], (long)kids[i]);
         cr_expect_eq(proc_field(kids[i], "Uid"), (long)uid, "%s does not run as %s", names[i],
@@ -105,6 +111,7 @@ Test(hardening, children_no_new_privs_upload_not_dumpable, .timeout = 90, .fini 
     /* a dumpable process's /proc files are its user's; a non-dumpable one's root's */
     cr_expect_eq(proc_owner(r.convert), uid, "the convert worker should stay dumpable");
     cr_expect_eq(proc_owner(r.upload), 0, "the upload worker is dumpable");
+    cr_expect_eq(proc_owner(r.http), 0, "the HTTP process is dumpable");
 
     /* a failed job leaves its input in the spool: nobody else may read it */
     const char *txt = fix_text("not a video\n");

@@ -7,7 +7,8 @@
 #   demo  run, plus ffmpeg to make the sample video (`make demo`)
 #   test  everything the tests and benchmarks need (the default; `make
 #         test`, `make deps`): also Criterion, clang-format, socat, jq,
-#         Swift + s3api (the S3 test server), awscli, mandoc, lintian,
+#         curl, prometheus (promtool) and wrk for the HTTP API's tests and
+#         benchmark, Swift + s3api (the S3 test server), awscli, mandoc, lintian,
 #         man-db, chromium and, when no node is on PATH, nodejs and npm for
 #         the player test, whose npm packages tools/player-deps.sh installs
 #         last.
@@ -17,10 +18,12 @@ mode=${1:-test}
 
 RUN_PKGS="build-essential pkg-config
 libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev libavutil-dev
-libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev"
+libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev
+libmicrohttpd-dev"
 DEMO_PKGS="ffmpeg"
 TEST_PKGS="clang-format libcriterion-dev
-sqlite3 socat jq
+sqlite3 socat jq curl openssl python3
+prometheus wrk
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli
 chromium
