@@ -65,9 +65,12 @@ LIB       := $(BUILD)/libhlsd.a
 CONVERT_SO_SRCS := $(filter-out workers/convert_caption.c workers/convert_lang.c, \
                    $(wildcard workers/convert*.c)) workers/convworker.c
 UPLOAD_SO_SRCS  := $(wildcard workers/storage*.c workers/upworker*.c)
-CORE_SRCS := $(filter-out $(CONVERT_SO_SRCS) $(UPLOAD_SO_SRCS),$(LIB_SRCS))
+# the HTTP process's server side; binding the socket (http_listen.c) and
+# checking the token file (http_tokens.c) happen in main, before the privilege drop
+HTTP_SO_SRCS    := $(filter-out daemon/http_listen.c daemon/http_tokens.c,$(wildcard daemon/http*.c))
+CORE_SRCS := $(filter-out $(CONVERT_SO_SRCS) $(UPLOAD_SO_SRCS) $(HTTP_SO_SRCS),$(LIB_SRCS))
 CORE_LIB  := $(BUILD)/libhlsd-core.a
-PLUGINS   := $(BINDIR)/hlsd-convert.so $(BINDIR)/hlsd-upload.so
+PLUGINS   := $(BINDIR)/hlsd-convert.so $(BINDIR)/hlsd-upload.so $(BINDIR)/hlsd-http.so
 TOOL_SRCS := $(wildcard tools/*.c)
 # hlsctl is one program of several files, in a folder of its own
 HLSCTL_SRCS := $(wildcard tools/hlsctl/*.c)
@@ -125,6 +128,10 @@ $(BINDIR)/hlsd-convert.so: $(CONVERT_SO_SRCS:%.c=$(BUILD)/%.o)
 $(BINDIR)/hlsd-upload.so: $(UPLOAD_SO_SRCS:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(UPLOAD_LIBS)
+
+$(BINDIR)/hlsd-http.so: $(HTTP_SO_SRCS:%.c=$(BUILD)/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(HTTP_LIBS)
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
@@ -237,8 +244,8 @@ SUBST := sed -e 's|/usr/sbin/hlsd|$(sbindir)/hlsd|g' \
 INSTALL_BINS := $(if $(NOBUILD),,$(BINDIR)/hlsd $(BINDIR)/hlsctl $(PLUGINS))
 
 install: $(INSTALL_BINS)
-	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl && test -f $(BINDIR)/hlsd-convert.so && \
-	 test -f $(BINDIR)/hlsd-upload.so || \
+	@test -x $(BINDIR)/hlsd && test -x $(BINDIR)/hlsctl && \
+	 for p in $(PLUGINS); do test -f $$p || exit 1; done || \
 	 { echo "install: $(BINDIR)/hlsd, its plugins and $(BINDIR)/hlsctl are not built" >&2; exit 1; }
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(SYSCONFDIR)/hlsd \
 	  $(DESTDIR)$(pkglibdir) \
@@ -247,7 +254,7 @@ install: $(INSTALL_BINS)
 	  $(DESTDIR)$(bashcompdir) $(DESTDIR)$(docdir) \
 	  $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8
 	$(INSTALL) -m 0755 $(BINDIR)/hlsd $(DESTDIR)$(sbindir)/hlsd
-	$(INSTALL) -m 0644 $(BINDIR)/hlsd-convert.so $(BINDIR)/hlsd-upload.so $(DESTDIR)$(pkglibdir)/
+	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(pkglibdir)/
 	$(INSTALL) -m 0755 $(BINDIR)/hlsctl $(DESTDIR)$(bindir)/hlsctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf ]; then \
 	  echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/hlsd/hlsd.conf (the shipped one is $(docdir)/hlsd.conf.example)"; \
@@ -277,7 +284,7 @@ install: $(INSTALL_BINS)
 # shipped, unchanged
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/hlsd $(DESTDIR)$(bindir)/hlsctl \
-	  $(DESTDIR)$(pkglibdir)/hlsd-convert.so $(DESTDIR)$(pkglibdir)/hlsd-upload.so \
+	  $(addprefix $(DESTDIR)$(pkglibdir)/,$(notdir $(PLUGINS))) \
 	  $(DESTDIR)$(initdir)/hlsd $(DESTDIR)$(unitdir)/hlsd.service \
 	  $(DESTDIR)$(sysusersdir)/hlsd.conf $(DESTDIR)$(bashcompdir)/hlsctl \
 	  $(DESTDIR)$(docdir)/hlsd.conf.example $(DESTDIR)$(docdir)/README.md \

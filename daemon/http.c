@@ -230,13 +230,21 @@ http_main(const struct config *cfg, shmseg_t *seg, int listen_fd)
         goto out;
     }
     if (cfg->http.token_file[0] &&
-        http_auth_load(cfg->http.token_file, H.tokens, &H.ntokens, err, sizeof(err)) < 0) {
+        http_tokens_load(cfg->http.token_file, H.tokens, &H.ntokens, err, sizeof(err)) < 0) {
         log_error("%s", err);
         rc = EXIT_CONFIG;
         goto out;
     }
     H.tokens_checked = msclock_mono();
     if (cfg->http.tls_cert[0]) {
+        /* here, not in http_check: hlsd itself does not link libmicrohttpd
+         * (Debian's is built with TLS; another build may not be) */
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            log_error("[http] tls_cert: this libmicrohttpd was built without TLS; serve plain "
+                      "HTTP on loopback behind a TLS proxy instead");
+            rc = EXIT_CONFIG;
+            goto out;
+        }
         cert = slurp(cfg->http.tls_cert);
         key = slurp(cfg->http.tls_key);
         if (cert == NULL || key == NULL) {
@@ -272,7 +280,7 @@ link:
 out:
     free(cert);
     free(key);
-    http_auth_free(H.tokens, &H.ntokens);
+    http_tokens_free(H.tokens, &H.ntokens);
     if (H.incoming_http >= 0)
         close(H.incoming_http);
     if (H.incoming >= 0)

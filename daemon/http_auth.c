@@ -19,79 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define TOKEN_MAX 512
-
-void
-http_auth_free(char **tokens, int *n)
-{
-    for (int i = 0; i < *n; i++) {
-        explicit_bzero(tokens[i], strlen(tokens[i]));
-        free(tokens[i]);
-    }
-    *n = 0;
-}
-
-int
-http_auth_load(const char *path, char **tokens, int *n, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "re");
-    char line[TOKEN_MAX + 2];
-    int lineno = 0;
-
-    *n = 0;
-    if (f == NULL) {
-        snprintf(err, errlen, "[http] token_file %s: %s", path, strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-            snprintf(err, errlen, "[http] token_file %s:%d: a token is longer than %d bytes", path,
-                     lineno, TOKEN_MAX);
-            goto fail;
-        }
-        while (len > 0 && isspace((unsigned char)line[len - 1]))
-            line[--len] = '\0';
-        char *t = line;
-        while (isspace((unsigned char)*t))
-            t++;
-        if (*t == '\0' || *t == '#')
-            continue;
-        for (char *p = t; *p; p++) {
-            if (!isgraph((unsigned char)*p)) {
-                snprintf(err, errlen,
-                         "[http] token_file %s:%d: a token is one word of printable "
-                         "characters",
-                         path, lineno);
-                goto fail;
-            }
-        }
-        if (*n == HTTP_MAX_TOKENS) {
-            snprintf(err, errlen, "[http] token_file %s: more than %d tokens", path,
-                     HTTP_MAX_TOKENS);
-            goto fail;
-        }
-        if ((tokens[*n] = strdup(t)) == NULL) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-        (*n)++;
-    }
-    explicit_bzero(line, sizeof(line));
-    fclose(f);
-    if (*n == 0) {
-        snprintf(err, errlen, "[http] token_file %s holds no token", path);
-        return -1;
-    }
-    return 0;
-fail:
-    explicit_bzero(line, sizeof(line));
-    fclose(f);
-    http_auth_free(tokens, n);
-    return -1;
-}
-
 /* same - constant time in the length of the longer string */
 static int
 same(const char *a, const char *b)
@@ -122,12 +49,12 @@ reload(void)
         return;
     char *tokens[HTTP_MAX_TOKENS], err[512];
     int n;
-    if (http_auth_load(H.cfg->http.token_file, tokens, &n, err, sizeof(err)) < 0) {
+    if (http_tokens_load(H.cfg->http.token_file, tokens, &n, err, sizeof(err)) < 0) {
         log_warn("%s: keeping the tokens loaded before", err);
         H.tokens_mtime_ns = mt;
         return;
     }
-    http_auth_free(H.tokens, &H.ntokens);
+    http_tokens_free(H.tokens, &H.ntokens);
     memcpy(H.tokens, tokens, sizeof(tokens[0]) * (size_t)n);
     H.ntokens = n;
     H.tokens_mtime_ns = mt;

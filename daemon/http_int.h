@@ -109,9 +109,10 @@ enum MHD_Result http_reply_master(struct MHD_Connection *c, json_t *rep);
 enum MHD_Result http_reply_text(struct MHD_Connection *c, unsigned status, const char *type,
                                 char *text, size_t len);
 
+/* http_tokens.c */
+int http_tokens_load(const char *path, char **tokens, int *n, char *err, size_t errlen);
+void http_tokens_free(char **tokens, int *n);
 /* http_auth.c */
-int http_auth_load(const char *path, char **tokens, int *n, char *err, size_t errlen);
-void http_auth_free(char **tokens, int *n);
 /* http_auth_ok - the request carries a valid bearer token (or none is
  * configured) */
 int http_auth_ok(struct MHD_Connection *c);

@@ -62,17 +62,11 @@ http_check(const struct config *cfg, char *err, size_t errlen)
     if (cfg->http.token_file[0]) {
         char *tokens[HTTP_MAX_TOKENS];
         int n;
-        if (http_auth_load(cfg->http.token_file, tokens, &n, err, errlen) < 0)
+        if (http_tokens_load(cfg->http.token_file, tokens, &n, err, errlen) < 0)
             return -1;
-        http_auth_free(tokens, &n);
+        http_tokens_free(tokens, &n);
     }
     if (cfg->http.tls_cert[0]) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            snprintf(err, errlen,
-                     "[http] tls_cert: this libmicrohttpd was built without TLS; serve plain "
-                     "HTTP on loopback behind a TLS proxy instead");
-            return -1;
-        }
         if (readable("tls_cert", cfg->http.tls_cert, err, errlen) < 0 ||
             readable("tls_key", cfg->http.tls_key, err, errlen) < 0)
             return -1;

@@ -251,9 +251,12 @@ child_main(struct slot *s)
     case ROLE_CTL:
         code = ctl_main(&M.cfg, s->seg, M.listen_fd);
         break;
-    case ROLE_HTTP:
-        code = http_main(&M.cfg, s->seg, M.http_fd);
+    case ROLE_HTTP: {
+        int (*run)(const struct config *, shmseg_t *, int) =
+            (int (*)(const struct config *, shmseg_t *, int))child_engine(PLUGIN_HTTP, "http_main");
+        code = run(&M.cfg, s->seg, M.http_fd);
         break;
+    }
     case ROLE_CONVERT: {
         struct convworker_settings set;
         int (*run)(const struct convworker_settings *, shmseg_t *) =

@@ -13,8 +13,9 @@
 
 #include "daemon/plugin.h"
 
-static const char *const plugin_files[PLUGIN_N] = {"hlsd-convert.so", "hlsd-upload.so"};
-static int plugin_fds[PLUGIN_N] = {-1, -1};
+static const char *const plugin_files[PLUGIN_N] = {"hlsd-convert.so", "hlsd-upload.so",
+                                                   "hlsd-http.so"};
+static int plugin_fds[PLUGIN_N] = {-1, -1, -1};
 static void *plugin_handles[PLUGIN_N];
 
 /* plugin_dir - the directory of the running binary; -1 if /proc says nothing */

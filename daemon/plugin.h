@@ -2,7 +2,8 @@
  * plugin.h - the parts of hlsd that the master must not carry: the
  * conversion engine (FFmpeg and the hundred libraries it pulls in) and the
  * upload engine (libcurl, OpenSSL) are shared objects, hlsd-convert.so and
- * hlsd-upload.so, that a worker loads after its fork. The master and ctl
+ * hlsd-upload.so, that a worker loads after its fork; so is the HTTP API
+ * (libmicrohttpd, GnuTLS), hlsd-http.so, in the http process. The master and ctl
  * then map only libc, SQLite, jansson and inih: a few MiB resident instead
  * of tens, and none of that code in the one process that must not die.
  *
@@ -17,7 +18,7 @@
 
 #include <stddef.h>
 
-enum plugin_id { PLUGIN_CONVERT, PLUGIN_UPLOAD, PLUGIN_N };
+enum plugin_id { PLUGIN_CONVERT, PLUGIN_UPLOAD, PLUGIN_HTTP, PLUGIN_N };
 
 /* plugin_open - find and open every plugin; 0, or -1 with err ("where it looked") */
 int plugin_open(char *err, size_t errlen);

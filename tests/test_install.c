@@ -103,6 +103,7 @@ Test(install, make_install_into_destdir, .timeout = 60)
                            "./etc/init.d/hlsd\n"
                            "./usr/local/bin/hlsctl\n"
                            "./usr/local/lib/hlsd/hlsd-convert.so\n"
+                           "./usr/local/lib/hlsd/hlsd-http.so\n"
                            "./usr/local/lib/hlsd/hlsd-upload.so\n"
                            "./usr/local/lib/systemd/system/hlsd.service\n"
                            "./usr/local/lib/sysusers.d/hlsd.conf\n"
@@ -379,6 +380,7 @@ Test(install, make_deb_fields_contents_and_lintian, .timeout = 120)
         "./usr/sbin/hlsd\n",
         "./usr/lib/hlsd/hlsd-convert.so\n",
         "./usr/lib/hlsd/hlsd-upload.so\n",
+        "./usr/lib/hlsd/hlsd-http.so\n",
         "./usr/bin/hlsctl\n",
         "./etc/hlsd/hlsd.conf\n",
         "./etc/init.d/hlsd\n",

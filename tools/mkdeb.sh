@@ -58,7 +58,7 @@ chmod 0644 "$doc/changelog.gz" "$doc/copyright"
 mkdir -p "$work/src/debian"
 printf 'Source: hlsd\n\nPackage: hlsd\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e"$root/usr/sbin/hlsd" -e"$root/usr/bin/hlsctl" \
-    -e"$root/usr/lib/hlsd/hlsd-convert.so" -e"$root/usr/lib/hlsd/hlsd-upload.so" 2>/dev/null |
+    $(for so in "$root"/usr/lib/hlsd/*.so; do printf ' -e%s' "$so"; done) 2>/dev/null |
     sed -n 's/^shlibs:Depends=//p')
 if [ -z "$shlibs" ]; then
     echo "mkdeb: dpkg-shlibdeps found no dependencies" >&2
