@@ -223,9 +223,9 @@ child_main(struct slot *s)
         break;
     }
     default: {
-        struct storage_config sc;
-        config_storage(&M.cfg, &sc);
-        code = upworker_main(&sc, s->seg);
+        struct upworker_settings set;
+        config_upworker(&M.cfg, &set);
+        code = upworker_main(&set, s->seg);
         break;
     }
     }
