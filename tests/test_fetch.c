@@ -190,3 +190,51 @@ Test(fetch, s3_input_from_the_bucket_ends_done, .timeout = 180)
                  "the secret is in the log");
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
 }
+
+struct fetching_ud {
+    struct fix_daemon *d;
+    int64_t id;
+};
+
+/* fetching - the job shows fetched bytes: its fetch is under way */
+static int
+fetching(void *ud)
+{
+    struct fetching_ud *f = ud;
+    json_t *job = fix_daemon_status(f->d, f->id);
+    json_t *bytes = json_object_get(json_object_get(job, "fetch"), "bytes");
+    int yes = json_is_integer(bytes) && json_integer_value(bytes) > 0 &&
+              strcmp(fix_daemon_str(job, "state"), "queued") == 0;
+    json_decref(job);
+    return yes;
+}
+
+Test(fetch, interrupted_by_a_worker_crash_or_a_restart_starts_over, .timeout = 180)
+{
+    struct fix_daemon d;
+    struct fix_web w;
+
+    fetch_daemon(&d, &w, "fetch-crash", NULL, NULL);
+    fix_sh(NULL, 0, "cp '%s/clip.mp4' '%s/clip2.mp4'", w.dir, w.dir);
+    /* the upload worker fetching it is killed half-way */
+    int64_t id = fix_daemon_submit(&d, fix_web_url(&w, "/slow/clip.mp4"), "");
+    cr_assert_gt(id, 0);
+    struct fetching_ud f = {&d, id};
+    cr_assert(fix_wait(fetching, &f, 20000), "no fetch progress shown");
+    pid_t pid = fix_daemon_worker_pid(&d, "upload", id);
+    cr_assert_gt(pid, 0, "no upload worker holds job %lld", (long long)id);
+    kill(pid, SIGKILL);
+    json_decref(fix_daemon_wait_done(&d, id, 90000));
+    cr_assert_eq(fix_web_requests(&w, "/slow/clip.mp4"), 2);
+
+    /* the daemon is restarted half-way */
+    id = fix_daemon_submit(&d, fix_web_url(&w, "/slow/clip2.mp4"), "");
+    cr_assert_gt(id, 0);
+    f.id = id;
+    cr_assert(fix_wait(fetching, &f, 20000), "no fetch progress shown");
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    json_decref(fix_daemon_wait_done(&d, id, 90000));
+    cr_assert_eq(fix_web_requests(&w, "/slow/clip2.mp4"), 2);
+    fetch_end(&d, &w);
+}

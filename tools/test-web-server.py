@@ -8,6 +8,7 @@ fetch and a webhook receiver (tests/fix_web.c starts it).
   GET  /status/CODE    answers CODE with a short body
   GET  /stall          announces 1 MB, sends 1 KB, then sends nothing more
   GET  /flaky/K/NAME   answers 503 the first K times, then /files/NAME
+  GET  /slow/NAME      NAME at about 20 KB/s (Content-Length announced)
   POST /hook           a webhook: the body's HMAC-SHA256 under --secret must
                        be in X-Hlsd-Signature (sha256=HEX); each delivery is
                        appended to --log as one JSON line {"ok": bool,
@@ -100,6 +101,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"\0" * 1024)
             self.wfile.flush()
             time.sleep(60)
+        elif parts[0] == "slow" and len(parts) == 2:
+            path = os.path.join(ARGS.dir, os.path.basename(parts[1]))
+            with open(path, "rb") as f:
+                data = f.read()
+            self.send_response(200)
+            self.send_header("Content-Type", "video/mp4")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for i in range(0, len(data), 2048):
+                self.wfile.write(data[i:i + 2048])
+                self.wfile.flush()
+                time.sleep(0.1)
         elif parts[0] == "flaky" and len(parts) == 3:
             if n <= int(parts[1]):
                 self.answer(503, b"try later\n")
