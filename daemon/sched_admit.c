@@ -68,6 +68,18 @@ sched_submit_as(const char *token, const char *input, const char *ladder, double
                            msglen);
 }
 
+/* key_user - a job that still publishes at the key: any but a canceled
+ * one whose deletions are over (a canceled or deleted job in memory still
+ * has DELETEs in flight that would take down a new job's objects) */
+static int
+key_user(void *ud, int64_t id, enum job_state state)
+{
+    if (state == JOB_CANCELED && sched_job_find(id) == NULL)
+        return 0;
+    *(int64_t *)ud = id;
+    return 1;
+}
+
 /* submit_opts - the row's share of opts; -1 with a code for the client */
 static int
 submit_opts(struct store_job *row, const struct sched_submit_opts *o, const char **code, char *msg,
@@ -85,15 +97,18 @@ submit_opts(struct store_job *row, const struct sched_submit_opts *o, const char
     }
     if (o->key && o->key[0]) {
         int64_t owner = 0;
-        if (store_job_key_owner(S.env.store, o->key, 0, &owner) < 0) {
+        if (store_job_key_each(S.env.store, o->key, key_user, &owner) < 0) {
             *code = "internal";
             snprintf(msg, msglen, "job store: %s", store_errmsg(S.env.store));
             return -1;
         }
         if (owner) {
             *code = "conflict";
-            snprintf(msg, msglen, "key \"%s\" is in use by job %lld (delete it first)", o->key,
-                     (long long)owner);
+            snprintf(msg, msglen, "key \"%s\" is in use by job %lld (delete it first%s)", o->key,
+                     (long long)owner,
+                     sched_job_find(owner) && job_state_terminal(sched_job_find(owner)->row.state)
+                         ? ", or wait until its deletion is over"
+                         : "");
             return -1;
         }
         snprintf(row->key, sizeof(row->key), "%s", o->key);

@@ -98,9 +98,10 @@ int store_job_each(store_t *s, int state, int desc, unsigned limit,
 /* store_job_delete - the job's row and its ledger are gone (store_job_get
  * then says ENOENT); deliveries stay until they are delivered */
 int store_job_delete(store_t *s, int64_t id);
-/* store_job_key_owner - the id of a live job (not canceled, not being
- * deleted) other than except that publishes at key; 0 if none */
-int store_job_key_owner(store_t *s, const char *key, int64_t except, int64_t *owner);
+/* store_job_key_each - the jobs (id, state) that publish at key, in id
+ * order. fn returns non-zero to stop. */
+int store_job_key_each(store_t *s, const char *key,
+                       int (*fn)(void *ud, int64_t id, enum job_state state), void *ud);
 /* store_job_count - how many jobs are in state */
 int64_t store_job_count(store_t *s, enum job_state state);
 

@@ -73,7 +73,7 @@ static const char *const sql[Q_N] = {
     [Q_OBJ_RECOUNT] = "SELECT count(*) FROM objects WHERE job=? AND state=? "
                       "AND rel NOT LIKE '%.m3u8'",
     [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id=?",
-    [Q_JOB_KEY] = "SELECT id FROM jobs WHERE key=? AND id<>? AND deleted=0 AND state<>? LIMIT 1",
+    [Q_JOB_KEY] = "SELECT id,state FROM jobs WHERE key=? ORDER BY id",
     [Q_DLV_INSERT] = "INSERT INTO deliveries(job,url,body,attempts,state,created_at) "
                      "VALUES(?,?,?,?,?,?)",
     [Q_DLV_UPDATE] = "UPDATE deliveries SET attempts=?,state=? WHERE id=?",
@@ -632,20 +632,19 @@ store_job_delete(store_t *s, int64_t id)
 }
 
 int
-store_job_key_owner(store_t *s, const char *key, int64_t except, int64_t *owner)
+store_job_key_each(store_t *s, const char *key,
+                   int (*fn)(void *ud, int64_t id, enum job_state state), void *ud)
 {
     sqlite3_stmt *q = s->q[Q_JOB_KEY];
-    int rc;
+    int rc = SQLITE_DONE, stop = 0;
 
-    *owner = 0;
     sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, except);
-    sqlite3_bind_int(q, 3, (int)JOB_CANCELED);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *owner = sqlite3_column_int64(q, 0);
-    if (row_done(s, q, rc, "look up a key") < 0 && errno != ENOENT)
-        return -1;
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        stop = fn(ud, sqlite3_column_int64(q, 0), (enum job_state)sqlite3_column_int(q, 1));
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "look up a key");
     return 0;
 }
 
