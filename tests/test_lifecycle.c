@@ -129,8 +129,8 @@ Test(lifecycle, key_publishes_at_exactly_that_prefix_and_is_refused_while_in_use
     /* the key is free once the deletion is over (until then its DELETEs
      * could take down a new job's objects) */
     int64_t again = -1;
-    for (int64_t t0 = fix_ms(); (again = fix_daemon_submit(&d, fix_clip(2, 160, 120),
-                                                           "--key talks/intro")) < 0;) {
+    for (int64_t t0 = fix_ms();
+         (again = fix_daemon_submit(&d, fix_clip(2, 160, 120), "--key talks/intro")) < 0;) {
         cr_assert_lt(fix_ms() - t0, 20000, "the key is not free after delete");
         fix_nap(100);
     }

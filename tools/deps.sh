@@ -7,6 +7,8 @@
 #   demo  run, plus ffmpeg to make the sample video (`make demo`)
 #   test  everything the tests and benchmarks need (the default; `make
 #         test`, `make deps`): also Criterion, clang-format, socat, jq,
+#         curl and python3 (the loopback web server of the fetch and webhook
+#         tests),
 #         Swift + s3api (the S3 test server), awscli, mandoc, lintian,
 #         man-db, chromium and, when no node is on PATH, nodejs and npm for
 #         the player test, whose npm packages tools/player-deps.sh installs
@@ -20,7 +22,7 @@ libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev 
 libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev"
 DEMO_PKGS="ffmpeg"
 TEST_PKGS="clang-format libcriterion-dev
-sqlite3 socat jq
+sqlite3 socat jq curl python3
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli
 chromium
