@@ -219,6 +219,8 @@ sched_cancel_job(struct job *j)
     job_transition(j->row.id, &j->row.state, JOB_CANCELED);
     j->row.error[0] = '\0';
     sched_job_stop_conversion(j);
+    if (j->fetch) /* the worker stops within a second; its result ends the lease */
+        sched_lease_send(j->fetch, PROTO_UP_CANCEL, NULL, 0);
     sched_job_drop_pending(j);
     for (size_t i = 0; i < j->nobjs; i++) {
         struct obj *o = &j->objs[i];

@@ -30,6 +30,8 @@ enum proto_type {
     PROTO_UP_DELETE = 0x0202, /* msg: "KEY" */
     PROTO_UP_FETCH = 0x0203,  /* msg: "MAX_BYTES\nURL\nLOCAL_PATH": fetch an input */
     PROTO_UP_NOTIFY = 0x0204, /* msg: "URL\nBODY": POST a webhook (BODY: JSON) */
+    PROTO_UP_CANCEL = 0x0205, /* empty: stop the fetch of rec.job if it runs (its result
+                                 still comes) */
     /* upload worker -> master */
     PROTO_UP_RESULT = 0x0281,   /* msg: struct proto_up_result, then error text */
     PROTO_UP_PROGRESS = 0x0282, /* struct proto_up_progress: a fetch's bytes so far */

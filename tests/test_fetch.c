@@ -30,8 +30,8 @@ fetch_daemon(struct fix_daemon *d, struct fix_web *w, const char *name, const ch
     fix_sh(NULL, 0, "cp '%s' '%s/clip.mp4'", clip, w->dir);
     cr_assert_eq(fix_web_start(w, 0), 0, "the web server did not start");
     cr_assert_eq(fix_daemon_init(d, name, 0), 0);
-    snprintf(ux, sizeof(ux), "\n[input]\nconnect_timeout = 2s\nlow_speed_time = 1s\n%s\n",
-             input_extra ? input_extra : "");
+    snprintf(ux, sizeof(ux), "\n[input]\nconnect_timeout = 2s\n%s\n",
+             input_extra ? input_extra : "low_speed_time = 1s");
     fix_daemon_config(d, 1, 2, daemon_extra, NULL, ux);
     cr_assert_eq(fix_daemon_start(d), 0, "hlsd did not start (log %s)", d->log);
 }
@@ -115,7 +115,7 @@ Test(fetch, stalled_server_times_out_is_retried_then_fails, .timeout = 60)
     struct fix_daemon d;
     struct fix_web w;
 
-    fetch_daemon(&d, &w, "fetch-stall", NULL, "max_attempts = 2");
+    fetch_daemon(&d, &w, "fetch-stall", NULL, "max_attempts = 2\nlow_speed_time = 1s");
     int64_t t0 = fix_ms();
     int64_t id = fix_daemon_submit(&d, fix_web_url(&w, "/stall"), "");
     cr_assert_gt(id, 0);
@@ -236,5 +236,45 @@ Test(fetch, interrupted_by_a_worker_crash_or_a_restart_starts_over, .timeout = 1
     cr_assert_eq(fix_daemon_start(&d), 0);
     json_decref(fix_daemon_wait_done(&d, id, 90000));
     cr_assert_eq(fix_web_requests(&w, "/slow/clip2.mp4"), 2);
+    fetch_end(&d, &w);
+}
+
+struct idle_ud {
+    struct fix_daemon *d;
+    int64_t id;
+};
+
+/* no_fetcher - no upload worker holds the job any more */
+static int
+no_fetcher(void *ud)
+{
+    struct idle_ud *i = ud;
+    return fix_daemon_worker_pid(i->d, "upload", i->id) < 0;
+}
+
+Test(fetch, cancel_stops_a_running_fetch, .timeout = 60)
+{
+    struct fix_daemon d;
+    struct fix_web w;
+    char out[4096];
+
+    /* a stall that would hold the worker for the default 30 s */
+    fetch_daemon(&d, &w, "fetch-cancel", NULL, "low_speed_time = 30s");
+    int64_t id = fix_daemon_submit(&d, fix_web_url(&w, "/stall"), "");
+    cr_assert_gt(id, 0);
+    struct fetching_ud f = {&d, id};
+    cr_assert(fix_wait(fetching, &f, 20000), "no fetch progress shown");
+    int64_t t0 = fix_ms();
+    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "cancel %lld", (long long)id), 0, "%s", out);
+    struct idle_ud i = {&d, id};
+    cr_assert(fix_wait(no_fetcher, &i, 10000), "the fetch goes on after the cancel");
+    cr_assert_lt(fix_ms() - t0, 5000, "the fetch took %lld ms to stop", (long long)(fix_ms() - t0));
+    json_t *job = fix_daemon_status(&d, id);
+    cr_assert_str_eq(fix_daemon_str(job, "state"), "canceled");
+    json_decref(job);
+    /* the worker is still there (not killed) and serves the next job */
+    cr_assert_eq(fix_daemon_log_contains(&d, "killing it"), 0, "a worker was killed");
+    id = fix_daemon_submit(&d, fix_web_url(&w, "/files/clip.mp4"), "");
+    json_decref(fix_daemon_wait_done(&d, id, 90000));
     fetch_end(&d, &w);
 }

@@ -20,6 +20,7 @@
 #include "workers/worker.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,17 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
     struct storage_result r;
     static char buf[64 * 1024];
 
+    if (type == PROTO_UP_CANCEL) { /* read by a fetch's progress (worker_pump) */
+        u->cancel_job = job;
+        return;
+    }
+    if (u->busy) {
+        /* the master sends one request per lease: a second one while this
+         * one runs is garbage */
+        wlog_error("job %llu: request type 0x%04x while another runs", (unsigned long long)job,
+                   type);
+        _exit(EXIT_PROTO);
+    }
     memset(&r, 0, sizeof(r));
     if (len >= sizeof(buf)) {
         snprintf(r.error, sizeof(r.error), "request of %zu bytes is too long", len);
@@ -73,7 +85,10 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
                       storage_class_name(r.cls));
         upworker_reply(w, job, rc, &r);
     } else if (type == PROTO_UP_FETCH) {
+        u->busy = 1;
+        u->cancel_job = 0;
         upworker_fetch(u, w, job, buf);
+        u->busy = 0;
     } else if (type == PROTO_UP_NOTIFY) {
         upworker_notify(u, w, job, buf, len);
     } else if (type == PROTO_UP_DELETE) {

@@ -32,11 +32,12 @@
 #define FETCH_REPORT_MS 500
 
 struct fetch {
+    struct up *u;
     worker_t *w;
     uint64_t job;
     int fd;
     uint64_t max, done, total;
-    int too_large, write_errno;
+    int too_large, write_errno, canceled;
     int64_t reported;
 };
 
@@ -117,6 +118,11 @@ fetch_progress(void *arg, unsigned long long done, unsigned long long total)
     }
     f->total = total;
     fetch_report(f, 0);
+    /* a cancel from the master is read here, between chunks */
+    if (worker_pump(f->w, 0) < 0 || f->u->cancel_job == f->job) {
+        f->canceled = 1;
+        return 1;
+    }
     return worker_stopping(f->w);
 }
 
@@ -252,7 +258,7 @@ void
 upworker_fetch(struct up *u, worker_t *w, uint64_t job, char *buf)
 {
     struct storage_result r;
-    struct fetch f = {.w = w, .job = job, .fd = -1};
+    struct fetch f = {.u = u, .w = w, .job = job, .fd = -1};
     char *url = strchr(buf, '\n'), *path = url ? strchr(url + 1, '\n') : NULL;
     char part[4200], shown[360];
     int rc;
@@ -285,7 +291,10 @@ upworker_fetch(struct up *u, worker_t *w, uint64_t job, char *buf)
         rc = fetch_s3(u, &f, url, &r);
     else
         rc = fetch_http(u, &f, url, shown, &r);
-    if (rc < 0 && f.too_large) {
+    if (rc < 0 && f.canceled) {
+        r.cls = STORAGE_RETRYABLE;
+        snprintf(r.error, sizeof(r.error), "fetching %s: canceled", shown);
+    } else if (rc < 0 && f.too_large) {
         r.cls = STORAGE_PERMANENT;
         snprintf(r.error, sizeof(r.error),
                  "fetching %s: the input is larger than max_input_size (%llu bytes)", shown,

@@ -17,6 +17,8 @@ struct up {
     storage_t *st;                       /* where objects are published */
     const struct upworker_settings *set; /* fetch and webhook settings */
     CURL *web;                           /* fetches and webhooks, kept alive */
+    int busy;                            /* a request runs: only a cancel may come */
+    uint64_t cancel_job;                 /* the master asked to stop this job's fetch */
 };
 
 /* upworker_reply - the one PROTO_UP_RESULT of a request: rc 0 is success */
