@@ -221,6 +221,9 @@ Test(fetch, interrupted_by_a_worker_crash_or_a_restart_starts_over, .timeout = 1
     cr_assert_gt(id, 0);
     struct fetching_ud f = {&d, id};
     cr_assert(fix_wait(fetching, &f, 20000), "no fetch progress shown");
+    char out[4096];
+    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "status %lld", (long long)id), 0);
+    cr_assert(strstr(out, "fetch       ") && strstr(out, " bytes"), "%s", out);
     pid_t pid = fix_daemon_worker_pid(&d, "upload", id);
     cr_assert_gt(pid, 0, "no upload worker holds job %lld", (long long)id);
     kill(pid, SIGKILL);

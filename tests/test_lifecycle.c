@@ -163,6 +163,8 @@ Test(lifecycle, metadata_is_kept_and_returned_and_bounded, .timeout = 60)
     job = fix_daemon_status(&d, id);
     cr_assert_str_eq(fix_daemon_str(json_object_get(job, "metadata"), "title"), "Talk");
     json_decref(job);
+    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "status %lld", (long long)id), 0);
+    cr_assert(strstr(out, "metadata    {\"title\":\"Talk\",\"tags\":[\"a\",\"b\"]}"), "%s", out);
 
     /* not an object, or too large: refused */
     cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "submit '%s' --metadata '[1,2]' 2>&1",

@@ -140,6 +140,15 @@ wait_job(struct client *cl, long long id)
         else
             snprintf(segs, sizeof(segs), "%lld %s uploaded, %lld written", shown_up,
                      plural(shown_up, "segment", "segments"), shown_written);
+        json_t *fetch = json_object_get(job, "fetch");
+        if (json_is_object(fetch) && !json_is_true(json_object_get(fetch, "done"))) {
+            /* an input URL still on its way into the spool */
+            long long got = int_or(fetch, "bytes", 0), all = int_or(fetch, "total", 0);
+            if (all > 0)
+                snprintf(segs, sizeof(segs), "fetching the input: %lld of %lld bytes", got, all);
+            else
+                snprintf(segs, sizeof(segs), "fetching the input: %lld bytes", got);
+        }
         if (tty) {
             int fill = (int)(p * BAR_WIDTH + 0.5);
             char bar[BAR_WIDTH + 1];
