@@ -72,10 +72,15 @@ Test(fetch, http_input_through_redirects_ends_done_and_valid, .timeout = 120)
     cr_assert_gt(fix_daemon_published(dir, NULL), 0, "nothing valid published in %s", dir);
     cr_assert_eq(fix_web_requests(&w, "/files/clip.mp4"), 1);
 
-    /* a server that answers 503 once: retried with back-off, then done */
-    id = fix_daemon_submit(&d, fix_web_url(&w, "/flaky/1/clip.mp4"), "");
+    /* a server that answers 503 once: retried with back-off, then done;
+     * with a conversion option, which travels beside the input */
+    id = fix_daemon_submit(&d, fix_web_url(&w, "/flaky/1/clip.mp4"), "--audio muxed");
     cr_assert_gt(id, 0);
-    json_decref(fix_daemon_wait_done(&d, id, 90000));
+    job = fix_daemon_wait_done(&d, id, 90000);
+    char *rends = json_dumps(json_object_get(job, "renditions"), 0);
+    cr_assert_null(strstr(rends, "audio"), "--audio muxed was lost: %s", rends);
+    free(rends);
+    json_decref(job);
     cr_assert_eq(fix_web_requests(&w, "/flaky/1/clip.mp4"), 2);
     fetch_end(&d, &w);
 }
