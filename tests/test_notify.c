@@ -73,6 +73,9 @@ Test(notify, done_and_failed_jobs_are_posted_signed, .timeout = 120)
     cr_assert(strstr(log, "\"playlist_url\""), "not the job object: %s", log);
     free(log);
     cr_assert_null(strstr(fix_slurp(d.log), SECRET), "the secret is in the log");
+    /* the file holding the secret is readable by others: said at start */
+    cr_assert(fix_daemon_log_contains(&d, "[notify] secret) and is readable by others"),
+              "no warning about the readable secret");
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
     /* each exactly once: nothing was left to retry */
     cr_assert_eq(fix_web_hooks(&w, ok, "done", NULL), 1);
