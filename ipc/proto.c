@@ -43,7 +43,8 @@ const struct rec_rule proto_rules_to_convert[] = {
 };
 
 const struct rec_rule proto_rules_to_upload[] = {
-    MSG(PROTO_UP_PUT), MSG(PROTO_UP_DELETE), MSG(PROTO_UP_FETCH), MSG(PROTO_UP_NOTIFY), {0},
+    MSG(PROTO_UP_PUT),    MSG(PROTO_UP_DELETE),      MSG(PROTO_UP_FETCH),
+    MSG(PROTO_UP_NOTIFY), FIXED(PROTO_UP_CANCEL, 0), {0},
 };
 
 const struct rec_rule proto_rules_to_ctl[] = {

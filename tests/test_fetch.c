@@ -280,6 +280,7 @@ Test(fetch, cancel_stops_a_running_fetch, .timeout = 60)
     json_t *job = fix_daemon_status(&d, id);
     cr_assert_str_eq(fix_daemon_str(job, "state"), "canceled");
     json_decref(job);
+    cr_assert(fix_daemon_log_contains(&d, "/stall: canceled"), "the worker did not see the cancel");
     /* the worker is still there (not killed) and serves the next job */
     cr_assert_eq(fix_daemon_log_contains(&d, "killing it"), 0, "a worker was killed");
     id = fix_daemon_submit(&d, fix_web_url(&w, "/files/clip.mp4"), "");

@@ -210,3 +210,42 @@ Test(fetch_sched, pending_webhook_is_found_by_a_new_scheduler)
     cr_expect_eq(store_dlv_count(FS.st, id, STORE_DLV_DELIVERED), 1);
     cr_expect_str_eq(fix_sched_offer_up(UP, &type), "");
 }
+
+/* the new record types against the receivers' rule tables: exact sizes,
+ * fragments only for messages, and nothing a role should not receive */
+Test(fetch_proto, new_records_follow_the_rules)
+{
+    static const struct {
+        const struct rec_rule *rules;
+        const char *table;
+        uint16_t type, len, flags;
+        int ok;
+    } cases[] = {
+        {proto_rules_upload, "from upload", PROTO_UP_PROGRESS, sizeof(struct proto_up_progress), 0,
+         1},
+        {proto_rules_upload, "from upload", PROTO_UP_PROGRESS, sizeof(struct proto_up_progress) - 1,
+         0, 0},
+        {proto_rules_upload, "from upload", PROTO_UP_PROGRESS, sizeof(struct proto_up_progress),
+         REC_F_MORE, 0},
+        {proto_rules_upload, "from upload", PROTO_UP_FETCH, 10, 0, 0},
+        {proto_rules_convert, "from convert", PROTO_UP_PROGRESS, sizeof(struct proto_up_progress),
+         0, 0},
+        {proto_rules_to_upload, "to upload", PROTO_UP_FETCH, REC_BODY, REC_F_MORE, 1},
+        {proto_rules_to_upload, "to upload", PROTO_UP_NOTIFY, 40, 0, 1},
+        {proto_rules_to_upload, "to upload", PROTO_UP_CANCEL, 0, 0, 1},
+        {proto_rules_to_upload, "to upload", PROTO_UP_CANCEL, 1, 0, 0},
+        {proto_rules_to_upload, "to upload", PROTO_UP_PROGRESS, 16, 0, 0},
+        {proto_rules_to_convert, "to convert", PROTO_UP_FETCH, 10, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct rec r;
+        memset(&r, 0, sizeof(r));
+        r.type = cases[i].type;
+        r.len = cases[i].len;
+        r.flags = cases[i].flags;
+        r.job = 1;
+        int got = rec_check(&r, cases[i].rules) == 0;
+        cr_expect_eq(got, cases[i].ok, "case %zu: 0x%04x len %u %s: %s", i, cases[i].type,
+                     cases[i].len, cases[i].table, got ? "accepted" : "refused");
+    }
+}

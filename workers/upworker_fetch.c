@@ -119,7 +119,9 @@ fetch_progress(void *arg, unsigned long long done, unsigned long long total)
     f->total = total;
     fetch_report(f, 0);
     /* a cancel from the master is read here, between chunks */
-    if (worker_pump(f->w, 0) < 0 || f->u->cancel_job == f->job) {
+    if (worker_pump(f->w, 0) < 0)
+        return 1; /* the master is gone or broke the protocol: the loop ends us */
+    if (f->u->cancel_job == f->job) {
         f->canceled = 1;
         return 1;
     }
