@@ -301,6 +301,13 @@ handle_fetch_notify(struct config *c, const char *section, const char *name, con
         return set_uint(&c->input.max_redirects, v, 0, 20, L);
     if (KEY("input", "max_attempts"))
         return set_uint(&c->input.max_attempts, v, 1, 100, L);
+    if (KEY("input", "ca_file")) {
+        if (v[0] && v[0] != '/') {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not an absolute path", v);
+            return 0;
+        }
+        return set_str(c->input.ca_file, sizeof(c->input.ca_file), v, L);
+    }
     if (KEY("notify", "url")) {
         if (v[0] && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
             snprintf(L->reason, sizeof(L->reason), "'%s' is not an http:// or https:// URL", v);
@@ -693,6 +700,7 @@ config_upworker(const struct config *c, struct upworker_settings *set)
     in->connect_timeout_ms = (long)c->input.connect_timeout_ms;
     in->low_speed_time_s = (long)((c->input.low_speed_time_ms + 999) / 1000);
     set->max_redirects = c->input.max_redirects;
+    set->ca_file = nz(c->input.ca_file);
     set->notify_secret = c->notify.secret;
     set->notify_timeout_ms = (long)c->notify.timeout_ms;
 }

@@ -74,6 +74,7 @@ struct config {
         int64_t low_speed_time_ms; /* abort when under 1 byte/s for this long */
         unsigned max_redirects;
         unsigned max_attempts;
+        char ca_file[CONFIG_PATH_MAX]; /* https:// inputs: trust these CAs ("" = the system's) */
     } input;
     /* webhooks when a job ends */
     struct {

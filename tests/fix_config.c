@@ -75,6 +75,7 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("input", "low_speed_time", snprintf(out, cap, "%lld", (long long)c->input.low_speed_time_ms));
     S("input", "max_redirects", snprintf(out, cap, "%u", c->input.max_redirects));
     S("input", "max_attempts", snprintf(out, cap, "%u", c->input.max_attempts));
+    S("input", "ca_file", snprintf(out, cap, "%s", c->input.ca_file));
     S("notify", "url", snprintf(out, cap, "%s", c->notify.url));
     S("notify", "secret", snprintf(out, cap, "%s", c->notify.secret));
     S("notify", "max_attempts", snprintf(out, cap, "%u", c->notify.max_attempts));
@@ -133,6 +134,7 @@ const char *const fix_config_keys[] = {
     "input.low_speed_time",
     "input.max_redirects",
     "input.max_attempts",
+    "input.ca_file",
     "notify.url",
     "notify.secret",
     "notify.max_attempts",

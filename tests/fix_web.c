@@ -3,6 +3,8 @@
  */
 #include "tests/fix_web.h"
 
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +27,20 @@ fix_web_init(struct fix_web *w, const char *name, const char *secret)
     fix_sh(NULL, 0, "mkdir -p '%s' && : > '%s'", w->dir, w->log);
 }
 
+void
+fix_web_tls(struct fix_web *w)
+{
+    char out[2048];
+
+    snprintf(w->cert, sizeof(w->cert), "%s.crt", w->log);
+    int rc = fix_sh(out, sizeof(out),
+                    "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                    "-addext subjectAltName=IP:127.0.0.1 -keyout '%s.key' -out '%s' 2>&1",
+                    w->log, w->cert);
+    if (rc != 0)
+        cr_log_error("openssl req: %s", out);
+}
+
 static int
 port_ready(void *ud)
 {
@@ -34,19 +50,25 @@ port_ready(void *ud)
 int
 fix_web_start(struct fix_web *w, int port)
 {
-    char pf[700], script[700], portarg[16];
+    char pf[700], script[700], portarg[16], key[700];
 
     snprintf(pf, sizeof(pf), "%s.port", w->log);
     unlink(pf);
     snprintf(script, sizeof(script), "%s/tools/test-web-server.py", fix_srcdir());
     snprintf(portarg, sizeof(portarg), "%d", port);
+    snprintf(key, sizeof(key), "%s.key", w->log);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execlp("python3", "python3", script, "--port", portarg, "--port-file", pf, "--dir", w->dir,
-               "--secret", w->secret, "--log", w->log, (char *)NULL);
+        if (w->cert[0])
+            execlp("python3", "python3", script, "--port", portarg, "--port-file", pf, "--dir",
+                   w->dir, "--secret", w->secret, "--log", w->log, "--cert", w->cert, "--key", key,
+                   (char *)NULL);
+        else
+            execlp("python3", "python3", script, "--port", portarg, "--port-file", pf, "--dir",
+                   w->dir, "--secret", w->secret, "--log", w->log, (char *)NULL);
         _exit(127);
     }
     w->pid = pid;
@@ -72,7 +94,7 @@ const char *
 fix_web_url(struct fix_web *w, const char *path)
 {
     static char url[1024];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", w->port, path);
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", w->cert[0] ? "https" : "http", w->port, path);
     return url;
 }
 
@@ -108,7 +130,8 @@ fix_web_requests(struct fix_web *w, const char *path)
 {
     char out[8192];
 
-    if (fix_sh(out, sizeof(out), "curl -s '%s'", fix_web_url(w, "/requests")) != 0)
+    if (fix_sh(out, sizeof(out), "curl -s %s%s '%s'", w->cert[0] ? "--cacert " : "", w->cert,
+               fix_web_url(w, "/requests")) != 0)
         return -1;
     json_t *o = json_loads(out, 0, NULL);
     json_t *v = json_object_get(o, path);

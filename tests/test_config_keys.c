@@ -196,6 +196,9 @@ static const struct key_case {
     {"input", "max_redirects", "21", 0, NULL, "is not an integer in 0..20"},
     {"input", "max_attempts", "1", 0, "1", NULL},
     {"input", "max_attempts", "0", 0, NULL, "is not an integer in 1..100"},
+    {"input", "ca_file", "/etc/ssl/private-ca.pem", 0, "/etc/ssl/private-ca.pem", NULL},
+    {"input", "ca_file", "", 0, "", NULL},
+    {"input", "ca_file", "ca.pem", 0, NULL, "is not an absolute path"},
     /* notify */
     {"notify", "url", "https://hooks.example.com/hlsd", 0, "https://hooks.example.com/hlsd", NULL},
     {"notify", "url", "", 0, "", NULL},

@@ -287,3 +287,34 @@ Test(fetch, cancel_stops_a_running_fetch, .timeout = 60)
     json_decref(fix_daemon_wait_done(&d, id, 90000));
     fetch_end(&d, &w);
 }
+
+Test(fetch, https_input_with_its_ca_ends_done_and_an_unknown_ca_fails_at_once, .timeout = 120)
+{
+    struct fix_daemon d;
+    struct fix_web w;
+    char ix[900];
+
+    fix_web_init(&w, "fetch-https", "");
+    fix_web_tls(&w);
+    fix_sh(NULL, 0, "cp '%s' '%s/clip.mp4'", fix_clip(2, 160, 120), w.dir);
+    cr_assert_eq(fix_web_start(&w, 0), 0, "the HTTPS server did not start");
+    cr_assert_eq(fix_daemon_init(&d, "fetch-https", 0), 0);
+    snprintf(ix, sizeof(ix), "\n[input]\nlow_speed_time = 1s\nca_file = %s\n", w.cert);
+    fix_daemon_config(&d, 1, 2, NULL, NULL, ix);
+    cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    int64_t id = fix_daemon_submit(&d, fix_web_url(&w, "/files/clip.mp4"), "");
+    cr_assert_gt(id, 0);
+    json_decref(fix_daemon_wait_done(&d, id, 90000));
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+
+    /* without the CA: the certificate is not trusted, which no retry mends */
+    fix_daemon_config(&d, 1, 2, NULL, NULL, "\n[input]\nlow_speed_time = 1s\n");
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    id = fix_daemon_submit(&d, fix_web_url(&w, "/files/clip.mp4"), "");
+    json_t *job = fix_daemon_wait(&d, id, NULL, 30000);
+    cr_assert_str_eq(fix_daemon_str(job, "state"), "failed");
+    cr_assert(strstr(fix_daemon_str(job, "error"), "certificate"), "error: %s",
+              fix_daemon_str(job, "error"));
+    json_decref(job);
+    fetch_end(&d, &w);
+}

@@ -18,7 +18,7 @@ fetch and a webhook receiver (tests/fix_web.c starts it).
   GET  /requests       how many requests each path got (JSON)
 
 It binds 127.0.0.1 on --port (0: any free port) and writes the port into
---port-file once it listens.
+--port-file once it listens; with --cert and --key it speaks HTTPS.
 """
 
 import argparse
@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import os
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -166,8 +167,14 @@ def main():
     ap.add_argument("--dir", default=".")
     ap.add_argument("--secret", default="")
     ap.add_argument("--log", default="/dev/null")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     ARGS = ap.parse_args()
     srv = Server(("127.0.0.1", ARGS.port), Handler)
+    if ARGS.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.cert, ARGS.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     tmp = ARGS.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

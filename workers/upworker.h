@@ -15,6 +15,7 @@ struct upworker_settings {
      * fetch timeouts (connect_timeout_ms, low_speed_time_s) of every input */
     struct storage_config input;
     unsigned max_redirects;    /* an http(s):// input follows at most this many */
+    const char *ca_file;       /* https:// inputs: the CAs to trust; NULL: the system's */
     const char *notify_secret; /* HMAC-SHA256 key of webhooks; "" = unsigned */
     long notify_timeout_ms;    /* one webhook POST, in all */
 };

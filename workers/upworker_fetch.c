@@ -168,6 +168,8 @@ fetch_http(struct up *u, struct fetch *f, const char *url, const char *shown,
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
                      set->input.low_speed_time_s > 0 ? set->input.low_speed_time_s : 30L);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max);
+    if (set->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, set->ca_file);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
