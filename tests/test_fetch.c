@@ -104,7 +104,15 @@ Test(fetch, not_found_fails_at_once_with_status_and_url, .timeout = 60)
     /* at once: one request, no retry */
     cr_assert_eq(fix_web_requests(&w, "/status/404"), 1);
 
-    id = fix_daemon_submit(&d, fix_web_url(&w, "/status/403"), "");
+    /* the socket protocol's submit with an input URL, no descriptor, no size */
+    char line[512];
+    snprintf(line, sizeof(line), "{\"cmd\":\"submit\",\"input\":\"%s\"}",
+             fix_web_url(&w, "/status/403"));
+    json_t *r = fix_daemon_req(&d, line);
+    cr_assert(json_is_true(json_object_get(r, "ok")), "submit by URL refused");
+    id = json_integer_value(json_object_get(json_object_get(r, "job"), "id"));
+    cr_assert_str_eq(fix_daemon_str(json_object_get(r, "job"), "state"), "queued");
+    json_decref(r);
     job = fix_daemon_wait(&d, id, NULL, 30000);
     cr_assert_str_eq(fix_daemon_str(job, "state"), "failed");
     cr_assert(strstr(fix_daemon_str(job, "error"), "403"), "error: %s",
