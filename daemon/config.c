@@ -11,6 +11,7 @@
 
 #include "workers/convworker.h"
 #include "workers/storage.h"
+#include "workers/upworker.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -53,6 +54,15 @@ config_defaults(struct config *c)
     c->upload.backoff_base_ms = 500;
     c->upload.backoff_max_ms = 60000;
     snprintf(c->upload.cache_control, sizeof(c->upload.cache_control), "max-age=31536000");
+
+    c->input.path_style = -1;
+    c->input.connect_timeout_ms = 10000;
+    c->input.low_speed_time_ms = 30000;
+    c->input.max_redirects = 5;
+    c->input.max_attempts = 5;
+
+    c->notify.max_attempts = 10;
+    c->notify.timeout_ms = 10000;
 }
 
 int64_t
@@ -303,7 +313,63 @@ static int
 known_section(const char *s)
 {
     return !strcmp(s, "daemon") || !strcmp(s, "convert") || !strcmp(s, "upload") ||
-           !strcmp(s, "http");
+           !strcmp(s, "http") || !strcmp(s, "input") || !strcmp(s, "notify");
+}
+
+/* handle_fetch_notify - the [input] and [notify] keys; -1 for a key that
+ * is not one of them (the caller names it) */
+static int
+handle_fetch_notify(struct config *c, const char *section, const char *name, const char *v,
+                    struct loader *L)
+{
+#define KEY(s, k) (strcmp(section, s) == 0 && strcmp(name, k) == 0)
+    if (KEY("input", "endpoint"))
+        return set_str(c->input.endpoint, sizeof(c->input.endpoint), v, L);
+    if (KEY("input", "region"))
+        return set_str(c->input.region, sizeof(c->input.region), v, L);
+    if (KEY("input", "path_style")) {
+        if (v[0] == '\0') { /* as [upload] */
+            c->input.path_style = -1;
+            return 1;
+        }
+        return set_bool(&c->input.path_style, v, L);
+    }
+    if (KEY("input", "access_key_id"))
+        return set_str(c->input.access_key_id, sizeof(c->input.access_key_id), v, L);
+    if (KEY("input", "secret_access_key"))
+        return set_str(c->input.secret_access_key, sizeof(c->input.secret_access_key), v, L);
+    if (KEY("input", "session_token"))
+        return set_str(c->input.session_token, sizeof(c->input.session_token), v, L);
+    if (KEY("input", "connect_timeout"))
+        return set_dur(&c->input.connect_timeout_ms, v, 1, L);
+    if (KEY("input", "low_speed_time"))
+        return set_dur(&c->input.low_speed_time_ms, v, 1000, L);
+    if (KEY("input", "max_redirects"))
+        return set_uint(&c->input.max_redirects, v, 0, 20, L);
+    if (KEY("input", "max_attempts"))
+        return set_uint(&c->input.max_attempts, v, 1, 100, L);
+    if (KEY("input", "ca_file")) {
+        if (v[0] && v[0] != '/') {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not an absolute path", v);
+            return 0;
+        }
+        return set_str(c->input.ca_file, sizeof(c->input.ca_file), v, L);
+    }
+    if (KEY("notify", "url")) {
+        if (v[0] && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not an http:// or https:// URL", v);
+            return 0;
+        }
+        return set_str(c->notify.url, sizeof(c->notify.url), v, L);
+    }
+    if (KEY("notify", "secret"))
+        return set_str(c->notify.secret, sizeof(c->notify.secret), v, L);
+    if (KEY("notify", "max_attempts"))
+        return set_uint(&c->notify.max_attempts, v, 1, 1000, L);
+    if (KEY("notify", "timeout"))
+        return set_dur(&c->notify.timeout_ms, v, 1, L);
+#undef KEY
+    return -1;
 }
 
 static int
@@ -452,6 +518,9 @@ handle_one(void *user, const char *section, const char *name, const char *v)
     if (KEY("http", "tls_key"))
         return set_str(c->http.tls_key, sizeof(c->http.tls_key), v, L);
 #undef KEY
+    int r = handle_fetch_notify(c, section, name, v, L);
+    if (r >= 0)
+        return r;
     if (section[0] == '\0')
         snprintf(L->reason, sizeof(L->reason), "key '%s' outside a [section]", name);
     else if (!known_section(section))
@@ -674,6 +743,35 @@ static const char *
 nz(const char *s)
 {
     return s && s[0] ? s : NULL;
+}
+
+void
+config_upworker(const struct config *c, struct upworker_settings *set)
+{
+    memset(set, 0, sizeof(*set));
+    config_storage(c, &set->storage);
+    /* s3:// inputs: [input]'s own endpoint and keys, else [upload]'s */
+    struct storage_config *in = &set->input;
+    *in = set->storage;
+    in->url = NULL;
+    in->cache_control = in->acl = NULL;
+    if (c->input.endpoint[0])
+        in->endpoint = c->input.endpoint;
+    if (c->input.region[0])
+        in->region = c->input.region;
+    if (c->input.path_style >= 0)
+        in->path_style = c->input.path_style;
+    if (c->input.access_key_id[0]) {
+        in->access_key_id = c->input.access_key_id;
+        in->secret_access_key = nz(c->input.secret_access_key);
+        in->session_token = nz(c->input.session_token);
+    }
+    in->connect_timeout_ms = (long)c->input.connect_timeout_ms;
+    in->low_speed_time_s = (long)((c->input.low_speed_time_ms + 999) / 1000);
+    set->max_redirects = c->input.max_redirects;
+    set->ca_file = nz(c->input.ca_file);
+    set->notify_secret = c->notify.secret;
+    set->notify_timeout_ms = (long)c->notify.timeout_ms;
 }
 
 void

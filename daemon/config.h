@@ -68,6 +68,27 @@ struct config {
         char tls_cert[CONFIG_PATH_MAX];   /* PEM; with tls_key: HTTPS */
         char tls_key[CONFIG_PATH_MAX];    /* secret: never logged */
     } http;
+    /* inputs named by URL (https://, http://, s3://), fetched by upload workers */
+    struct {
+        char endpoint[CONFIG_PATH_MAX];         /* s3:// inputs; "" = [upload]'s */
+        char region[64];                        /* "" = [upload]'s */
+        int path_style;                         /* -1 = [upload]'s */
+        char access_key_id[CONFIG_STR_MAX];     /* secret: never logged; "" = [upload]'s */
+        char secret_access_key[CONFIG_STR_MAX]; /* secret: never logged */
+        char session_token[2048];               /* secret: never logged */
+        int64_t connect_timeout_ms;
+        int64_t low_speed_time_ms; /* abort when under 1 byte/s for this long */
+        unsigned max_redirects;
+        unsigned max_attempts;
+        char ca_file[CONFIG_PATH_MAX]; /* https:// inputs: trust these CAs ("" = the system's) */
+    } input;
+    /* webhooks when a job ends */
+    struct {
+        char url[CONFIG_PATH_MAX];   /* default notify URL; "" = none */
+        char secret[CONFIG_STR_MAX]; /* HMAC-SHA256 key; secret: never logged */
+        unsigned max_attempts;
+        int64_t timeout_ms;
+    } notify;
 };
 
 struct convworker_settings;
@@ -103,5 +124,10 @@ void config_convworker(const struct config *c, struct convworker_settings *set);
  * into c (empty strings become NULL: taken from the environment or
  * defaulted) */
 void config_storage(const struct config *c, struct storage_config *sc);
+
+/* config_upworker - an upload worker's settings (storage, fetched inputs,
+ * webhooks), pointing into c */
+struct upworker_settings;
+void config_upworker(const struct config *c, struct upworker_settings *set);
 
 #endif

@@ -11,6 +11,7 @@
 #include "daemon/ctl.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,6 +200,110 @@ ctl_request_first_ok(const char *s)
     return n >= 2 && n <= 4 && s[0] != '0' && strcmp(s + n, "p") == 0;
 }
 
+int
+ctl_request_is_url(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
+           strncmp(s, "s3://", 5) == 0;
+}
+
+/* url_printable - every byte printable ASCII and no space */
+static int
+url_printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+int
+ctl_request_url_ok(const char *s)
+{
+    if (!ctl_request_is_url(s) || strlen(s) > CTL_URL_MAX || !url_printable(s))
+        return 0;
+    const char *rest = strstr(s, "://") + 3;
+    if (strncmp(s, "s3://", 5) == 0) {
+        const char *slash = strchr(rest, '/');
+        /* s3://bucket/key: a bucket name, a key that is not empty */
+        return slash && slash > rest && slash[1] != '\0' &&
+               strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789.-_") == (size_t)(slash - rest);
+    }
+    return *rest != '\0' && *rest != '/' && *rest != '?' && *rest != '#';
+}
+
+int
+ctl_request_notify_ok(const char *s)
+{
+    return (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
+           strlen(s) <= CTL_NOTIFY_MAX && url_printable(s) && ctl_request_url_ok(s);
+}
+
+int
+ctl_request_metadata_text(json_t *v, char *out, size_t cap)
+{
+    if (!json_is_object(v))
+        return -1;
+    char *t = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (t == NULL)
+        return -1;
+    size_t n = strlen(t);
+    int rc = n <= CTL_METADATA_MAX && n < cap ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, t, n + 1);
+    free(t);
+    return rc;
+}
+
+/* parse_extras - what a submission may add: the input as a URL, "key",
+ * "notify", "metadata"; set in fwd when given */
+static int
+parse_extras(json_t *obj, const char *input, struct ctl_request *rq, struct ctl_error *err)
+{
+    const char *key, *notify;
+    json_t *meta = json_object_get(obj, "metadata");
+    char mtext[CTL_METADATA_MAX + 1];
+
+    if (opt_string(obj, "key", &key, err) < 0 || opt_string(obj, "notify", &notify, err) < 0)
+        return -1;
+    if (key && *key == '\0')
+        key = NULL;
+    if (key && !ctl_request_prefix_ok(key))
+        return fail(err, "bad_request",
+                    "\"key\" must be at most %d characters of [A-Za-z0-9._/-], without a "
+                    "leading '/', \"//\" or \"..\"",
+                    PREFIX_MAX);
+    if (notify && *notify == '\0')
+        notify = NULL;
+    if (notify && !ctl_request_notify_ok(notify))
+        return fail(err, "bad_request",
+                    "\"notify\" must be an http:// or https:// URL of at most %d bytes",
+                    CTL_NOTIFY_MAX);
+    if (meta && json_is_null(meta))
+        meta = NULL;
+    if (meta && ctl_request_metadata_text(meta, mtext, sizeof(mtext)) < 0)
+        return fail(err, "bad_request",
+                    "\"metadata\" must be a JSON object of at most %d bytes (as compact JSON)",
+                    CTL_METADATA_MAX);
+    rq->is_url = ctl_request_is_url(input);
+    if (rq->is_url && !ctl_request_url_ok(input))
+        return fail(err, "bad_request",
+                    "\"input\" URL must be http://HOST/..., https://HOST/... or s3://BUCKET/KEY, "
+                    "at most %d bytes without spaces",
+                    CTL_URL_MAX);
+    if (rq->is_url && rq->inline_size)
+        return fail(err, "bad_request", "an input URL is fetched by hlsd: no \"size\"");
+    if (key)
+        json_object_set_new(rq->fwd, "key", json_string(key));
+    if (notify)
+        json_object_set_new(rq->fwd, "notify", json_string(notify));
+    if (meta)
+        json_object_set_new(rq->fwd, "metadata", json_deep_copy(meta));
+    if (rq->is_url)
+        json_object_set_new(rq->fwd, "input", json_string(input));
+    return 0;
+}
+
 /*
  * parse_options - the conversion options of a submit: "audio" (separate
  * or muxed), "first_variant", and "subtitles", one {"language", "name"}
@@ -258,8 +363,9 @@ parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 static int
 parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
-    static const char *const fields[] = {"cmd",  "input", "ladder",    "segment",       "prefix",
-                                         "size", "audio", "subtitles", "first_variant", NULL};
+    static const char *const fields[] = {
+        "cmd",       "input",         "ladder", "segment", "prefix",   "size", "audio",
+        "subtitles", "first_variant", "key",    "notify",  "metadata", NULL};
     const char *input, *ladder, *prefix;
     json_t *seg = json_object_get(obj, "segment");
     json_t *size = json_object_get(obj, "size");
@@ -307,7 +413,9 @@ parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
     /* absent options are sent as null: the master reads one fixed shape */
     rq->fwd = json_pack("{s:s, s:s?, s:o?, s:s?}", "cmd", "submit", "ladder", ladder, "segment",
                         seg ? json_real(json_number_value(seg)) : NULL, "prefix", prefix);
-    return 0;
+    if (rq->fwd == NULL)
+        return fail(err, "internal", "out of memory");
+    return parse_extras(obj, input, rq, err);
 }
 
 static int
@@ -350,8 +458,10 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *rq, struct c
         enum ctl_cmd cmd;
         int has_id;
     } simple[] = {
-        {"ping", CTL_CMD_PING, 0},   {"status", CTL_CMD_STATUS, 1},   {"cancel", CTL_CMD_CANCEL, 1},
-        {"retry", CTL_CMD_RETRY, 1}, {"workers", CTL_CMD_WORKERS, 0}, {"stats", CTL_CMD_STATS, 0},
+        {"ping", CTL_CMD_PING, 0},       {"status", CTL_CMD_STATUS, 1},
+        {"cancel", CTL_CMD_CANCEL, 1},   {"retry", CTL_CMD_RETRY, 1},
+        {"workers", CTL_CMD_WORKERS, 0}, {"stats", CTL_CMD_STATS, 0},
+        {"delete", CTL_CMD_DELETE, 1},
     };
     json_error_t jerr;
     json_t *obj;
@@ -404,8 +514,8 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *rq, struct c
         goto built;
     }
     fail(err, "unknown_command",
-         "unknown command \"%.64s\" (known: submit, status, list, cancel, retry, workers, "
-         "stats, ping)",
+         "unknown command \"%.64s\" (known: submit, status, list, cancel, retry, delete, "
+         "workers, stats, ping)",
          cmd);
     goto out;
 built:

@@ -19,7 +19,12 @@ enum ctl_cmd {
     CTL_CMD_WORKERS,
     CTL_CMD_STATS,
     CTL_CMD_SUBMIT,
+    CTL_CMD_DELETE,
 };
+
+#define CTL_URL_MAX      2047 /* an input URL (store_job.input_url) */
+#define CTL_NOTIFY_MAX   1023 /* a notify URL (store_job.notify_url) */
+#define CTL_METADATA_MAX 4096 /* a job's metadata object, as compact JSON */
 
 /* an error to send back: code is a static string ("bad_request", ...) */
 struct ctl_error {
@@ -42,6 +47,7 @@ struct ctl_request {
     char input[256]; /* submit: sanitized base name of the input */
     int inline_size; /* submit: the bytes follow the line on the socket */
     uint64_t size;   /* submit with inline_size: exactly this many bytes */
+    int is_url;      /* submit: the input is a URL a worker fetches (fwd has it) */
 };
 
 /* ctl_request_parse - line (len bytes, no newline) into rq. Returns 0, or -1
@@ -60,5 +66,16 @@ int ctl_request_ladder_ok(const char *s);
 int ctl_request_prefix_ok(const char *s);
 int ctl_request_language_ok(const char *s);
 int ctl_request_first_ok(const char *s);
+/* ctl_request_is_url - the input names a URL (http://, https://, s3://) */
+int ctl_request_is_url(const char *s);
+/* ctl_request_url_ok - an input URL: one of those schemes, a host (or
+ * bucket and key), at most CTL_URL_MAX bytes of printable ASCII */
+int ctl_request_url_ok(const char *s);
+/* ctl_request_notify_ok - a webhook URL: http:// or https://, at most
+ * CTL_NOTIFY_MAX bytes of printable ASCII */
+int ctl_request_notify_ok(const char *s);
+/* ctl_request_metadata_text - v as compact JSON into out (cap bytes); -1
+ * if v is not an object or its text is over CTL_METADATA_MAX bytes */
+int ctl_request_metadata_text(json_t *v, char *out, size_t cap);
 
 #endif

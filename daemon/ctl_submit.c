@@ -118,6 +118,64 @@ ctl_submit_inline(struct ctl *c, struct ctl_conn *k, const void *buf, size_t n)
         ctl_submit_complete(c, k);
 }
 
+/* ctl_submit_url - an input named by URL: nothing to copy (an upload
+ * worker fetches it); conversion options still go beside it, in a token
+ * directory the master adopts. The job exists, queued, once the master
+ * answers. */
+static void
+ctl_submit_url(struct ctl *c, struct ctl_conn *k)
+{
+    struct ctl_error err;
+    int have_dir = 0;
+
+    if (k->passed_fd >= 0) {
+        close(k->passed_fd); /* nothing to read: the input is the URL */
+        k->passed_fd = -1;
+    }
+    if (k->rq.n_captions > 0) {
+        ctl_reply_error(k, "bad_request",
+                        "\"subtitles\" files go with a local input, not an input URL");
+        ctl_submit_end(c, k, 0);
+        return;
+    }
+    memset(&k->ig, 0, sizeof(k->ig));
+    k->ig.dirfd = k->ig.fd = -1;
+    if (k->rq.options) {
+        if (ctl_ingest_begin(&k->ig, c->incoming, 1, UINT64_MAX) < 0) {
+            log_error("creating an input in %s/incoming: %s", c->cfg->daemon.spool_dir,
+                      strerror(errno));
+            ctl_submit_fail(c, k, "io_error", "creating the job in the spool: %s", strerror(errno));
+            return;
+        }
+        have_dir = 1;
+        if (ctl_options_write(c, k, &err) < 0) {
+            ctl_submit_fail(c, k, err.code, "%s", err.message);
+            return;
+        }
+        if (ctl_ingest_finish(&k->ig, c->incoming) < 0) {
+            ctl_submit_fail(c, k, "io_error", "saving the options in the spool: %s",
+                            strerror(errno));
+            return;
+        }
+        json_object_set_new(k->rq.fwd, "token", json_string(k->ig.token));
+    }
+    json_t *rep = ctl_master_ask(c, k->rq.fwd, &err);
+    int ok = rep && json_is_true(json_object_get(rep, "ok"));
+    if (ok) {
+        json_t *id = json_object_get(json_object_get(rep, "job"), "id");
+        log_info("submitted an input URL as job %lld for %s (uid %ld pid %ld)",
+                 json_is_integer(id) ? json_integer_value(id) : -1, k->user, (long)k->uid,
+                 (long)k->pid);
+    }
+    ctl_submit_end(c, k, have_dir && !ok);
+    if (rep) {
+        ctl_reply_json(k, rep);
+        json_decref(rep);
+    } else {
+        ctl_reply_error(k, err.code, err.message);
+    }
+}
+
 /* ctl_submit_start - after a valid submit line: admission, then ingest */
 void
 ctl_submit_start(struct ctl *c, struct ctl_conn *k)
@@ -126,6 +184,10 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
     struct ctl_error err;
 
     k->src = -1;
+    if (k->rq.is_url) {
+        ctl_submit_url(c, k);
+        return;
+    }
     if (k->rq.inline_size) {
         if (k->passed_fd >= 0) {
             close(k->passed_fd); /* the bytes follow inline: ignore it */

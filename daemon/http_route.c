@@ -351,15 +351,7 @@ submit_json(struct MHD_Connection *c, struct http_req *r)
     json_decref(fwd);
     if (rep == NULL)
         return MHD_YES;
-    enum MHD_Result rc;
-    const char *m = json_string_value(json_object_get(json_object_get(rep, "error"), "message"));
-    /* a master that takes inputs only from the spool asks for their token */
-    if (!json_is_true(json_object_get(rep, "ok")) && m && strstr(m, "token"))
-        rc = http_reply_error(c, "not_implemented",
-                              "this daemon does not fetch inputs from URLs: send the video as "
-                              "the request body");
-    else
-        rc = reply_job(c, rep, 201);
+    enum MHD_Result rc = reply_job(c, rep, 201);
     json_decref(rep);
     return rc;
 }

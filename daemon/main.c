@@ -369,6 +369,11 @@ warn_exposure(const char *path, const struct config *c)
         log_warn("%s holds a secret ([upload] secret_access_key or session_token) and is "
                  "readable by others (mode %04o): chmod o-r %s",
                  path, (unsigned)(st.st_mode & 07777), path);
+    else if ((c->input.secret_access_key[0] || c->input.session_token[0] || c->notify.secret[0]) &&
+             stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        log_warn("%s holds a secret ([input] secret_access_key or session_token, or [notify] "
+                 "secret) and is readable by others (mode %04o): chmod o-r %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
     if (geteuid() == 0 && c->daemon.user[0] == '\0')
         log_warn("running as root: set [daemon] user so that the workers, which parse "
                  "untrusted media, do not run as root");

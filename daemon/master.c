@@ -246,7 +246,9 @@ reload(void)
     cmp.convert.workers = M.cfg.convert.workers;
     cmp.upload.workers = M.cfg.upload.workers;
     int conv = config_changed(&cmp.convert, &M.cfg.convert, sizeof(cmp.convert));
-    int up = config_changed(&cmp.upload, &M.cfg.upload, sizeof(cmp.upload));
+    int up = config_changed(&cmp.upload, &M.cfg.upload, sizeof(cmp.upload)) ||
+             config_changed(&nc.input, &M.cfg.input, sizeof(nc.input)) ||
+             config_changed(&nc.notify, &M.cfg.notify, sizeof(nc.notify));
     int dmn = config_changed(&nc.daemon, &M.cfg.daemon, sizeof(nc.daemon));
     int http = config_changed(&nc.http, &M.cfg.http, sizeof(nc.http));
     /* children forked from now on see the new configuration; running ones

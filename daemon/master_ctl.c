@@ -9,12 +9,15 @@
  * only after the store has committed it.
  */
 #include "daemon/job.h"
+#include "daemon/job_json.h"
 #include "daemon/log.h"
 #include "daemon/master.h"
 #include "daemon/metrics.h"
+#include "daemon/ctl_request.h"
 #include "daemon/sched.h"
 #include "ipc/msclock.h"
 #include "ipc/proto.h"
+#include "workers/upworker.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -25,52 +28,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static void
-iso8601(int64_t ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_t *
-job_json(const struct store_job *row)
-{
-    char created[32], updated[32], url[2048];
-    json_t *rends = json_array();
-    char buf[sizeof(row->renditions)], *save = NULL;
-
-    iso8601(row->created_at, created, sizeof(created));
-    iso8601(row->updated_at, updated, sizeof(updated));
-    snprintf(buf, sizeof(buf), "%s", row->renditions);
-    for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
-        json_array_append_new(rends, json_string(t));
-    sched_url_playlist(&M.cfg, row, url, sizeof(url));
-    double progress = sched_progress(row);
-    if (!isfinite(progress) || progress < 0)
-        progress = 0;
-    long long expected = sched_segments_expected(row);
-    json_t *owner = row->owner_uid >= 0 ? json_pack("{s:I, s:s}", "uid", (json_int_t)row->owner_uid,
-                                                    "user", row->owner_name)
-                                        : json_null();
-    json_t *job = json_pack("{s:I, s:s, s:s, s:o, s:s, s:s, s:f, s:{s:i, s:i}, s:o, s:i, s:o, s:o}",
-                            "id", (json_int_t)row->id, "state", job_state_name(row->state), "input",
-                            row->input, "owner", owner, "created_at", created, "updated_at",
-                            updated, "progress", progress > 1 ? 1.0 : progress, "segments", "done",
-                            (int)row->segs_done, "uploaded", (int)row->segs_uploaded, "renditions",
-                            rends, "attempts", (int)row->attempts, "playlist_url",
-                            row->state == JOB_DONE ? json_string(url) : json_null(), "error",
-                            row->error[0] ? json_string(row->error) : json_null());
-    if (job && expected >= 0)
-        json_object_set_new(json_object_get(job, "segments"), "expected",
-                            json_integer((json_int_t)expected));
-    if (job)
-        json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
-    return job;
-}
 
 /* the request's sequence number (rec.job of PROTO_CTL_REQ), echoed in the
  * reply so that ctl can drop a reply that comes after it gave up waiting */
@@ -99,7 +56,7 @@ send_error(struct slot *s, const char *code, const char *msg)
 static void
 send_job(struct slot *s, const struct store_job *row)
 {
-    send_json(s, json_pack("{s:b, s:o}", "ok", 1, "job", job_json(row)));
+    send_json(s, json_pack("{s:b, s:o}", "ok", 1, "job", job_json(&M.cfg, row)));
 }
 
 /* get_id - a positive integer field */
@@ -153,8 +110,10 @@ list_one(void *ud, const struct store_job *row)
 
     if (l->after > 0 && row->id >= l->after)
         return 0;
+    if (row->deleted || (active && active->deleted))
+        return 0; /* being deleted: gone for clients */
     /* active jobs: memory is newer than the store (progress, counters) */
-    json_array_append_new(l->arr, job_json(active ? active : row));
+    json_array_append_new(l->arr, job_json(&M.cfg, active ? active : row));
     return --l->left == 0;
 }
 
@@ -178,9 +137,10 @@ do_list(struct slot *s, json_t *req)
     struct list_ud ud = {json_array(), 0, limit};
     if (json_is_integer(after) && json_integer_value(after) > 0)
         ud.after = (int64_t)json_integer_value(after);
-    /* with "after" the newest jobs are skipped in the callback, so the
-     * store is read without a limit and the callback stops at `limit` */
-    if (store_job_each(M.store, state, 1, ud.after ? 0 : limit, list_one, &ud) < 0) {
+    /* newer jobs than "after" and jobs being deleted are skipped in the
+     * callback, so the store is read without a limit and the callback
+     * stops at `limit` */
+    if (store_job_each(M.store, state, 1, 0, list_one, &ud) < 0) {
         json_decref(ud.arr);
         send_error(s, "internal", store_errmsg(M.store));
         return;
@@ -199,7 +159,7 @@ do_workers(struct slot *s)
             continue;
         char started[32] = "";
         if (w->started_wall)
-            iso8601(w->started_wall, started, sizeof(started));
+            job_json_iso8601(w->started_wall, started, sizeof(started));
         const char *rel;
         int64_t leased = sched_lease_of(w->idx, &rel);
         json_t *job = leased ? json_integer((json_int_t)leased) : json_null();
@@ -332,6 +292,49 @@ do_metrics(struct slot *s)
     send_json(s, json_pack("{s:b, s:o}", "ok", 1, "metrics", m));
 }
 
+/* submit_extras - what a submission may add (key, notify, metadata, an
+ * input URL), checked again: ctl is a child and may be broken, and the
+ * HTTP front forwards the same fields. metadata is rendered into mbuf. */
+static int
+submit_extras(json_t *req, struct sched_submit_opts *o, char *mbuf, size_t mcap, char *why,
+              size_t whylen)
+{
+    const char *input = get_str(req, "input");
+    json_t *meta = json_object_get(req, "metadata");
+
+    memset(o, 0, sizeof(*o));
+    if (input && ctl_request_is_url(input)) {
+        if (!ctl_request_url_ok(input)) {
+            snprintf(why, whylen, "input URL is malformed or longer than %d bytes", CTL_URL_MAX);
+            return -1;
+        }
+        o->url = input;
+    }
+    o->key = get_str(req, "key");
+    if (o->key && o->key[0] == '\0')
+        o->key = NULL;
+    if (o->key && !ctl_request_prefix_ok(o->key)) {
+        snprintf(why, whylen, "key must be a key prefix of [A-Za-z0-9._/-]");
+        return -1;
+    }
+    o->notify = get_str(req, "notify");
+    if (o->notify && o->notify[0] == '\0')
+        o->notify = NULL;
+    if (o->notify && !ctl_request_notify_ok(o->notify)) {
+        snprintf(why, whylen, "notify must be an http:// or https:// URL");
+        return -1;
+    }
+    if (meta && !json_is_null(meta)) {
+        if (ctl_request_metadata_text(meta, mbuf, mcap) < 0) {
+            snprintf(why, whylen, "metadata must be a JSON object of at most %d bytes",
+                     CTL_METADATA_MAX);
+            return -1;
+        }
+        o->metadata = mbuf;
+    }
+    return 0;
+}
+
 static void
 do_submit(struct slot *s, json_t *req)
 {
@@ -339,11 +342,24 @@ do_submit(struct slot *s, json_t *req)
     const char *ladder = get_str(req, "ladder"), *prefix = get_str(req, "prefix");
     json_t *seg = json_object_get(req, "segment");
     double segment = 0;
-    char why[300];
+    char why[300], meta[CTL_METADATA_MAX + 1], label[256];
+    struct sched_submit_opts opts;
 
-    if (token == NULL || input == NULL) {
+    if (input == NULL) {
+        send_error(s, "bad_request", "submit needs input");
+        return;
+    }
+    if (submit_extras(req, &opts, meta, sizeof(meta), why, sizeof(why)) < 0) {
+        send_error(s, "bad_request", why);
+        return;
+    }
+    if (token == NULL && opts.url == NULL) {
         send_error(s, "bad_request", "submit needs token and input");
         return;
+    }
+    if (opts.url) { /* the label people see: no query, no credentials */
+        url_redact(opts.url, label, sizeof(label));
+        input = label;
     }
     if (json_is_number(seg)) {
         segment = json_number_value(seg);
@@ -364,12 +380,37 @@ do_submit(struct slot *s, json_t *req)
     struct store_job row;
     struct sched_client who;
     const char *code = "internal";
-    if (sched_submit_as(token, input, ladder, segment, prefix, get_client(req, &who) ? &who : NULL,
-                        &row, &code, why, sizeof(why)) < 0) {
+    if (sched_submit_ex(token, input, ladder, segment, prefix, get_client(req, &who) ? &who : NULL,
+                        &opts, &row, &code, why, sizeof(why)) < 0) {
         send_error(s, code, why);
         return;
     }
     send_job(s, &row);
+}
+
+/* do_delete - an ended job and what it published go (the objects through
+ * the upload workers; the reply comes at once) */
+static void
+do_delete(struct slot *s, json_t *req)
+{
+    int64_t id;
+    struct sched_client who;
+    const char *code = "internal";
+    char msg[300];
+
+    if (get_id(req, &id) < 0) {
+        send_error(s, "bad_request", "id must be a positive integer");
+    } else if (get_client(req, &who) && sched_authorize(id, &who, &code, msg, sizeof(msg)) < 0) {
+        log_warn("delete of job %lld by %s (uid %lld) refused: %s", (long long)id, who.user,
+                 (long long)who.uid, msg);
+        send_error(s, code, msg);
+    } else if (sched_delete(id, &code, msg, sizeof(msg)) < 0) {
+        send_error(s, code, msg);
+    } else if (master_durable() < 0) {
+        send_error(s, "internal", "job store: commit failed");
+    } else {
+        send_json(s, json_pack("{s:b, s:I, s:b}", "ok", 1, "id", (json_int_t)id, "deleted", 1));
+    }
 }
 
 void
@@ -400,6 +441,8 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
             send_json(s, json_pack("{s:b}", "ok", 1));
     } else if (strcmp(cmd, "submit") == 0) {
         do_submit(s, req);
+    } else if (strcmp(cmd, "delete") == 0) {
+        do_delete(s, req);
     } else if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0 ||
                strcmp(cmd, "retry") == 0) {
         if (get_id(req, &id) < 0) {

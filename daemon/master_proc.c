@@ -267,12 +267,12 @@ child_main(struct slot *s)
         break;
     }
     default: {
-        struct storage_config sc;
-        int (*run)(const struct storage_config *, shmseg_t *) =
-            (int (*)(const struct storage_config *, shmseg_t *))child_engine(PLUGIN_UPLOAD,
-                                                                             "upworker_main");
-        config_storage(&M.cfg, &sc);
-        code = run(&sc, s->seg);
+        struct upworker_settings set;
+        int (*run)(const struct upworker_settings *, shmseg_t *) =
+            (int (*)(const struct upworker_settings *, shmseg_t *))child_engine(PLUGIN_UPLOAD,
+                                                                                "upworker_main");
+        config_upworker(&M.cfg, &set);
+        code = run(&set, s->seg);
         break;
     }
     }

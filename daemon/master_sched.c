@@ -6,6 +6,7 @@
  * (master_proc.c) knows nothing of jobs; the scheduler (sched*.c) knows
  * nothing of pids, rings or the master's global.
  */
+#include "daemon/job_json.h"
 #include "daemon/master.h"
 
 #include "daemon/log.h"
@@ -55,6 +56,7 @@ master_sched_start(void)
         .wall = msclock_wall,
         .durable = master_durable,
         .seed = M.rng,
+        .job_text = job_json_text,
     };
     char host[48] = "localhost";
 

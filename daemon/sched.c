@@ -36,6 +36,7 @@ sched_fini(void)
         free(j);
     }
     S.head = S.tail = NULL;
+    sched_notify_fini();
 }
 
 void

@@ -52,6 +52,9 @@ struct sched_env {
     int (*durable)(void);  /* commit what the store holds so far: 0 or -1 */
     char owner[64];        /* this host, in job leases */
     uint64_t seed;         /* back-off jitter */
+    /* job_text - the job object as the clients see it (JSON, malloc'd),
+     * the body of its webhook; NULL: a minimal {"id","state"} */
+    char *(*job_text)(const struct store_job *row);
 };
 
 struct sched_stats {
@@ -106,6 +109,30 @@ int sched_submit(const char *token, const char *input, const char *ladder, doubl
 int sched_submit_as(const char *token, const char *input, const char *ladder, double segment,
                     const char *prefix, const struct sched_client *who, struct store_job *out,
                     const char **code, char *msg, size_t msglen);
+/* what a submission may add (docs/protocol.md); NULL fields: none */
+struct sched_submit_opts {
+    const char *url;      /* the input is fetched from here (https://, http://, s3://) */
+    const char *key;      /* publish at exactly this prefix; refused ("conflict") when
+                             another live job uses it */
+    const char *notify;   /* webhook URL */
+    const char *metadata; /* a JSON object, compact, at most SCHED_METADATA_MAX bytes */
+};
+#define SCHED_METADATA_MAX 4096
+/* sched_submit_ex - sched_submit_as with opts; with opts->url the token
+ * may be NULL (the job's spool directory is made here) and the job waits
+ * in the queue until its input is fetched */
+int sched_submit_ex(const char *token, const char *input, const char *ladder, double segment,
+                    const char *prefix, const struct sched_client *who,
+                    const struct sched_submit_opts *opts, struct store_job *out, const char **code,
+                    char *msg, size_t msglen);
+/* sched_delete - remove an ended job: its published objects are deleted
+ * by the upload workers, then its row and spool go; "conflict" while it
+ * runs (queued, converting, uploading) */
+int sched_delete(int64_t id, const char **code, char *msg, size_t msglen);
+/* sched_fetch_info - a job's input fetch: 1 for a job with an input URL
+ * (bytes so far, the announced total or 0, failed attempts), else 0 */
+int sched_fetch_info(const struct store_job *row, uint64_t *done, uint64_t *total,
+                     unsigned *attempts);
 /* sched_authorize - may who change job id (cancel, retry)? Its owner may,
  * an admin may, and anyone may change a job of unknown owner (submitted
  * before jobs recorded theirs); else -1 with code "forbidden" */

@@ -76,7 +76,7 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
 {
     if (o->lease || o->next_at > now)
         return 0;
-    if (j->row.state == JOB_CANCELED)
+    if (j->row.state == JOB_CANCELED || j->row.deleted)
         return o->state == OBJ_DELETING;
     if (j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING)
         return 0;
@@ -115,12 +115,15 @@ start_upload(int w, int64_t now)
 int
 sched_offer(int w, enum sched_role role)
 {
-    if (role == SCHED_UPLOAD)
-        return start_upload(w, S.env.now());
+    if (role == SCHED_UPLOAD) {
+        int64_t now = S.env.now();
+        return start_upload(w, now) || sched_fetch_offer(w, now) || sched_notify_offer(w, now);
+    }
     if (S.stopping)
         return 0;
     for (struct job *j = S.head; j; j = j->next)
-        if (j->row.state == JOB_QUEUED && j->conv == NULL && start_conversion(w, j))
+        if (j->row.state == JOB_QUEUED && j->conv == NULL && !sched_fetch_pending(j) &&
+            j->fetch == NULL && start_conversion(w, j))
             return 1;
     return 0;
 }

@@ -36,13 +36,29 @@ struct job {
     int releasing;             /* shutdown: back to queued once the worker lets go */
     struct store_lease slease; /* the store's lease while converting */
     int64_t slease_renewed;
+    /* an input by URL, until it is in the spool (sched_fetch.c) */
+    struct lease *fetch; /* the upload worker fetching it */
+    unsigned fetch_attempts;
+    int64_t fetch_next_at; /* monotonic ms: not before */
+    uint64_t fetch_done, fetch_total;
+};
+
+/* a webhook to deliver (sched_notify.c): pending in the store until a 2xx
+ * or max_attempts */
+struct dlv {
+    struct store_dlv row;
+    struct dlv *next;
+    int64_t next_at; /* monotonic ms: not before */
+    struct lease *lease;
 };
 
 /* what one worker holds: a conversion (job) or one object (obj of job) */
 struct lease {
     struct job *job;
     struct obj *obj;
-    int del; /* the lease is a DELETE, not a PUT */
+    int del;         /* the lease is a DELETE, not a PUT */
+    int fetch;       /* the lease fetches job's input (obj NULL) */
+    struct dlv *dlv; /* the lease POSTs this webhook (job NULL) */
     int64_t since;
 };
 
@@ -56,6 +72,7 @@ struct sched {
     int64_t synced_wall; /* cancels made elsewhere are read from here on */
     int64_t next_sync;
     int64_t next_retain; /* the next look for failed inputs to remove */
+    struct dlv *dlvs;    /* pending webhooks, oldest first */
 };
 
 extern struct sched S;
@@ -74,6 +91,28 @@ void sched_lease_begin(int w, struct job *j, struct obj *o, int del);
 void sched_lease_end(struct lease *l);
 void sched_lease_kill(const struct lease *l, const char *why);
 int sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len);
+
+/* sched_lease_begin_fetch - w fetches j's input; sched_lease_begin_dlv -
+ * w delivers d */
+void sched_lease_begin_fetch(int w, struct job *j);
+void sched_lease_begin_dlv(int w, struct dlv *d);
+
+/* sched_fetch.c: inputs named by URL */
+int sched_fetch_pending(const struct job *j); /* 1 while j's input is not in the spool */
+int sched_fetch_offer(int w, int64_t now);
+void sched_fetch_result(struct lease *l, const void *body, size_t len);
+void sched_fetch_progress(struct lease *l, const void *body, size_t len);
+void sched_fetch_exit(struct job *j, int we_stopped);
+int64_t sched_fetch_next(int64_t now, int64_t t);
+
+/* sched_notify.c: webhooks */
+void sched_notify_ended(struct job *j); /* j reached done, failed or canceled */
+int sched_notify_recover(void);
+int sched_notify_offer(int w, int64_t now);
+void sched_notify_result(struct lease *l, const void *body, size_t len);
+void sched_notify_exit(struct dlv *d, int we_stopped);
+int64_t sched_notify_next(int64_t now, int64_t t);
+void sched_notify_fini(void);
 
 /* sched_retain.c: failed inputs past keep_failed_inputs */
 void sched_retain(int64_t now);

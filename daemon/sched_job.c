@@ -118,7 +118,7 @@ sched_job_settle_unwanted(struct job *j, const struct obj *o)
 static int
 job_has_leases(const struct job *j)
 {
-    if (j->conv)
+    if (j->conv || j->fetch)
         return 1;
     for (size_t i = 0; i < j->nobjs; i++)
         if (j->objs[i].lease)
@@ -160,16 +160,23 @@ sched_job_settle(struct job *j)
 
     if (!job_state_terminal(j->row.state) || job_has_leases(j))
         return;
-    if (j->row.state == JOB_CANCELED) {
+    if (j->row.state == JOB_CANCELED || j->row.deleted) {
         for (size_t i = 0; i < j->nobjs; i++)
             if (j->objs[i].state == OBJ_DELETING)
                 return; /* deletions still to do */
     }
     spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id,
-                   j->row.state == JOB_FAILED ? "out" : NULL, path, sizeof(path));
+                   j->row.state == JOB_FAILED && !j->row.deleted ? "out" : NULL, path,
+                   sizeof(path));
     if (spool_rmtree(path) < 0)
         log_error("job %lld: removing %s: %s", (long long)j->row.id, path, strerror(errno));
     sched_job_release_lease(j);
+    if (j->row.deleted) {
+        /* sched_delete: what it published is down, now the job goes */
+        if (store_job_delete(S.env.store, j->row.id) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+        log_info("job %lld: deleted", (long long)j->row.id);
+    }
     job_free(j);
 }
 
@@ -204,6 +211,7 @@ sched_job_fail(struct job *j, const char *fmt, ...)
     sched_job_stop_conversion(j);
     sched_job_drop_pending(j);
     sched_job_save(j);
+    sched_notify_ended(j);
     sched_job_settle(j);
 }
 
@@ -217,6 +225,7 @@ sched_job_done(struct job *j)
     sched_job_save(j);
     log_info("job %lld done: %u segment%s published", (long long)j->row.id, j->row.segs_uploaded,
              j->row.segs_uploaded == 1 ? "" : "s");
+    sched_notify_ended(j);
     sched_job_settle(j);
 }
 

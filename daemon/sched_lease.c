@@ -30,7 +30,7 @@ sched_lease_begin(int w, struct job *j, struct obj *o, int del)
 {
     struct lease *l = sched_lease_at(w);
 
-    if (l->job)
+    if (l->job || l->dlv)
         log_panic("worker %d given a second lease", w);
     l->job = j;
     l->obj = o;
@@ -40,6 +40,33 @@ sched_lease_begin(int w, struct job *j, struct obj *o, int del)
         o->lease = l;
     else
         j->conv = l;
+    S.env.proc.lease(S.env.proc.ud, w, 1);
+}
+
+void
+sched_lease_begin_fetch(int w, struct job *j)
+{
+    struct lease *l = sched_lease_at(w);
+
+    if (l->job || l->dlv)
+        log_panic("worker %d given a second lease", w);
+    l->job = j;
+    l->fetch = 1;
+    l->since = S.env.now();
+    j->fetch = l;
+    S.env.proc.lease(S.env.proc.ud, w, 1);
+}
+
+void
+sched_lease_begin_dlv(int w, struct dlv *d)
+{
+    struct lease *l = sched_lease_at(w);
+
+    if (l->job || l->dlv)
+        log_panic("worker %d given a second lease", w);
+    l->dlv = d;
+    l->since = S.env.now();
+    d->lease = l;
     S.env.proc.lease(S.env.proc.ud, w, 1);
 }
 
@@ -60,8 +87,8 @@ sched_lease_kill(const struct lease *l, const char *why)
 int
 sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len)
 {
-    return S.env.proc.send(S.env.proc.ud, sched_lease_id(l), type, (uint64_t)l->job->row.id, body,
-                           len);
+    int64_t id = l->job ? l->job->row.id : l->dlv ? l->dlv->row.job : 0;
+    return S.env.proc.send(S.env.proc.ud, sched_lease_id(l), type, (uint64_t)id, body, len);
 }
 
 int64_t
@@ -69,6 +96,6 @@ sched_lease_of(int w, const char **rel)
 {
     const struct lease *l = w >= 0 && w < SCHED_MAX_WORKERS ? &S.leases[w] : NULL;
 
-    *rel = l && l->obj ? l->obj->rel : "";
-    return l && l->job ? l->job->row.id : 0;
+    *rel = l && l->obj ? l->obj->rel : l && l->fetch ? "(input)" : l && l->dlv ? "(webhook)" : "";
+    return l && l->job ? l->job->row.id : l && l->dlv ? l->dlv->row.job : 0;
 }

@@ -32,7 +32,7 @@ static int
 recover_one(void *ud, const struct store_job *row)
 {
     (void)ud;
-    if (row->state == JOB_DONE || row->state == JOB_FAILED)
+    if ((row->state == JOB_DONE || row->state == JOB_FAILED) && !row->deleted)
         return 0;
     struct job *j = sched_job_load(row);
     if (j->row.state == JOB_CONVERTING) {
@@ -55,9 +55,9 @@ sched_recover(void)
     struct job *next;
     for (struct job *j = S.head; j; j = next) {
         next = j->next;
-        if (j->row.state == JOB_CANCELED) {
-            /* a canceled job is unfinished only while deletions remain:
-             * settling leaves it in memory exactly then */
+        if (j->row.state == JOB_CANCELED || j->row.deleted) {
+            /* a canceled (or deleted) job is unfinished only while
+             * deletions remain: settling leaves it in memory exactly then */
             int64_t id = j->row.id;
             sched_job_settle(j);
             n += sched_job_find(id) != NULL;
@@ -67,6 +67,8 @@ sched_recover(void)
         if (j->row.state == JOB_UPLOADING)
             sched_job_queue_master(j);
     }
+    if (sched_notify_recover() < 0)
+        return -1;
     if (spool_sweep(SCHED_CFG->daemon.spool_dir, keep_spool) < 0)
         log_error("spool_sweep %s: %s", SCHED_CFG->daemon.spool_dir, strerror(errno));
     if (n)

@@ -117,5 +117,6 @@ sched_next_timer(void)
                 t = o->next_at;
         }
     }
-    return t;
+    t = sched_fetch_next(now, t);
+    return sched_notify_next(now, t);
 }

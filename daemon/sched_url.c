@@ -11,7 +11,9 @@
 void
 sched_url_key(const struct store_job *row, const char *rel, char *out, size_t cap)
 {
-    if (row->prefix[0])
+    if (row->key[0]) /* --key: exactly there, no id */
+        snprintf(out, cap, "%s/%s", row->key, rel);
+    else if (row->prefix[0])
         snprintf(out, cap, "%s/%lld/%s", row->prefix, (long long)row->id, rel);
     else
         snprintf(out, cap, "%lld/%s", (long long)row->id, rel);

@@ -17,6 +17,19 @@ sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const
 {
     struct lease *l = sched_lease_at(w);
 
+    if (role == SCHED_UPLOAD && l->dlv && type == PROTO_UP_RESULT &&
+        l->dlv->row.job == (int64_t)job) {
+        sched_notify_result(l, body, len);
+        return;
+    }
+    if (role == SCHED_UPLOAD && l->fetch && l->job && (uint64_t)l->job->row.id == job &&
+        (type == PROTO_UP_RESULT || type == PROTO_UP_PROGRESS)) {
+        if (type == PROTO_UP_RESULT)
+            sched_fetch_result(l, body, len);
+        else
+            sched_fetch_progress(l, body, len);
+        return;
+    }
     if (type == PROTO_UP_RESULT) {
         if (role != SCHED_UPLOAD || l->obj == NULL || l->job == NULL ||
             (uint64_t)l->job->row.id != job) {
@@ -104,10 +117,14 @@ sched_on_exit(int w, int status, int we_stopped, const char *reason)
     struct lease *l = sched_lease_at(w);
     struct lease held = *l;
 
-    if (held.job == NULL)
+    if (held.job == NULL && held.dlv == NULL)
         return;
     memset(l, 0, sizeof(*l)); /* the process table ends the slot's lease itself */
-    if (held.obj)
+    if (held.dlv)
+        sched_notify_exit(held.dlv, we_stopped);
+    else if (held.fetch)
+        sched_fetch_exit(held.job, we_stopped);
+    else if (held.obj)
         upload_exit(held.job, held.obj, held.del, we_stopped);
     else if (held.job->conv == l)
         conv_exit(held.job, status, we_stopped, reason);

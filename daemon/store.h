@@ -47,6 +47,27 @@ struct store_job {
     int64_t owner_uid;   /* who submitted it; -1: unknown (an older store) */
     char owner_name[64]; /* their user name then ("" if unknown) */
     char notes[256];     /* what the conversion left out of the input and why ("" none) */
+    /* schema 4: inputs by URL, webhooks, job lifecycle */
+    char input_url[2048];  /* https://, http:// or s3:// to fetch; "" = submitted bytes */
+    unsigned fetched;      /* 1 once input_url is in the spool (always 1 without one) */
+    char key[260];         /* publish at exactly this key prefix ("" = prefix/id) */
+    char notify_url[1024]; /* POST the job here when it ends ("" = [notify] url) */
+    char metadata[4100];   /* the client's JSON object, compact ("" = none) */
+    unsigned deleted;      /* 1: being deleted (its objects come down, then the row goes) */
+};
+
+/* a webhook delivery: recorded with the job's final state, POSTed by an
+ * upload worker until a 2xx or max_attempts */
+enum store_dlv_state { STORE_DLV_PENDING = 0, STORE_DLV_DELIVERED = 1, STORE_DLV_GAVE_UP = 2 };
+
+struct store_dlv {
+    int64_t id; /* assigned by store_dlv_insert */
+    int64_t job;
+    char url[1024];
+    char *body; /* the job object as JSON; owned by the caller (malloc'd by store_dlv_each) */
+    unsigned attempts;
+    enum store_dlv_state state;
+    int64_t created_at; /* ms since the epoch */
 };
 
 struct store_obj {
@@ -74,6 +95,13 @@ int store_job_get(store_t *s, int64_t id, struct store_job *j);
  * limit 0: no limit. fn returns non-zero to stop. */
 int store_job_each(store_t *s, int state, int desc, unsigned limit,
                    int (*fn)(void *ud, const struct store_job *j), void *ud);
+/* store_job_delete - the job's row and its ledger are gone (store_job_get
+ * then says ENOENT); deliveries stay until they are delivered */
+int store_job_delete(store_t *s, int64_t id);
+/* store_job_key_each - the jobs (id, state) that publish at key, in id
+ * order. fn returns non-zero to stop. */
+int store_job_key_each(store_t *s, const char *key,
+                       int (*fn)(void *ud, int64_t id, enum job_state state), void *ud);
 /* store_job_count - how many jobs are in state */
 int64_t store_job_count(store_t *s, enum job_state state);
 
@@ -93,6 +121,16 @@ int store_obj_recount(store_t *s, int64_t job, unsigned *segments);
  * another. fn returns non-zero to stop. */
 int store_job_canceled_since(store_t *s, int64_t since,
                              int (*fn)(void *ud, const struct store_job *j), void *ud);
+
+/* deliveries (webhooks) */
+int store_dlv_insert(store_t *s, struct store_dlv *d);
+/* store_dlv_update - attempts and state of d->id */
+int store_dlv_update(store_t *s, const struct store_dlv *d);
+/* store_dlv_each_pending - pending deliveries in id order; d->body is the
+ * callee's to free. fn returns non-zero to stop. */
+int store_dlv_each_pending(store_t *s, int (*fn)(void *ud, struct store_dlv *d), void *ud);
+/* store_dlv_count - deliveries of job in state (-1 on error) */
+int64_t store_dlv_count(store_t *s, int64_t job, enum store_dlv_state state);
 
 /*
  * Job leases: which host works on a job. A host takes a job's lease before

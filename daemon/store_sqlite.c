@@ -19,12 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* the job row's columns, in read_job's order */
 #define JOB_COLS                                                                                   \
     "id,state,input,prefix,ladder,segment,created_at,updated_at,progress,attempts,error,"          \
-    "renditions,duration,segs_done,segs_uploaded,conv_done,owner_uid,owner_name,notes"
+    "renditions,duration,segs_done,segs_uploaded,conv_done,owner_uid,owner_name,notes,"            \
+    "input_url,fetched,key,notify_url,metadata,deleted"
 
 enum {
     Q_JOB_INSERT,
@@ -39,18 +40,25 @@ enum {
     Q_JOB_EXISTS,
     Q_JOB_CANCELED,
     Q_OBJ_RECOUNT,
+    Q_JOB_DELETE,
+    Q_JOB_KEY,
+    Q_DLV_INSERT,
+    Q_DLV_UPDATE,
+    Q_DLV_PENDING,
+    Q_DLV_COUNT,
     Q_N
 };
 
 static const char *const sql[Q_N] = {
     [Q_JOB_INSERT] = "INSERT INTO jobs(state,input,prefix,ladder,segment,created_at,updated_at,"
                      "progress,attempts,error,renditions,duration,segs_done,segs_uploaded,"
-                     "conv_done,owner_uid,owner_name,notes) "
-                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     "conv_done,owner_uid,owner_name,notes,input_url,fetched,key,notify_url,"
+                     "metadata,deleted) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_JOB_UPDATE] = "UPDATE jobs SET state=?,input=?,prefix=?,ladder=?,segment=?,created_at=?,"
                      "updated_at=?,progress=?,attempts=?,error=?,renditions=?,duration=?,"
-                     "segs_done=?,segs_uploaded=?,conv_done=?,owner_uid=?,owner_name=?,notes=? "
-                     "WHERE id=?",
+                     "segs_done=?,segs_uploaded=?,conv_done=?,owner_uid=?,owner_name=?,notes=?,"
+                     "input_url=?,fetched=?,key=?,notify_url=?,metadata=?,deleted=? WHERE id=?",
     [Q_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id=?",
     [Q_JOB_COUNT] = "SELECT count(*) FROM jobs WHERE state=?",
     [Q_OBJ_PUT] = "INSERT OR REPLACE INTO objects(job,rel,state,etag,size,attempts) "
@@ -64,6 +72,14 @@ static const char *const sql[Q_N] = {
     [Q_JOB_CANCELED] = "SELECT " JOB_COLS " FROM jobs WHERE state=? AND updated_at>? ORDER BY id",
     [Q_OBJ_RECOUNT] = "SELECT count(*) FROM objects WHERE job=? AND state=? "
                       "AND rel NOT LIKE '%.m3u8'",
+    [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id=?",
+    [Q_JOB_KEY] = "SELECT id,state FROM jobs WHERE key=? ORDER BY id",
+    [Q_DLV_INSERT] = "INSERT INTO deliveries(job,url,body,attempts,state,created_at) "
+                     "VALUES(?,?,?,?,?,?)",
+    [Q_DLV_UPDATE] = "UPDATE deliveries SET attempts=?,state=? WHERE id=?",
+    [Q_DLV_PENDING] = "SELECT id,job,url,body,attempts,state,created_at FROM deliveries "
+                      "WHERE state=0 ORDER BY id",
+    [Q_DLV_COUNT] = "SELECT count(*) FROM deliveries WHERE job=? AND state=?",
 };
 
 struct store {
@@ -109,7 +125,10 @@ has_column(store_t *s, const char *table, const char *column)
 /* store_migrate - bring a database of an older release up to this schema:
  * version 2 added the submitter of each job (owner_uid -1 and an empty
  * name for jobs submitted before: nobody's); version 3 what a conversion
- * left out of the input (notes, empty before) */
+ * left out of the input (notes, empty before); version 4 inputs by URL
+ * (input_url, fetched: 1 for every older job, whose input is in the spool),
+ * the key, notify URL and metadata a client may give, the deleted mark,
+ * and the deliveries table (created by the schema itself) */
 static int
 store_migrate(store_t *s, char *err, size_t errlen)
 {
@@ -119,6 +138,12 @@ store_migrate(store_t *s, char *err, size_t errlen)
         {"owner_uid", "ALTER TABLE jobs ADD COLUMN owner_uid INTEGER NOT NULL DEFAULT -1"},
         {"owner_name", "ALTER TABLE jobs ADD COLUMN owner_name TEXT NOT NULL DEFAULT ''"},
         {"notes", "ALTER TABLE jobs ADD COLUMN notes TEXT NOT NULL DEFAULT ''"},
+        {"input_url", "ALTER TABLE jobs ADD COLUMN input_url TEXT NOT NULL DEFAULT ''"},
+        {"fetched", "ALTER TABLE jobs ADD COLUMN fetched INTEGER NOT NULL DEFAULT 1"},
+        {"key", "ALTER TABLE jobs ADD COLUMN key TEXT NOT NULL DEFAULT ''"},
+        {"notify_url", "ALTER TABLE jobs ADD COLUMN notify_url TEXT NOT NULL DEFAULT ''"},
+        {"metadata", "ALTER TABLE jobs ADD COLUMN metadata TEXT NOT NULL DEFAULT ''"},
+        {"deleted", "ALTER TABLE jobs ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0"},
     };
 
     for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
@@ -128,6 +153,11 @@ store_migrate(store_t *s, char *err, size_t errlen)
             snprintf(err, errlen, "migrating the job store: %s", sqlite3_errmsg(s->db));
             return -1;
         }
+    }
+    if (sqlite3_exec(s->db, "CREATE INDEX IF NOT EXISTS jobs_key ON jobs(key)", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "migrating the job store: %s", sqlite3_errmsg(s->db));
+        return -1;
     }
     return 0;
 }
@@ -146,12 +176,20 @@ store_open(const char *path, char *err, size_t errlen)
         " attempts INTEGER NOT NULL, error TEXT NOT NULL, renditions TEXT NOT NULL,"
         " duration REAL NOT NULL, segs_done INTEGER NOT NULL, segs_uploaded INTEGER NOT NULL,"
         " conv_done INTEGER NOT NULL, owner_uid INTEGER NOT NULL DEFAULT -1,"
-        " owner_name TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '');"
+        " owner_name TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '',"
+        " input_url TEXT NOT NULL DEFAULT '', fetched INTEGER NOT NULL DEFAULT 1,"
+        " key TEXT NOT NULL DEFAULT '', notify_url TEXT NOT NULL DEFAULT '',"
+        " metadata TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0);"
         "CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);"
         "CREATE TABLE IF NOT EXISTS objects("
         " job INTEGER NOT NULL REFERENCES jobs(id), rel TEXT NOT NULL, state INTEGER NOT NULL,"
         " etag TEXT NOT NULL, size INTEGER NOT NULL, attempts INTEGER NOT NULL,"
-        " PRIMARY KEY(job, rel));";
+        " PRIMARY KEY(job, rel));"
+        "CREATE TABLE IF NOT EXISTS deliveries("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, job INTEGER NOT NULL, url TEXT NOT NULL,"
+        " body TEXT NOT NULL, attempts INTEGER NOT NULL, state INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state);";
     store_t *s = calloc(1, sizeof(*s));
     char *msg = NULL;
 
@@ -248,6 +286,12 @@ bind_job(sqlite3_stmt *q, const struct store_job *j)
     sqlite3_bind_int64(q, 16, j->owner_uid);
     sqlite3_bind_text(q, 17, j->owner_name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(q, 18, j->notes, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 19, j->input_url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 20, (int)j->fetched);
+    sqlite3_bind_text(q, 21, j->key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 22, j->notify_url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 23, j->metadata, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 24, (int)j->deleted);
 }
 
 static void
@@ -280,6 +324,12 @@ read_job(sqlite3_stmt *q, struct store_job *j)
     j->owner_uid = sqlite3_column_int64(q, 16);
     col_text(q, 17, j->owner_name, sizeof(j->owner_name));
     col_text(q, 18, j->notes, sizeof(j->notes));
+    col_text(q, 19, j->input_url, sizeof(j->input_url));
+    j->fetched = (unsigned)sqlite3_column_int(q, 20);
+    col_text(q, 21, j->key, sizeof(j->key));
+    col_text(q, 22, j->notify_url, sizeof(j->notify_url));
+    col_text(q, 23, j->metadata, sizeof(j->metadata));
+    j->deleted = (unsigned)sqlite3_column_int(q, 24);
 }
 
 static void
@@ -338,7 +388,7 @@ store_job_update(store_t *s, const struct store_job *j)
     sqlite3_stmt *q = s->q[Q_JOB_UPDATE];
 
     bind_job(q, j);
-    sqlite3_bind_int64(q, 19, j->id);
+    sqlite3_bind_int64(q, 25, j->id);
     return step_done(s, q, "update job");
 }
 
@@ -568,4 +618,104 @@ store_obj_delete_job(store_t *s, int64_t job)
 
     sqlite3_bind_int64(q, 1, job);
     return step_done(s, q, "delete objects");
+}
+
+int
+store_job_delete(store_t *s, int64_t id)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_DELETE];
+
+    if (store_obj_delete_job(s, id) < 0)
+        return -1;
+    sqlite3_bind_int64(q, 1, id);
+    return step_done(s, q, "delete job");
+}
+
+int
+store_job_key_each(store_t *s, const char *key,
+                   int (*fn)(void *ud, int64_t id, enum job_state state), void *ud)
+{
+    sqlite3_stmt *q = s->q[Q_JOB_KEY];
+    int rc = SQLITE_DONE, stop = 0;
+
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        stop = fn(ud, sqlite3_column_int64(q, 0), (enum job_state)sqlite3_column_int(q, 1));
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "look up a key");
+    return 0;
+}
+
+int
+store_dlv_insert(store_t *s, struct store_dlv *d)
+{
+    sqlite3_stmt *q = s->q[Q_DLV_INSERT];
+
+    sqlite3_bind_int64(q, 1, d->job);
+    sqlite3_bind_text(q, 2, d->url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, d->body ? d->body : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 4, (int)d->attempts);
+    sqlite3_bind_int(q, 5, (int)d->state);
+    sqlite3_bind_int64(q, 6, d->created_at);
+    if (step_done(s, q, "insert delivery") < 0)
+        return -1;
+    d->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int
+store_dlv_update(store_t *s, const struct store_dlv *d)
+{
+    sqlite3_stmt *q = s->q[Q_DLV_UPDATE];
+
+    sqlite3_bind_int(q, 1, (int)d->attempts);
+    sqlite3_bind_int(q, 2, (int)d->state);
+    sqlite3_bind_int64(q, 3, d->id);
+    return step_done(s, q, "update delivery");
+}
+
+int
+store_dlv_each_pending(store_t *s, int (*fn)(void *ud, struct store_dlv *d), void *ud)
+{
+    sqlite3_stmt *q = s->q[Q_DLV_PENDING];
+    int rc = SQLITE_DONE, stop = 0;
+
+    while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct store_dlv d;
+        const unsigned char *body = sqlite3_column_text(q, 3);
+        memset(&d, 0, sizeof(d));
+        d.id = sqlite3_column_int64(q, 0);
+        d.job = sqlite3_column_int64(q, 1);
+        col_text(q, 2, d.url, sizeof(d.url));
+        d.body = strdup(body ? (const char *)body : "");
+        d.attempts = (unsigned)sqlite3_column_int(q, 4);
+        d.state = (enum store_dlv_state)sqlite3_column_int(q, 5);
+        d.created_at = sqlite3_column_int64(q, 6);
+        if (d.body == NULL) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        stop = fn(ud, &d);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(s, "list deliveries");
+    return 0;
+}
+
+int64_t
+store_dlv_count(store_t *s, int64_t job, enum store_dlv_state state)
+{
+    sqlite3_stmt *q = s->q[Q_DLV_COUNT];
+    int64_t n = -1;
+
+    sqlite3_bind_int64(q, 1, job);
+    sqlite3_bind_int(q, 2, (int)state);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return n;
 }

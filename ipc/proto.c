@@ -26,6 +26,7 @@ const struct rec_rule proto_rules_convert[] = {
 const struct rec_rule proto_rules_upload[] = {
     FIXED(PROTO_HELLO, 0),
     MSG(PROTO_UP_RESULT),
+    FIXED(PROTO_UP_PROGRESS, sizeof(struct proto_up_progress)),
     {0},
 };
 
@@ -42,9 +43,8 @@ const struct rec_rule proto_rules_to_convert[] = {
 };
 
 const struct rec_rule proto_rules_to_upload[] = {
-    MSG(PROTO_UP_PUT),
-    MSG(PROTO_UP_DELETE),
-    {0},
+    MSG(PROTO_UP_PUT),    MSG(PROTO_UP_DELETE),      MSG(PROTO_UP_FETCH),
+    MSG(PROTO_UP_NOTIFY), FIXED(PROTO_UP_CANCEL, 0), {0},
 };
 
 const struct rec_rule proto_rules_to_ctl[] = {

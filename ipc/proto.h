@@ -28,8 +28,13 @@ enum proto_type {
     /* master -> upload worker */
     PROTO_UP_PUT = 0x0201,    /* msg: "LOCAL_PATH\nKEY" (absolute path, key under the URL) */
     PROTO_UP_DELETE = 0x0202, /* msg: "KEY" */
+    PROTO_UP_FETCH = 0x0203,  /* msg: "MAX_BYTES\nURL\nLOCAL_PATH": fetch an input */
+    PROTO_UP_NOTIFY = 0x0204, /* msg: "URL\nBODY": POST a webhook (BODY: JSON) */
+    PROTO_UP_CANCEL = 0x0205, /* empty: stop the fetch of rec.job if it runs (its result
+                                 still comes) */
     /* upload worker -> master */
-    PROTO_UP_RESULT = 0x0281, /* msg: struct proto_up_result, then error text */
+    PROTO_UP_RESULT = 0x0281,   /* msg: struct proto_up_result, then error text */
+    PROTO_UP_PROGRESS = 0x0282, /* struct proto_up_progress: a fetch's bytes so far */
     /* ctl <-> master */
     PROTO_CTL_REQ = 0x0301,   /* msg: one JSON object (text) */
     PROTO_CTL_REPLY = 0x0381, /* msg: one JSON object (text) */
@@ -74,6 +79,12 @@ struct proto_up_result {
     char etag[80]; /* NUL-terminated */
 };
 _Static_assert(sizeof(struct proto_up_result) == 96, "up_result is 96 bytes");
+
+struct proto_up_progress {
+    uint64_t done;  /* bytes written into the spool */
+    uint64_t total; /* the announced size; 0 when unknown */
+};
+_Static_assert(sizeof(struct proto_up_progress) == 16, "up_progress is 16 bytes");
 
 /* what the master accepts from each role (defined in proto.c) */
 extern const struct rec_rule proto_rules_convert[];

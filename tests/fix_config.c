@@ -68,6 +68,22 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("http", "token_file", snprintf(out, cap, "%s", c->http.token_file));
     S("http", "tls_cert", snprintf(out, cap, "%s", c->http.tls_cert));
     S("http", "tls_key", snprintf(out, cap, "%s", c->http.tls_key));
+    S("input", "endpoint", snprintf(out, cap, "%s", c->input.endpoint));
+    S("input", "region", snprintf(out, cap, "%s", c->input.region));
+    S("input", "path_style", snprintf(out, cap, "%d", c->input.path_style));
+    S("input", "access_key_id", snprintf(out, cap, "%s", c->input.access_key_id));
+    S("input", "secret_access_key", snprintf(out, cap, "%s", c->input.secret_access_key));
+    S("input", "session_token", snprintf(out, cap, "%s", c->input.session_token));
+    S("input", "connect_timeout",
+      snprintf(out, cap, "%lld", (long long)c->input.connect_timeout_ms));
+    S("input", "low_speed_time", snprintf(out, cap, "%lld", (long long)c->input.low_speed_time_ms));
+    S("input", "max_redirects", snprintf(out, cap, "%u", c->input.max_redirects));
+    S("input", "max_attempts", snprintf(out, cap, "%u", c->input.max_attempts));
+    S("input", "ca_file", snprintf(out, cap, "%s", c->input.ca_file));
+    S("notify", "url", snprintf(out, cap, "%s", c->notify.url));
+    S("notify", "secret", snprintf(out, cap, "%s", c->notify.secret));
+    S("notify", "max_attempts", snprintf(out, cap, "%u", c->notify.max_attempts));
+    S("notify", "timeout", snprintf(out, cap, "%lld", (long long)c->notify.timeout_ms));
 #undef S
     cr_assert_fail("fix_config_field: no key %s.%s", sec, key);
 }
@@ -116,6 +132,21 @@ const char *const fix_config_keys[] = {
     "http.token_file",
     "http.tls_cert",
     "http.tls_key",
+    "input.endpoint",
+    "input.region",
+    "input.path_style",
+    "input.access_key_id",
+    "input.secret_access_key",
+    "input.session_token",
+    "input.connect_timeout",
+    "input.low_speed_time",
+    "input.max_redirects",
+    "input.max_attempts",
+    "input.ca_file",
+    "notify.url",
+    "notify.secret",
+    "notify.max_attempts",
+    "notify.timeout",
 };
 
 const size_t fix_config_nkeys = sizeof(fix_config_keys) / sizeof(fix_config_keys[0]);

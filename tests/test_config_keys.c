@@ -195,6 +195,37 @@ static const struct key_case {
     {"http", "tls_cert", LONG_VALUE, 1024, NULL, "value longer than 1023 bytes"},
     {"http", "tls_key", "", 0, "", NULL},
     {"http", "tls_key", LONG_VALUE, 1024, NULL, "value longer than 1023 bytes"},
+    /* input */
+    {"input", "endpoint", "http://127.0.0.1:9000", 0, "http://127.0.0.1:9000", NULL},
+    {"input", "region", "eu-west-1", 0, "eu-west-1", NULL},
+    {"input", "region", LONG_VALUE, 64, NULL, "value longer than 63 bytes"},
+    {"input", "path_style", "yes", 0, "1", NULL},
+    {"input", "path_style", "", 0, "-1", NULL},
+    {"input", "path_style", "maybe", 0, NULL, "is not yes or no"},
+    {"input", "access_key_id", "AKIAEXAMPLE", 0, "AKIAEXAMPLE", NULL},
+    {"input", "secret_access_key", "wJalrXUtnFEMI/K7MDENG", 0, "wJalrXUtnFEMI/K7MDENG", NULL},
+    {"input", "session_token", LONG_VALUE, 2047, "", NULL},
+    {"input", "session_token", LONG_VALUE, 2048, NULL, "value longer than 2047 bytes"},
+    {"input", "connect_timeout", "3s", 0, "3000", NULL},
+    {"input", "connect_timeout", "0", 0, NULL, "above zero"},
+    {"input", "low_speed_time", "1m", 0, "60000", NULL},
+    {"input", "low_speed_time", "500ms", 0, NULL, "above zero"},
+    {"input", "max_redirects", "0", 0, "0", NULL},
+    {"input", "max_redirects", "21", 0, NULL, "is not an integer in 0..20"},
+    {"input", "max_attempts", "1", 0, "1", NULL},
+    {"input", "max_attempts", "0", 0, NULL, "is not an integer in 1..100"},
+    {"input", "ca_file", "/etc/ssl/private-ca.pem", 0, "/etc/ssl/private-ca.pem", NULL},
+    {"input", "ca_file", "", 0, "", NULL},
+    {"input", "ca_file", "ca.pem", 0, NULL, "is not an absolute path"},
+    /* notify */
+    {"notify", "url", "https://hooks.example.com/hlsd", 0, "https://hooks.example.com/hlsd", NULL},
+    {"notify", "url", "", 0, "", NULL},
+    {"notify", "url", "ftp://hooks.example.com/", 0, NULL, "is not an http:// or https:// URL"},
+    {"notify", "secret", "s3cret", 0, "s3cret", NULL},
+    {"notify", "max_attempts", "1000", 0, "1000", NULL},
+    {"notify", "max_attempts", "0", 0, NULL, "is not an integer in 1..1000"},
+    {"notify", "timeout", "2s", 0, "2000", NULL},
+    {"notify", "timeout", "0", 0, NULL, "above zero"},
 };
 
 Test(config_keys, every_key_good_and_bad)
@@ -247,7 +278,9 @@ Test(config_keys, table_covers_every_key)
         const char *free_text[] = {
             "daemon.spool_dir",  "daemon.pidfile",       "daemon.group",
             "upload.endpoint",   "upload.access_key_id", "upload.secret_access_key",
-            "upload.public_url", "upload.cache_control", "upload.acl"};
+            "upload.public_url", "upload.cache_control", "upload.acl",
+            "input.endpoint",    "input.access_key_id",  "input.secret_access_key",
+            "notify.secret"};
         int any = 0;
         for (size_t j = 0; j < sizeof(free_text) / sizeof(free_text[0]); j++)
             any |= strcmp(free_text[j], fix_config_keys[i]) == 0;

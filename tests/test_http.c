@@ -279,12 +279,17 @@ Test(http, submissions_the_api_refuses, .timeout = 120)
                                big),
                  413);
     cr_expect_str_eq(fix_http_error(&h), "too_large");
-    /* URL inputs need the fetch support: until then a clean 501 */
+    /* an input that names no URL hlsd fetches (a local path, ftp://) */
     cr_expect_eq(fix_http_curl(&h, "/v1/jobs",
                                "-X POST -H 'Content-Type: application/json' -d "
-                               "'{\"input\":\"https://example.com/x.mp4\"}'"),
-                 501);
-    cr_expect_str_eq(fix_http_error(&h), "not_implemented");
+                               "'{\"input\":\"ftp://example.com/x.mp4\"}'"),
+                 400);
+    cr_expect_str_eq(fix_http_error(&h), "bad_request");
+    cr_expect_eq(fix_http_curl(&h, "/v1/jobs",
+                               "-X POST -H 'Content-Type: application/json' -d "
+                               "'{\"input\":\"/etc/passwd\"}'"),
+                 400);
+    cr_expect_str_eq(fix_http_error(&h), "bad_request");
     /* nothing of any of it was kept */
     char dir[800];
     snprintf(dir, sizeof(dir), "%s/http-incoming", h.d.spool);
@@ -322,14 +327,14 @@ Test(http, a_full_queue_is_429, .timeout = 120)
     fix_daemon_stop(&h.d, SIGTERM, 10000);
 }
 
-Test(http, delete_is_refused_cleanly_until_the_daemon_supports_it, .timeout = 60)
+Test(http, delete_of_an_unknown_job_is_404, .timeout = 60)
 {
     struct fix_http h;
 
     fix_http_init(&h, "http-delete", 1, 1, NULL, NULL);
     cr_assert_eq(fix_http_start(&h), 0);
-    cr_expect_eq(fix_http_curl(&h, "/v1/jobs/1", "-X DELETE"), 501);
-    cr_expect_str_eq(fix_http_error(&h), "not_implemented");
+    cr_expect_eq(fix_http_curl(&h, "/v1/jobs/1", "-X DELETE"), 404);
+    cr_expect_str_eq(fix_http_error(&h), "not_found");
     fix_daemon_stop(&h.d, SIGTERM, 10000);
 }
 

@@ -1,11 +1,8 @@
 /*
  * test_http_fetch.c - the HTTP API's side of inputs named by URL and of
- * DELETE, which need the daemon's fetch and lifecycle support (the fetch
- * branch): the HTTP process passes "input", "key", "notify" and
+ * DELETE: the HTTP process passes "input", "key", "notify" and
  * "metadata" through to the master unchanged and forwards DELETE as
- * {"cmd":"delete"}. Until that support is merged these tests are
- * disabled (remove ".disabled = true" to run them); test_http.c checks
- * the clean 501 a daemon without it answers.
+ * {"cmd":"delete"}.
  *
  * The input is served by python3's http.server on a loopback port.
  */
@@ -45,7 +42,7 @@ serve(const char *dir, int *port)
     return pid;
 }
 
-Test(http_fetch, a_url_input_is_fetched_and_ends_done, .timeout = 180, .disabled = true)
+Test(http_fetch, a_url_input_is_fetched_and_ends_done, .timeout = 180)
 {
     struct fix_http h;
     char body[1024], cmd[1400], loc[128];
@@ -80,7 +77,7 @@ Test(http_fetch, a_url_input_is_fetched_and_ends_done, .timeout = 180, .disabled
     fix_daemon_stop(&h.d, SIGTERM, 10000);
 }
 
-Test(http_fetch, a_url_that_answers_404_fails_the_job, .timeout = 120, .disabled = true)
+Test(http_fetch, a_url_that_answers_404_fails_the_job, .timeout = 120)
 {
     struct fix_http h;
     int port;
@@ -105,8 +102,7 @@ Test(http_fetch, a_url_that_answers_404_fails_the_job, .timeout = 120, .disabled
     fix_daemon_stop(&h.d, SIGTERM, 10000);
 }
 
-Test(http_fetch, delete_removes_a_job_and_is_refused_while_it_runs, .timeout = 180,
-     .disabled = true)
+Test(http_fetch, delete_removes_a_job_and_is_refused_while_it_runs, .timeout = 180)
 {
     struct fix_http h;
     long long id, run;

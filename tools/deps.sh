@@ -8,7 +8,8 @@
 #   test  everything the tests and benchmarks need (the default; `make
 #         test`, `make deps`): also Criterion, clang-format, socat, jq,
 #         curl, prometheus (promtool) and wrk for the HTTP API's tests and
-#         benchmark, Swift + s3api (the S3 test server), awscli, mandoc, lintian,
+#         benchmark, python3 (the loopback web server of the fetch and
+#         webhook tests), Swift + s3api (the S3 test server), awscli, mandoc, lintian,
 #         man-db, chromium and, when no node is on PATH, nodejs and npm for
 #         the player test, whose npm packages tools/player-deps.sh installs
 #         last.

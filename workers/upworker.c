@@ -1,13 +1,17 @@
 /*
- * upworker.c - publishes one object at a time for the master.
+ * upworker.c - publishes one object at a time for the master, and runs
+ * the other network requests that must never run in the master or a
+ * front: fetching an input named by URL (upworker_fetch.c) and POSTing a
+ * webhook (upworker_notify.c).
  *
  * One storage handle (one kept-alive curl handle for S3) for the life of
- * the process. Each PUT or DELETE is answered with exactly one result: the
- * class (ok, retryable, permanent), the HTTP status, Retry-After and the
- * ETag; the master decides about retries. Error texts come from the
- * storage library, which never includes a secret.
+ * the process. Each PUT, DELETE, FETCH or NOTIFY is answered with exactly
+ * one result: the class (ok, retryable, permanent), the HTTP status,
+ * Retry-After and the ETag; the master decides about retries. Error texts
+ * come from the storage library or name the URL without its credentials
+ * or query, never a secret.
  */
-#include "workers/upworker.h"
+#include "workers/upworker_int.h"
 
 #include "ipc/proto.h"
 #include "workers/exitcode.h"
@@ -16,15 +20,12 @@
 #include "workers/worker.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct up {
-    storage_t *st;
-};
-
-static void
-reply(worker_t *w, uint64_t job, int rc, const struct storage_result *r)
+void
+upworker_reply(worker_t *w, uint64_t job, int rc, const struct storage_result *r)
 {
     struct {
         struct proto_up_result h;
@@ -47,13 +48,24 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
 {
     struct up *u = ctx;
     struct storage_result r;
-    char buf[4096];
+    static char buf[64 * 1024];
 
+    if (type == PROTO_UP_CANCEL) { /* read by a fetch's progress (worker_pump) */
+        u->cancel_job = job;
+        return;
+    }
+    if (u->busy) {
+        /* the master sends one request per lease: a second one while this
+         * one runs is garbage */
+        wlog_error("job %llu: request type 0x%04x while another runs", (unsigned long long)job,
+                   type);
+        _exit(EXIT_PROTO);
+    }
     memset(&r, 0, sizeof(r));
     if (len >= sizeof(buf)) {
         snprintf(r.error, sizeof(r.error), "request of %zu bytes is too long", len);
         r.cls = STORAGE_PERMANENT;
-        reply(w, job, -1, &r);
+        upworker_reply(w, job, -1, &r);
         return;
     }
     memcpy(buf, body, len);
@@ -63,7 +75,7 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
         if (nl == NULL) {
             snprintf(r.error, sizeof(r.error), "malformed put request");
             r.cls = STORAGE_PERMANENT;
-            reply(w, job, -1, &r);
+            upworker_reply(w, job, -1, &r);
             return;
         }
         *nl = '\0';
@@ -71,19 +83,27 @@ on_message(void *ctx, worker_t *w, uint16_t type, uint64_t job, const void *body
         if (rc < 0)
             wlog_warn("job %llu: put %s: %s (%s)", (unsigned long long)job, nl + 1, r.error,
                       storage_class_name(r.cls));
-        reply(w, job, rc, &r);
+        upworker_reply(w, job, rc, &r);
+    } else if (type == PROTO_UP_FETCH) {
+        u->busy = 1;
+        u->cancel_job = 0;
+        upworker_fetch(u, w, job, buf);
+        u->busy = 0;
+    } else if (type == PROTO_UP_NOTIFY) {
+        upworker_notify(u, w, job, buf, len);
     } else if (type == PROTO_UP_DELETE) {
         int rc = storage_delete(u->st, buf, &r);
         if (rc < 0)
             wlog_warn("job %llu: delete %s: %s", (unsigned long long)job, buf, r.error);
-        reply(w, job, rc, &r);
+        upworker_reply(w, job, rc, &r);
     }
 }
 
 int
-upworker_main(const struct storage_config *sc, shmseg_t *seg)
+upworker_main(const struct upworker_settings *set, shmseg_t *seg)
 {
-    struct up u;
+    const struct storage_config *sc = &set->storage;
+    struct up u = {.set = set};
     char err[512];
 
     if (storage_global_init() < 0) {
@@ -100,6 +120,8 @@ upworker_main(const struct storage_config *sc, shmseg_t *seg)
         .ctx = &u,
     };
     int code = worker_run(seg, &ops);
+    if (u.web)
+        curl_easy_cleanup(u.web);
     storage_close(u.st);
     return code;
 }

@@ -39,10 +39,15 @@ usage(FILE *f)
             "       hlsctl --version | --help\n"
             "\n"
             "commands:\n"
-            "  submit FILE|- [--ladder SPEC] [--segment SECONDS] [--prefix KEY]\n"
+            "  submit FILE|-|URL [--ladder SPEC] [--segment SECONDS] [--prefix KEY]\n"
+            "                [--key KEY] [--notify URL] [--metadata JSON]\n"
             "                [--audio separate|muxed] [--first-variant WHICH]\n"
             "                [--subtitles LANG=FILE]... [--wait]\n"
-            "                   convert FILE (- for standard input); --wait follows it to its end\n"
+            "                   convert FILE (- for standard input), or an input URL\n"
+            "                   (https://..., http://..., s3://BUCKET/KEY) that hlsd fetches;\n"
+            "                   --wait follows it to its end\n"
+            "  wait JOB         follow a job to its end (exit 0 only if done)\n"
+            "  delete JOB       remove an ended job and everything it published\n"
             "  status JOB       one job in detail\n"
             "  list [--state STATE] [--limit N]\n"
             "                   jobs, newest first; STATE: queued, converting, uploading,\n"
@@ -64,6 +69,10 @@ usage(FILE *f)
             "                       at most 8, heights 144..4320) or copy\n"
             "  --segment SECONDS    target segment duration, 1..60\n"
             "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
+            "  --key KEY            publish at exactly URL/KEY/ (no job id); refused while\n"
+            "                       another job uses KEY\n"
+            "  --notify URL         POST the job (JSON, signed) to URL when it ends\n"
+            "  --metadata JSON      a JSON object kept with the job and sent in its webhook\n"
             "  --audio separate|muxed\n"
             "                       audio in renditions of its own (every track, languages;\n"
             "                       the default) or muxed into every video rendition\n"
@@ -234,7 +243,15 @@ main(int argc, char **argv)
         }
     }
     json_t *req;
-    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0 || strcmp(cmd, "retry") == 0) {
+    if (strcmp(cmd, "wait") == 0) {
+        if (pos == NULL)
+            usage_error("wait needs a JOB id");
+        long long id = parse_job_id(pos);
+        free(rest);
+        return cmd_wait(id);
+    }
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0 || strcmp(cmd, "retry") == 0 ||
+        strcmp(cmd, "delete") == 0) {
         if (pos == NULL)
             usage_error("%s needs a JOB id", cmd);
         req = json_pack("{s:s, s:I}", "cmd", cmd, "id", (json_int_t)parse_job_id(pos));

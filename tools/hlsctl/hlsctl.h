@@ -68,6 +68,7 @@ long long parse_job_id(const char *s);
 int cmd_simple(json_t *req, const char *cmd);
 int job_ended(const char *state);
 int wait_job(struct client *cl, long long id);
+int cmd_wait(long long id);
 
 /* hlsctl_submit.c */
 const char *opt_value(int nargs, char **args, int *j, const char *name);

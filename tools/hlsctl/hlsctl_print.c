@@ -159,6 +159,30 @@ print_job(json_t *job)
     printf("updated     %s\n", str_or(job, "updated_at", ""));
     if (str_or(job, "playlist_url", NULL))
         printf("playlist    %s\n", str_or(job, "playlist_url", ""));
+    if (str_or(job, "key", NULL))
+        printf("key         %s\n", str_or(job, "key", ""));
+    json_t *fetch = json_object_get(job, "fetch");
+    if (json_is_object(fetch)) {
+        long long total = int_or(fetch, "total", -1);
+        if (json_is_true(json_object_get(fetch, "done")))
+            printf("fetch       done (%s)\n", str_or(fetch, "url", ""));
+        else if (total > 0)
+            printf("fetch       %lld of %lld bytes, %lld failed attempt%s (%s)\n",
+                   int_or(fetch, "bytes", 0), total, int_or(fetch, "attempts", 0),
+                   int_or(fetch, "attempts", 0) == 1 ? "" : "s", str_or(fetch, "url", ""));
+        else
+            printf("fetch       %lld bytes, %lld failed attempt%s (%s)\n",
+                   int_or(fetch, "bytes", 0), int_or(fetch, "attempts", 0),
+                   int_or(fetch, "attempts", 0) == 1 ? "" : "s", str_or(fetch, "url", ""));
+    }
+    if (str_or(job, "notify", NULL))
+        printf("notify      %s\n", str_or(job, "notify", ""));
+    json_t *meta = json_object_get(job, "metadata");
+    if (json_is_object(meta)) {
+        char *text = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("metadata    %s\n", text ? text : "?");
+        free(text);
+    }
     if (str_or(job, "notes", NULL))
         printf("notes       %s\n", str_or(job, "notes", ""));
     if (str_or(job, "error", NULL))

@@ -53,6 +53,7 @@ int
 cmd_submit(int argc, char **argv)
 {
     const char *file = NULL, *ladder = NULL, *prefix = NULL, *audio = NULL, *first = NULL, *v;
+    const char *key = NULL, *notify = NULL, *metadata = NULL;
     const char *subs[CTL_MAX_CAPTIONS];
     int nsubs = 0;
     double segment = NAN;
@@ -73,6 +74,18 @@ cmd_submit(int argc, char **argv)
             ladder = v;
         } else if ((v = opt_value(argc, argv, &i, "--prefix")) != NULL) {
             prefix = v;
+        } else if ((v = opt_value(argc, argv, &i, "--key")) != NULL) {
+            if (!ctl_request_prefix_ok(v))
+                usage_error("--key is a key prefix of [A-Za-z0-9._/-] without a leading '/', "
+                            "\"//\" or \"..\", not \"%s\"",
+                            v);
+            key = v;
+        } else if ((v = opt_value(argc, argv, &i, "--notify")) != NULL) {
+            if (!ctl_request_notify_ok(v))
+                usage_error("--notify is an http:// or https:// URL, not \"%s\"", v);
+            notify = v;
+        } else if ((v = opt_value(argc, argv, &i, "--metadata")) != NULL) {
+            metadata = v;
         } else if ((v = opt_value(argc, argv, &i, "--audio")) != NULL) {
             if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0)
                 usage_error("--audio is separate or muxed, not \"%s\"", v);
@@ -104,9 +117,27 @@ cmd_submit(int argc, char **argv)
     if (file == NULL)
         usage_error("submit needs a FILE (or - for standard input)");
 
+    json_t *jmeta = NULL;
+    if (metadata) {
+        char text[CTL_METADATA_MAX + 1];
+        jmeta = json_loads(metadata, JSON_REJECT_DUPLICATES, NULL);
+        if (jmeta == NULL || ctl_request_metadata_text(jmeta, text, sizeof(text)) < 0)
+            usage_error("--metadata is a JSON object of at most %d bytes, e.g. "
+                        "'{\"title\":\"Talk\"}'",
+                        CTL_METADATA_MAX);
+    }
     int fd;
     const char *name;
-    if (strcmp(file, "-") == 0) {
+    int is_url = ctl_request_is_url(file);
+    if (is_url) {
+        /* the daemon's upload workers fetch it: nothing to open here */
+        if (!ctl_request_url_ok(file))
+            usage_error("%s is not an input URL hlsd can fetch (http://HOST/..., "
+                        "https://HOST/..., s3://BUCKET/KEY)",
+                        file);
+        fd = -1;
+        name = file;
+    } else if (strcmp(file, "-") == 0) {
         fd = STDIN_FILENO;
         name = "stdin";
     } else {
@@ -138,6 +169,12 @@ cmd_submit(int argc, char **argv)
         json_object_set_new(req, "audio", json_string(audio));
     if (first)
         json_object_set_new(req, "first_variant", json_string(first));
+    if (key)
+        json_object_set_new(req, "key", json_string(key));
+    if (notify)
+        json_object_set_new(req, "notify", json_string(notify));
+    if (jmeta)
+        json_object_set_new(req, "metadata", jmeta);
 
     /* caption files: checked here, named by the user's path, then passed
      * after the input's descriptor (the daemon checks them again) */
@@ -157,7 +194,7 @@ cmd_submit(int argc, char **argv)
                 close(sfd);
             for (int q = 0; q < cl.nextra; q++)
                 close(cl.extra[q]);
-            if (fd != STDIN_FILENO)
+            if (fd > STDIN_FILENO)
                 close(fd);
             json_decref(jsubs);
             json_decref(req);
@@ -173,9 +210,9 @@ cmd_submit(int argc, char **argv)
         json_object_set_new(req, "subtitles", jsubs);
 
     /* no timeout: the daemon copies the whole input before it answers */
-    json_t *rep = request(&cl, req, fd, -1, 0);
+    json_t *rep = request(&cl, req, fd, is_url ? REPLY_TIMEOUT_MS : -1, 0);
     json_decref(req);
-    if (fd != STDIN_FILENO)
+    if (fd > STDIN_FILENO)
         close(fd);
     for (int q = 0; q < cl.nextra; q++)
         close(cl.extra[q]);

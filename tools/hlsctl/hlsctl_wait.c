@@ -46,6 +46,8 @@ cmd_simple(json_t *req, const char *cmd)
         print_workers(json_object_get(rep, "workers"));
     } else if (strcmp(cmd, "stats") == 0) {
         print_flat("", json_object_get(rep, "stats"));
+    } else if (strcmp(cmd, "delete") == 0) {
+        printf("job %lld deleted\n", int_or(rep, "id", 0));
     } else if (json_is_object(json_object_get(rep, "job"))) {
         json_t *job = json_object_get(rep, "job");
         if (strcmp(cmd, "status") == 0)
@@ -138,6 +140,15 @@ wait_job(struct client *cl, long long id)
         else
             snprintf(segs, sizeof(segs), "%lld %s uploaded, %lld written", shown_up,
                      plural(shown_up, "segment", "segments"), shown_written);
+        json_t *fetch = json_object_get(job, "fetch");
+        if (json_is_object(fetch) && !json_is_true(json_object_get(fetch, "done"))) {
+            /* an input URL still on its way into the spool */
+            long long got = int_or(fetch, "bytes", 0), all = int_or(fetch, "total", 0);
+            if (all > 0)
+                snprintf(segs, sizeof(segs), "fetching the input: %lld of %lld bytes", got, all);
+            else
+                snprintf(segs, sizeof(segs), "fetching the input: %lld bytes", got);
+        }
         if (tty) {
             int fill = (int)(p * BAR_WIDTH + 0.5);
             char bar[BAR_WIDTH + 1];
@@ -175,3 +186,17 @@ wait_job(struct client *cl, long long id)
 
 /* opt_value - args[*j] is --NAME VALUE or --NAME=VALUE: the value (and
  * *j past it); NULL when it is another argument */
+
+/* cmd_wait - hlsctl wait JOB: follow a job already submitted (after a
+ * Ctrl-C of submit --wait, or from another terminal) */
+int
+cmd_wait(long long id)
+{
+    struct client cl = {.fd = -1};
+
+    if (client_connect(&cl, 0) < 0)
+        return EX_UNREACHABLE;
+    int rc = wait_job(&cl, id);
+    client_close(&cl);
+    return rc;
+}
