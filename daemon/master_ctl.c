@@ -34,6 +34,22 @@ iso8601(int64_t ms, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* file_url - the URL of a done job's file beside its master playlist
+ * (poster.jpg, storyboard.vtt), null when the job did not publish one
+ * (thumbnails off, an input without video): the ledger says */
+static json_t *
+file_url(const struct store_job *row, const char *rel)
+{
+    struct store_obj o;
+    char url[2048];
+
+    if (row->state != JOB_DONE || store_obj_get(M.store, row->id, rel, &o) < 0 ||
+        o.state != OBJ_UPLOADED)
+        return json_null();
+    sched_url_object(&M.cfg, row, rel, url, sizeof(url));
+    return json_string(url);
+}
+
 static json_t *
 job_json(const struct store_job *row)
 {
@@ -67,6 +83,10 @@ job_json(const struct store_job *row)
                             json_integer((json_int_t)expected));
     if (job)
         json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
+    if (job) {
+        json_object_set_new(job, "poster_url", file_url(row, "poster.jpg"));
+        json_object_set_new(job, "storyboard_url", file_url(row, "storyboard.vtt"));
+    }
     return job;
 }
 

@@ -159,6 +159,10 @@ print_job(json_t *job)
     printf("updated     %s\n", str_or(job, "updated_at", ""));
     if (str_or(job, "playlist_url", NULL))
         printf("playlist    %s\n", str_or(job, "playlist_url", ""));
+    if (str_or(job, "poster_url", NULL))
+        printf("poster      %s\n", str_or(job, "poster_url", ""));
+    if (str_or(job, "storyboard_url", NULL))
+        printf("storyboard  %s\n", str_or(job, "storyboard_url", ""));
     if (str_or(job, "notes", NULL))
         printf("notes       %s\n", str_or(job, "notes", ""));
     if (str_or(job, "error", NULL))
