@@ -396,12 +396,25 @@ Test(daemon_thumbs, poster_and_storyboard_published_and_named_in_the_job)
     cr_assert_eq(rc, 0);
     cr_assert(strstr(out, "poster      ") && strstr(out, "poster.jpg"), "status: %s", out);
     cr_assert(strstr(out, "storyboard  ") && strstr(out, "storyboard.vtt"), "status: %s", out);
+
+    /* a job may go without them */
+    id = fix_daemon_submit(&d, clip, "--no-thumbnails");
+    job = fix_daemon_wait_done(&d, id, 60000);
+    cr_assert(json_is_null(json_object_get(job, "poster_url")));
+    cr_assert(json_is_null(json_object_get(job, "storyboard_url")));
+    json_decref(job);
+    snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
+    cr_assert_eq(convert_fixtures_sh("test -s '%s/master.m3u8' && ! ls '%s' | grep -q -e poster "
+                                     "-e sprites -e storyboard",
+                                     root, root),
+                 0, "--no-thumbnails published a poster or a storyboard");
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
 
-Test(daemon_thumbs, thumbnails_no_publishes_none)
+Test(daemon_thumbs, thumbnails_no_publishes_none_unless_the_job_asks)
 {
     struct fix_daemon d;
+    char root[1024], want[1100];
 
     fix_daemon_init(&d, "nothumbs", 0);
     fix_daemon_config(&d, 1, 1, NULL, "thumbnails = no", NULL);
@@ -416,5 +429,16 @@ Test(daemon_thumbs, thumbnails_no_publishes_none)
     cr_assert_eq(
         convert_fixtures_sh("! find '%s' -name '*.jpg' -o -name storyboard.vtt | grep -q .", d.www),
         0, "thumbnails = no published a poster or a storyboard");
+
+    id = fix_daemon_submit(&d, clip, "--thumbnails");
+    job = fix_daemon_wait_done(&d, id, 60000);
+    snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
+    snprintf(want, sizeof(want), "%s/poster.jpg", root);
+    cr_assert_str_eq(fix_daemon_str(job, "poster_url"), want);
+    json_decref(job);
+    char why[256];
+    long long len[4];
+    cr_assert_eq(thumbs_check_storyboard(root, 4.0, 0.1, len, 4, why, sizeof(why)), 2,
+                 "--thumbnails: %s", why);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }

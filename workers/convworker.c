@@ -128,7 +128,7 @@ struct job_options {
 
 /*
  * job_options - read <spool>/<job>/options.json (written by ctl beside the
- * input: "audio", "first_variant", "subtitles" [{"language","file"}]) into
+ * input: "audio", "first_variant", "thumbnails", "subtitles" [{"language","file"}]) into
  * o. A file that is there but does not parse fails the job: its options
  * were accepted, so converting without them would be wrong.
  */
@@ -152,6 +152,9 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
         snprintf(err, errlen, "options.json of job %llu: %s", (unsigned long long)job, je.text);
         return -1;
     }
+    json_t *thumbs = json_object_get(jo->doc, "thumbnails");
+    if (json_is_boolean(thumbs))
+        o->thumbnails = json_is_true(thumbs);
     const char *audio = json_string_value(json_object_get(jo->doc, "audio"));
     const char *first = json_string_value(json_object_get(jo->doc, "first_variant"));
     if (audio != NULL)
