@@ -442,3 +442,40 @@ Test(daemon_thumbs, thumbnails_no_publishes_none_unless_the_job_asks)
                  "--thumbnails: %s", why);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
+
+/* On S3: the right content types, and URLs under the endpoint. */
+Test(daemon_thumbs, s3_content_types_and_urls, .timeout = 180)
+{
+    struct fix_daemon d;
+    char out[8192];
+
+    if (fix_daemon_init(&d, "thumbs_s3", 1) < 0)
+        cr_skip_test("no S3 test server");
+    fix_daemon_config(&d, 1, 2, NULL, NULL, NULL);
+    const char *clip = fix_clip(4, 320, 240);
+    cr_assert_not_null(clip);
+    cr_assert_eq(fix_daemon_start(&d), 0, "hlsd did not start (log %s)", d.log);
+    int64_t id = fix_daemon_submit(&d, clip, "--prefix thumbs");
+    json_t *job = fix_daemon_wait_done(&d, id, 90000);
+    const char *bucket = getenv("HLSD_TEST_S3_BUCKET");
+    char base[512], tail[600];
+    snprintf(base, sizeof(base), "%s/thumbs/%lld", d.s3_prefix, (long long)id);
+    snprintf(tail, sizeof(tail), "/%s/poster.jpg", base);
+    const char *url = fix_daemon_str(job, "poster_url");
+    cr_assert(strlen(url) > strlen(tail) && strcmp(url + strlen(url) - strlen(tail), tail) == 0 &&
+                  strstr(url, bucket) != NULL,
+              "poster_url %s is not the bucket's .../%s/poster.jpg", url, base);
+    json_decref(job);
+    static const struct {
+        const char *rel, *type;
+    } want[] = {{"poster.jpg", "image/jpeg"},
+                {"sprites_0.jpg", "image/jpeg"},
+                {"storyboard.vtt", "text/vtt"}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        int rc = fix_daemon_aws(out, sizeof(out), "s3api head-object --bucket '%s' --key '%s/%s'",
+                                bucket, base, want[i].rel);
+        cr_assert_eq(rc, 0, "%s was not published", want[i].rel);
+        cr_assert(strstr(out, want[i].type), "%s: %s", want[i].rel, out);
+    }
+    fix_daemon_stop(&d, SIGTERM, 10000);
+}
