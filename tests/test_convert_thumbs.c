@@ -340,6 +340,16 @@ Test(convert_thumbs, off_makes_none_and_leaves_the_segments_unchanged)
                             " || exit 1; done; test -s '%s/240p/seg_00001.ts'",
                             off, off, off),
         0, "thumbnails changed the segments");
+    /* hls-convert makes them unless told not to */
+    const char *bin = getenv("HLSD_BINDIR");
+    cr_assert_not_null(bin);
+    cr_assert_eq(convert_fixtures_sh("'%s/hls-convert' '%s' '%s.tool' --ladder 240:400k --preset "
+                                     "ultrafast --no-thumbnails && ! ls '%s.tool' | grep -q -e "
+                                     "poster -e sprites -e storyboard && '%s/hls-convert' '%s' "
+                                     "'%s.tool2' --ladder 240:400k --preset ultrafast && test -s "
+                                     "'%s.tool2/poster.jpg' && test -s '%s.tool2/storyboard.vtt'",
+                                     bin, in, off, off, bin, in, off, off, off),
+                 0, "hls-convert --no-thumbnails made them, or hls-convert did not by default");
     free(in);
 }
 

@@ -230,10 +230,14 @@ convert_thumb_scale(struct convert_thumb *t, struct SwsContext **sws, const AVFr
     }
     int *inv, *tab, src_range, dst_range, bri, con, sat;
     if (sws_getColorspaceDetails(*sws, &inv, &src_range, &tab, &dst_range, &bri, &con, &sat) >= 0) {
+        /* out: JPEG's full range and BT.601 matrix; in: what the frame says */
         const int *coef =
             sws_getCoefficients(f->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
-        src_range = src_range || f->color_range == AVCOL_RANGE_JPEG;
-        sws_setColorspaceDetails(*sws, coef, src_range, coef, 1, bri, con, sat);
+        enum AVPixelFormat fmt = f->format;
+        src_range = f->color_range == AVCOL_RANGE_JPEG || fmt == AV_PIX_FMT_YUVJ420P ||
+                    fmt == AV_PIX_FMT_YUVJ422P || fmt == AV_PIX_FMT_YUVJ444P;
+        sws_setColorspaceDetails(*sws, coef, src_range, sws_getCoefficients(SWS_CS_DEFAULT), 1, bri,
+                                 con, sat);
     }
     sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, data, linesize);
     return 0;
@@ -440,12 +444,12 @@ convert_thumb_pick(struct convert_thumb *t, int eof, char *err, size_t errlen)
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s: poster", t->path);
     }
     int ret = av_buffersink_get_frame(t->sink, f);
-    int64_t idx = f->pts;
+    int64_t idx = ret >= 0 ? f->pts : 0; /* nothing chosen after the end: the first */
     av_frame_free(&f);
     if (ret == AVERROR(EAGAIN) && !eof) {
         return 0;
     }
-    if (ret < 0) {
+    if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
         return convert_err_set(err, errlen, ret, "%s: poster (thumbnail filter)", t->path);
     }
     return convert_thumb_poster(t, idx >= 0 && idx < t->ncand ? (int)idx : 0, err, errlen);
