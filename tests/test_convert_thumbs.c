@@ -269,6 +269,39 @@ Test(convert_thumbs, poster_skips_black_start_and_storyboard_covers_the_video)
     free(in);
 }
 
+Test(convert_thumbs, poster_and_tiles_keep_the_pictures_levels)
+{
+    /* SMPTE bars stand still: every frame is the first one */
+    char *in = convert_fixtures_make("th_bars.mp4",
+                                     "-f lavfi -i smptebars=size=320x240:rate=25:duration=2 "
+                                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p");
+    cr_assert_not_null(in);
+    char *out = convert_fixtures_path("th_bars.out");
+    struct thumbs_seen z;
+    thumbs_convert(in, out, 1, 0, &z);
+    /* what ffmpeg makes of the first frame, and the same with its video
+     * range taken for full range (JPEG's), the mistake to catch */
+    cr_assert_eq(convert_fixtures_sh("cd '%s' && ffmpeg -v error -y -i '%s' -frames:v 1 ref.png && "
+                                     "ffmpeg -v error -y -i '%s' -frames:v 1 -vf "
+                                     "setparams=range=pc bad.png && ffmpeg -v error -y -i "
+                                     "sprites_0.jpg -vf crop=160:120:0:0 tile.png",
+                                     out, in, in),
+                 0);
+    char poster[1100], ref[1100], bad[1100], tile[1100];
+    snprintf(poster, sizeof(poster), "%s/poster.jpg", out);
+    snprintf(ref, sizeof(ref), "%s/ref.png", out);
+    snprintf(bad, sizeof(bad), "%s/bad.png", out);
+    snprintf(tile, sizeof(tile), "%s/tile.png", out);
+    double wrong = convert_fixtures_picdiff(bad, ref, 1);
+    double p = convert_fixtures_picdiff(poster, ref, 1), t = convert_fixtures_picdiff(tile, ref, 1);
+    cr_assert_gt(wrong, 6, "the check cannot tell the ranges apart (%.1f)", wrong);
+    cr_assert_lt(p, 3, "the poster differs from the frame by %.1f levels (wrong range: %.1f)", p,
+                 wrong);
+    cr_assert_lt(t, 3, "a tile differs from the frame by %.1f levels (wrong range: %.1f)", t,
+                 wrong);
+    free(in);
+}
+
 Test(convert_thumbs, automatic_interval_keeps_a_long_video_to_a_few_hundred_tiles)
 {
     /* 7 minutes of a tiny portrait picture at 2 fps: quick to convert */

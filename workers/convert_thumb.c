@@ -218,26 +218,25 @@ convert_thumb_open(struct convert_thumb **out, const struct convert_input *in,
 /*
  * convert_thumb_scale - f into the w x h picture at data/linesize (8-bit
  * 4:2:0, full range, as JPEG wants), with a scaler cached for its size.
+ * The ranges are told to swscale by the pixel formats (yuvj = full): a
+ * range set afterwards with sws_setColorspaceDetails() is ignored by its
+ * unscaled path, which a poster at the source's own size takes.
  */
 static int
 convert_thumb_scale(struct convert_thumb *t, struct SwsContext **sws, const AVFrame *f, int w,
                     int h, uint8_t *const data[4], const int linesize[4], char *err, size_t errlen)
 {
-    *sws = sws_getCachedContext(*sws, f->width, f->height, f->format, w, h, AV_PIX_FMT_YUV420P,
+    enum AVPixelFormat in = f->format;
+    if (f->color_range == AVCOL_RANGE_JPEG) {
+        in = in == AV_PIX_FMT_YUV420P   ? AV_PIX_FMT_YUVJ420P
+             : in == AV_PIX_FMT_YUV422P ? AV_PIX_FMT_YUVJ422P
+             : in == AV_PIX_FMT_YUV444P ? AV_PIX_FMT_YUVJ444P
+                                        : in;
+    }
+    *sws = sws_getCachedContext(*sws, f->width, f->height, in, w, h, AV_PIX_FMT_YUVJ420P,
                                 SWS_BICUBIC, NULL, NULL, NULL);
     if (*sws == NULL) {
         return convert_err_set(err, errlen, AVERROR(EINVAL), "%s: thumbnail scaler", t->path);
-    }
-    int *inv, *tab, src_range, dst_range, bri, con, sat;
-    if (sws_getColorspaceDetails(*sws, &inv, &src_range, &tab, &dst_range, &bri, &con, &sat) >= 0) {
-        /* out: JPEG's full range and BT.601 matrix; in: what the frame says */
-        const int *coef =
-            sws_getCoefficients(f->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
-        enum AVPixelFormat fmt = f->format;
-        src_range = f->color_range == AVCOL_RANGE_JPEG || fmt == AV_PIX_FMT_YUVJ420P ||
-                    fmt == AV_PIX_FMT_YUVJ422P || fmt == AV_PIX_FMT_YUVJ444P;
-        sws_setColorspaceDetails(*sws, coef, src_range, sws_getCoefficients(SWS_CS_DEFAULT), 1, bri,
-                                 con, sat);
     }
     sws_scale(*sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, data, linesize);
     return 0;
