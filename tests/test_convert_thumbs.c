@@ -19,6 +19,7 @@
 
 #include "tests/convert_fixtures.h"
 #include "tests/fix_daemon.h"
+#include "tests/fix_sched.h"
 #include "workers/convert.h"
 
 static void
@@ -521,4 +522,58 @@ Test(daemon_thumbs, s3_content_types_and_urls, .timeout = 180)
         cr_assert(strstr(out, want[i].type), "%s: %s", want[i].rel, out);
     }
     fix_daemon_stop(&d, SIGTERM, 10000);
+}
+
+/* The scheduler's side, with no process: a file beside the master
+ * playlist (PROTO_SEG_FILE) is an object of the job, published before the
+ * master and not counted as a segment; a name that is not NAME.jpg or
+ * NAME.vtt is a protocol violation. */
+TestSuite(sched_thumbs, .init = fix_sched_setup, .fini = fix_sched_teardown);
+
+static void
+thumbs_file(int w, int64_t job, const char *name, uint64_t size)
+{
+    struct proto_conv_segment m;
+    memset(&m, 0, sizeof(m));
+    snprintf(m.rendition, sizeof(m.rendition), "%s", name);
+    m.kind = PROTO_SEG_FILE;
+    m.size = size;
+    sched_on_message(w, SCHED_CONVERT, PROTO_CONV_SEGMENT, (uint64_t)job, &m, sizeof(m));
+}
+
+Test(sched_thumbs, files_published_before_the_master_and_not_counted)
+{
+    int64_t id = fix_sched_converting(); /* two 720p segments reported */
+    thumbs_file(CONV, id, "poster.jpg", 500);
+    thumbs_file(CONV, id, "sprites_0.jpg", 900);
+    thumbs_file(CONV, id, "storyboard.vtt", 100);
+    cr_assert_str_eq(FS.killed[CONV], "", "killed: %s", FS.killed[CONV]);
+    cr_assert_eq(fix_sched_row(id).segs_done, 2, "files counted as segments");
+    fix_sched_conv_done(CONV, id, "4.000 v:720p");
+    char order[2048] = "";
+    fix_sched_publish_all(id, order, sizeof(order));
+    const char *poster = strstr(order, "/poster.jpg"), *vtt = strstr(order, "/storyboard.vtt");
+    const char *master = strstr(order, "/master.m3u8");
+    cr_assert(poster && vtt && strstr(order, "/sprites_0.jpg") && master, "published: %s", order);
+    cr_assert(poster < master && vtt < master, "the master is not last: %s", order);
+    struct store_job row = fix_sched_row(id);
+    cr_assert_eq(row.state, JOB_DONE);
+    cr_assert_eq(row.segs_uploaded, 2, "%u segments uploaded: files counted", row.segs_uploaded);
+    unsigned recount = 0;
+    cr_assert_eq(store_obj_recount(FS.st, id, &recount), 0);
+    cr_assert_eq(recount, 2, "the ledger recounts %u segments", recount);
+}
+
+Test(sched_thumbs, malformed_file_names_kill_the_worker)
+{
+    static const char *const bad[] = {"../poster.jpg", "a/b.jpg", "master.m3u8",
+                                      "x.m3u8",        ".jpg",    "poster",
+                                      "poster.png",    "p q.jpg", "poster.jpg.vtt"};
+    int64_t id = fix_sched_converting();
+    for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
+        FS.killed[CONV][0] = '\0';
+        thumbs_file(CONV, id, bad[c], 10);
+        cr_expect(strstr(FS.killed[CONV], "malformed segment report") != NULL,
+                  "\"%s\": killed for \"%s\"", bad[c], FS.killed[CONV]);
+    }
 }
