@@ -47,6 +47,8 @@ config_defaults(struct config *c)
     c->convert.stall_timeout_ms = 120 * 1000LL;
     c->convert.max_attempts = 3;
     snprintf(c->convert.first_variant, sizeof(c->convert.first_variant), "auto");
+    c->convert.thumbnails = 1;
+    c->convert.storyboard_interval = 0;
 
     c->upload.workers = 2;
     snprintf(c->upload.url, sizeof(c->upload.url), "file:///var/lib/hlsd/www");
@@ -456,6 +458,10 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         c->convert.audio_muxed = strcmp(v, "muxed") == 0;
         return 1;
     }
+    if (KEY("convert", "thumbnails"))
+        return set_bool(&c->convert.thumbnails, v, L);
+    if (KEY("convert", "storyboard_interval"))
+        return set_double(&c->convert.storyboard_interval, v, 0, 3600, L);
     if (KEY("convert", "first_variant")) {
         if (!ctl_request_first_ok(v)) {
             snprintf(L->reason, sizeof(L->reason),
@@ -737,6 +743,8 @@ config_convworker(const struct config *c, struct convworker_settings *set)
     set->preset = c->convert.preset;
     set->audio_muxed = c->convert.audio_muxed;
     set->first_variant = c->convert.first_variant;
+    set->thumbnails = c->convert.thumbnails;
+    set->storyboard_interval = c->convert.storyboard_interval;
 }
 
 static const char *

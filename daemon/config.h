@@ -43,8 +43,10 @@ struct config {
         int64_t job_timeout_ms;
         int64_t stall_timeout_ms;
         unsigned max_attempts;
-        int audio_muxed;        /* audio = muxed (default separate) */
-        char first_variant[16]; /* auto, lowest, highest or e.g. 720p */
+        int audio_muxed;            /* audio = muxed (default separate) */
+        char first_variant[16];     /* auto, lowest, highest or e.g. 720p */
+        int thumbnails;             /* poster and storyboard with each job (default yes) */
+        double storyboard_interval; /* seconds between storyboard tiles; 0 = automatic */
     } convert;
     struct {
         unsigned workers;

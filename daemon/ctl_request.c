@@ -306,7 +306,8 @@ parse_extras(json_t *obj, const char *input, struct ctl_request *rq, struct ctl_
 
 /*
  * parse_options - the conversion options of a submit: "audio" (separate
- * or muxed), "first_variant", and "subtitles", one {"language", "name"}
+ * or muxed), "first_variant", "thumbnails" (true or false: a poster and a
+ * storyboard, over [convert] thumbnails), and "subtitles", one {"language", "name"}
  * per caption file whose descriptor follows the input's. Kept in
  * rq->options for the job's spool, where the convert worker reads them.
  */
@@ -315,6 +316,7 @@ parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
     const char *audio, *first;
     json_t *subs = json_object_get(obj, "subtitles");
+    json_t *thumbs = json_object_get(obj, "thumbnails");
 
     if (opt_string(obj, "audio", &audio, err) < 0 ||
         opt_string(obj, "first_variant", &first, err) < 0)
@@ -325,6 +327,10 @@ parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
         return fail(err, "bad_request",
                     "\"first_variant\" must be auto, lowest, highest or a rendition such as "
                     "\"720p\"");
+    if (thumbs && json_is_null(thumbs))
+        thumbs = NULL;
+    if (thumbs && !json_is_boolean(thumbs))
+        return fail(err, "bad_request", "\"thumbnails\" must be true or false");
     if (subs && json_is_null(subs))
         subs = NULL;
     if (subs && (!json_is_array(subs) || json_array_size(subs) > CTL_MAX_CAPTIONS))
@@ -351,12 +357,12 @@ parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
             list, json_pack("{s:s, s:s}", "language", json_string_value(l), "name", name));
     }
     rq->n_captions = (int)json_array_size(list);
-    if (audio == NULL && first == NULL && rq->n_captions == 0) {
+    if (audio == NULL && first == NULL && thumbs == NULL && rq->n_captions == 0) {
         json_decref(list);
         return 0;
     }
-    rq->options =
-        json_pack("{s:s?, s:s?, s:o}", "audio", audio, "first_variant", first, "subtitles", list);
+    rq->options = json_pack("{s:s?, s:s?, s:O?, s:o}", "audio", audio, "first_variant", first,
+                            "thumbnails", thumbs, "subtitles", list);
     return rq->options != NULL ? 0 : fail(err, "internal", "out of memory");
 }
 
@@ -364,8 +370,8 @@ static int
 parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
     static const char *const fields[] = {
-        "cmd",       "input",         "ladder", "segment", "prefix",   "size", "audio",
-        "subtitles", "first_variant", "key",    "notify",  "metadata", NULL};
+        "cmd",       "input",         "ladder", "segment", "prefix",   "size",       "audio",
+        "subtitles", "first_variant", "key",    "notify",  "metadata", "thumbnails", NULL};
     const char *input, *ladder, *prefix;
     json_t *seg = json_object_get(obj, "segment");
     json_t *size = json_object_get(obj, "size");

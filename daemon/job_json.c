@@ -57,6 +57,22 @@ job_json_extra(json_t *job, const struct store_job *row)
                                   (int)attempts));
 }
 
+/* job_json_file_url - the URL of a done job's file beside its master
+ * playlist (poster.jpg, storyboard.vtt), null when the job did not publish
+ * one (thumbnails off, an input without video): the ledger says */
+static json_t *
+job_json_file_url(const struct config *cfg, const struct store_job *row, const char *rel)
+{
+    struct store_obj o;
+    char url[2048];
+
+    if (row->state != JOB_DONE || M.store == NULL ||
+        store_obj_get(M.store, row->id, rel, &o) < 0 || o.state != OBJ_UPLOADED)
+        return json_null();
+    sched_url_object(cfg, row, rel, url, sizeof(url));
+    return json_string(url);
+}
+
 json_t *
 job_json(const struct config *cfg, const struct store_job *row)
 {
@@ -90,6 +106,8 @@ job_json(const struct config *cfg, const struct store_job *row)
                             json_integer((json_int_t)expected));
     if (job) {
         json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
+        json_object_set_new(job, "poster_url", job_json_file_url(cfg, row, "poster.jpg"));
+        json_object_set_new(job, "storyboard_url", job_json_file_url(cfg, row, "storyboard.vtt"));
         job_json_extra(job, row);
     }
     return job;

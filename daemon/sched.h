@@ -153,6 +153,10 @@ double sched_progress(const struct store_job *row);
 
 /* sched_url_key - the key of rel under the upload URL */
 void sched_url_key(const struct store_job *row, const char *rel, char *out, size_t cap);
+/* sched_url_object - where the job's object rel is (or will be), as a
+ * client reaches it; sched_url_playlist - that of master.m3u8 */
+void sched_url_object(const struct config *cfg, const struct store_job *row, const char *rel,
+                      char *out, size_t cap);
 /* sched_url_playlist - where the master playlist is (or will be) */
 void sched_url_playlist(const struct config *cfg, const struct store_job *row, char *out,
                         size_t cap);

@@ -28,21 +28,41 @@ rendition_ok(const char *r, size_t cap)
     return 1;
 }
 
+/* file_ok - a file beside the master playlist: NAME.jpg or NAME.vtt, NAME
+ * as a rendition's, so never a path nor a playlist */
+static int
+file_ok(const char *r, size_t cap)
+{
+    char base[16];
+    size_t n = strnlen(r, cap);
+
+    if (n < 5 || n == cap || (strcmp(r + n - 4, ".jpg") != 0 && strcmp(r + n - 4, ".vtt") != 0))
+        return 0;
+    snprintf(base, sizeof(base), "%.*s", (int)(n - 4), r);
+    return rendition_ok(base, sizeof(base));
+}
+
 static void
 on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
 {
     char rel[64];
+    int file = m->kind == PROTO_SEG_FILE;
 
-    if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
-        !isfinite(m->duration) || m->duration < 0 ||
-        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT)) {
+    if (!(file ? file_ok(m->rendition, sizeof(m->rendition))
+               : rendition_ok(m->rendition, sizeof(m->rendition))) ||
+        m->index > 9999999 || !isfinite(m->duration) || m->duration < 0 ||
+        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT && !file)) {
         sched_lease_kill(l, "protocol: malformed segment report");
         return;
     }
-    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
-             m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
-    j->row.segs_done++;
-    metrics_segment_converted();
+    if (file)
+        snprintf(rel, sizeof(rel), "%.16s", m->rendition);
+    else
+        snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
+                 m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
+    j->row.segs_done += !file;
+    if (!file)
+        metrics_segment_converted();
     j->last_progress = S.env.now();
     if (j->row.state != JOB_CONVERTING)
         return; /* canceled or failed meanwhile: nothing to publish */

@@ -8,7 +8,9 @@
 #include "daemon/sched.h"
 #include "ipc/proto.h"
 
-enum obj_kind { OBJ_SEGMENT, OBJ_PLAYLIST, OBJ_MASTER };
+/* OBJ_FILE: beside the master playlist (poster.jpg, storyboard.vtt,
+ * sprites_N.jpg); published before it, not counted as a segment */
+enum obj_kind { OBJ_SEGMENT, OBJ_PLAYLIST, OBJ_MASTER, OBJ_FILE };
 
 struct lease;
 

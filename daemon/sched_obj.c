@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* kind_of - the master playlist, a rendition playlist, or a segment */
+/* kind_of - the master playlist, a rendition playlist, a file beside the
+ * master (no rendition directory), or a segment */
 static enum obj_kind
 kind_of(const char *rel)
 {
     if (strcmp(rel, "master.m3u8") == 0)
         return OBJ_MASTER;
+    if (strchr(rel, '/') == NULL)
+        return OBJ_FILE;
     size_t n = strlen(rel);
     return n > 5 && strcmp(rel + n - 5, ".m3u8") == 0 ? OBJ_PLAYLIST : OBJ_SEGMENT;
 }

@@ -39,7 +39,8 @@ recover_one(void *ud, const struct store_job *row)
         job_transition(j->row.id, &j->row.state, JOB_QUEUED);
         /* unsent segments are reported again by the new conversion */
         for (size_t i = 0; i < j->nobjs; i++)
-            if (j->objs[i].state == OBJ_PENDING && j->objs[i].kind == OBJ_SEGMENT)
+            if (j->objs[i].state == OBJ_PENDING &&
+                (j->objs[i].kind == OBJ_SEGMENT || j->objs[i].kind == OBJ_FILE))
                 j->objs[i].next_at = INT64_MAX;
         sched_job_save(j);
     }

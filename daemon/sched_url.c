@@ -22,10 +22,17 @@ sched_url_key(const struct store_job *row, const char *rel, char *out, size_t ca
 void
 sched_url_playlist(const struct config *cfg, const struct store_job *row, char *out, size_t cap)
 {
+    sched_url_object(cfg, row, "master.m3u8", out, cap);
+}
+
+void
+sched_url_object(const struct config *cfg, const struct store_job *row, const char *rel, char *out,
+                 size_t cap)
+{
     char key[512];
     const char *url = cfg->upload.url;
 
-    sched_url_key(row, "master.m3u8", key, sizeof(key));
+    sched_url_key(row, rel, key, sizeof(key));
     if (strncmp(url, "file://", 7) == 0) {
         snprintf(out, cap, "%s/%s", url + 7, key);
         return;

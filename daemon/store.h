@@ -112,8 +112,8 @@ int store_obj_each(store_t *s, int64_t job, int (*fn)(void *ud, const struct sto
 int store_obj_delete(store_t *s, int64_t job, const char *rel);
 int store_obj_delete_job(store_t *s, int64_t job);
 /* store_obj_recount - how many segments of job are published (uploaded
- * objects that are not playlists): the ledger is written with every upload
- * and the job row less often, so this is the count after a crash */
+ * objects in a rendition's directory that are not playlists): the ledger is written with every
+ * upload and the job row less often, so this is the count after a crash */
 int store_obj_recount(store_t *s, int64_t job, unsigned *segments);
 
 /* store_job_canceled_since - jobs canceled with updated_at > since (ms

@@ -71,7 +71,7 @@ static const char *const sql[Q_N] = {
     [Q_JOB_EXISTS] = "SELECT 1 FROM jobs WHERE id=?",
     [Q_JOB_CANCELED] = "SELECT " JOB_COLS " FROM jobs WHERE state=? AND updated_at>? ORDER BY id",
     [Q_OBJ_RECOUNT] = "SELECT count(*) FROM objects WHERE job=? AND state=? "
-                      "AND rel NOT LIKE '%.m3u8'",
+                      "AND rel NOT LIKE '%.m3u8' AND rel LIKE '%/%'",
     [Q_JOB_DELETE] = "DELETE FROM jobs WHERE id=?",
     [Q_JOB_KEY] = "SELECT id,state FROM jobs WHERE key=? ORDER BY id",
     [Q_DLV_INSERT] = "INSERT INTO deliveries(job,url,body,attempts,state,created_at) "

@@ -53,11 +53,16 @@ struct proto_conv_start {
 };
 _Static_assert(sizeof(struct proto_conv_start) == REC_BODY, "conv_start is one body");
 
-/* what a segment file is, and so its name: seg_NNNNN.ts or seg_NNNNN.vtt */
-enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1 };
+/*
+ * what a segment file is, and so its name: seg_NNNNN.ts or seg_NNNNN.vtt;
+ * PROTO_SEG_FILE is a file beside master.m3u8 (poster.jpg, sprites_N.jpg,
+ * storyboard.vtt) whose name is `rendition` ([A-Za-z0-9_-]+ then .jpg or
+ * .vtt), index and duration 0
+ */
+enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1, PROTO_SEG_FILE = 4 };
 
 struct proto_conv_segment {
-    char rendition[16]; /* NUL-terminated, [A-Za-z0-9_-] */
+    char rendition[16]; /* NUL-terminated, [A-Za-z0-9_-]; PROTO_SEG_FILE: the file name */
     uint32_t index;
     uint32_t kind; /* enum proto_seg_kind */
     uint64_t size;

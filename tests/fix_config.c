@@ -50,6 +50,8 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("convert", "max_attempts", snprintf(out, cap, "%u", c->convert.max_attempts));
     S("convert", "audio", snprintf(out, cap, "%s", c->convert.audio_muxed ? "muxed" : "separate"));
     S("convert", "first_variant", snprintf(out, cap, "%s", c->convert.first_variant));
+    S("convert", "thumbnails", snprintf(out, cap, "%d", c->convert.thumbnails));
+    S("convert", "storyboard_interval", snprintf(out, cap, "%g", c->convert.storyboard_interval));
     S("upload", "workers", snprintf(out, cap, "%u", c->upload.workers));
     S("upload", "url", snprintf(out, cap, "%s", c->upload.url));
     S("upload", "endpoint", snprintf(out, cap, "%s", c->upload.endpoint));
@@ -114,6 +116,8 @@ const char *const fix_config_keys[] = {
     "convert.max_attempts",
     "convert.audio",
     "convert.first_variant",
+    "convert.thumbnails",
+    "convert.storyboard_interval",
     "upload.workers",
     "upload.url",
     "upload.endpoint",

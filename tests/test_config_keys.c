@@ -129,6 +129,13 @@ static const struct key_case {
     {"convert", "first_variant", "720p", 0, "720p", NULL},
     {"convert", "first_variant", "720", 0, NULL, "is not auto, lowest, highest or a rendition"},
     {"convert", "first_variant", "p", 0, NULL, "is not auto, lowest, highest or a rendition"},
+    {"convert", "thumbnails", "no", 0, "0", NULL},
+    {"convert", "thumbnails", "yes", 0, "1", NULL},
+    {"convert", "thumbnails", "some", 0, NULL, "is not yes or no"},
+    {"convert", "storyboard_interval", "0", 0, "0", NULL},
+    {"convert", "storyboard_interval", "2.5", 0, "2.5", NULL},
+    {"convert", "storyboard_interval", "-1", 0, NULL, "is not a number in 0..3600"},
+    {"convert", "storyboard_interval", "3601", 0, NULL, "is not a number in 0..3600"},
     /* upload */
     {"upload", "workers", "64", 0, "64", NULL},
     {"upload", "workers", "0", 0, NULL, "is not an integer in 1..64"},

@@ -88,8 +88,9 @@ Test(crash, upload_worker_killed_mid_job_job_still_done, .timeout = 180)
     char root[700];
     snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)id);
     /* 20 video and 20 audio segments, their playlists, the I-frame
-     * playlist, the master playlist, no debris */
-    cr_assert_eq(fix_daemon_count_files(root), 44);
+     * playlist, the master playlist, poster.jpg, sprites_0.jpg and
+     * storyboard.vtt, no debris */
+    cr_assert_eq(fix_daemon_count_files(root), 47);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }
 

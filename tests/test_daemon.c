@@ -58,7 +58,8 @@ Test(daemon, submit_to_done_with_file_output, .timeout = 120)
     char spooljob[700];
     snprintf(spooljob, sizeof(spooljob), "%s/1", d.spool);
     cr_assert(!fix_exists(spooljob), "the spool still holds job 1");
-    cr_assert_eq(fix_daemon_count_files(d.www), segs + 1 + lists, "stray files in the output");
+    /* + poster.jpg, sprites_0.jpg and storyboard.vtt (thumbnails are on by default) */
+    cr_assert_eq(fix_daemon_count_files(d.www), segs + 1 + lists + 3, "stray files in the output");
     json_decref(job);
 
     /* status and list, as a person reads them */

@@ -15,6 +15,11 @@
 #   ladder_procs_seq  the same, the 3 processes one after another (for reference)
 #   ladder_vsm    hls-convert default ladder      vs  1 ffmpeg, var_stream_map (target <= 1.00)
 #   copy          hls-convert --ladder copy       vs  ffmpeg -c copy -f hls
+#   thumbnails    hls-convert default ladder with poster and storyboard
+#                                                  vs  the same without      (target <= 1.05)
+#
+# The comparisons with ffmpeg run hls-convert with --no-thumbnails, so that
+# both sides do the same work.
 #
 # Environment: BINDIR (bin/), RUNS (5), BENCH_DIR (a fresh temporary dir).
 set -euo pipefail
@@ -52,9 +57,10 @@ rung() { # rung NAME W H MAXRATE: one ffmpeg process for one rendition
         -hls_segment_filename "$work/o/$1/seg_%05d.ts" "$work/o/$1/index.m3u8"
 }
 
-cmd_ours_720() { "$BINDIR/hls-convert" "$in" "$work/o" --ladder 720:2800k; }
+cmd_ours_720() { "$BINDIR/hls-convert" "$in" "$work/o" --ladder 720:2800k --no-thumbnails; }
 cmd_ff_720() { rung 720p 1280 720 2800k; }
-cmd_ours_ladder() { "$BINDIR/hls-convert" "$in" "$work/o"; }
+cmd_ours_ladder() { "$BINDIR/hls-convert" "$in" "$work/o" --no-thumbnails; }
+cmd_ours_thumbs() { "$BINDIR/hls-convert" "$in" "$work/o"; }
 cmd_ff_procs() {
     rung 720p 1280 720 2800k & a=$!
     rung 480p 854 480 1400k & b=$!
@@ -99,7 +105,7 @@ median() { # median VALUES...
 }
 
 echo "input 30s_1280x720_30fps_h264_aac $(stat -c %s "$in")B cores=$(nproc) load=$(cut -d' ' -f1 /proc/loadavg) runs=$RUNS"
-names="ours_720 ff_720 ours_ladder ff_procs ff_procs_seq ff_vsm ours_copy ff_copy"
+names="ours_720 ff_720 ours_ladder ff_procs ff_procs_seq ff_vsm ours_copy ff_copy ours_thumbs"
 for _ in $(seq "$RUNS"); do
     for n in $names; do
         run1 "$n"
@@ -121,6 +127,7 @@ label() {
     ff_vsm) echo ffmpeg_var_stream_map ;;
     ours_copy) echo hls_convert_copy ;;
     ff_copy) echo ffmpeg_copy ;;
+    ours_thumbs) echo hls_convert_ladder_thumbnails ;;
     esac
 }
 for n in $names; do
@@ -142,3 +149,4 @@ ratio ladder_vs_3procs_parallel ours_ladder ff_procs 0.80
 ratio ladder_vs_3procs_sequential ours_ladder ff_procs_seq 0.80
 ratio ladder_vs_var_stream_map ours_ladder ff_vsm 1.00
 ratio copy ours_copy ff_copy ""
+ratio thumbnails ours_thumbs ours_ladder 1.05

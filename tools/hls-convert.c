@@ -4,7 +4,8 @@
  *   hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS]
  *               [--preset P] [--threads N] [--audio separate|muxed]
  *               [--first-variant auto|lowest|highest|NAME]
- *               [--subtitles LANG=FILE]... [--verbose]
+ *               [--subtitles LANG=FILE]... [--no-thumbnails]
+ *               [--storyboard-interval SECONDS] [--verbose]
  *
  * Exit 0 on success; otherwise 1 with a one-line reason on stderr (2 for
  * bad usage). --verbose prints each segment as it is reported, and the
@@ -24,7 +25,8 @@ usage(void)
     fprintf(stderr, "usage: hls-convert INPUT OUTDIR [--ladder SPEC|copy] [--segment SECONDS]\n"
                     "                   [--preset P] [--threads N] [--audio separate|muxed]\n"
                     "                   [--first-variant auto|lowest|highest|NAME]\n"
-                    "                   [--subtitles LANG=FILE]... [--verbose]\n");
+                    "                   [--subtitles LANG=FILE]... [--no-thumbnails]\n"
+                    "                   [--storyboard-interval SECONDS] [--verbose]\n");
     exit(2);
 }
 
@@ -37,6 +39,13 @@ on_segment(void *ud, const struct convert_segment *s)
 }
 
 static void
+on_file(void *ud, const char *name, const char *path, uint64_t size)
+{
+    (void)ud;
+    fprintf(stderr, "file %s %s %llu\n", name, path, (unsigned long long)size);
+}
+
+static void
 on_progress(void *ud, double f)
 {
     (void)ud;
@@ -46,7 +55,7 @@ on_progress(void *ud, double f)
 int
 main(int argc, char **argv)
 {
-    struct convert_opts o = {0};
+    struct convert_opts o = {.thumbnails = 1};
     struct convert_caption caps[CONVERT_MAX_SUBTITLES];
     int verbose = 0;
     int pos = 0;
@@ -91,6 +100,16 @@ main(int argc, char **argv)
             *eq = '\0';
             caps[o.n_captions++] = (struct convert_caption){.language = v, .path = eq + 1};
             o.captions = caps;
+        } else if (strcmp(a, "--no-thumbnails") == 0) {
+            o.thumbnails = 0;
+        } else if (strcmp(a, "--storyboard-interval") == 0 && !last) {
+            char *end;
+            o.storyboard_interval = strtod(argv[++i], &end);
+            if (*end != '\0' || !(o.storyboard_interval > 0) || o.storyboard_interval > 3600) {
+                fprintf(stderr, "hls-convert: bad --storyboard-interval %s (0 < s <= 3600)\n",
+                        argv[i]);
+                return 2;
+            }
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = 1;
         } else if (a[0] == '-' && a[1] == '-') {
@@ -111,6 +130,7 @@ main(int argc, char **argv)
     if (verbose) {
         o.on_segment = on_segment;
         o.on_progress = on_progress;
+        o.on_file = on_file;
     }
     convert_log_quiet();
 

@@ -219,6 +219,10 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
     if (ret >= 0 && convert_subs_open(&j->subs, in, j->o, err, errlen) < 0) {
         ret = -1;
     }
+    if (ret >= 0 && j->o->thumbnails && in->vst != NULL && !j->copy &&
+        convert_thumb_open(&j->thumb, in, j->o, err, errlen) < 0) {
+        ret = -1;
+    }
     if (ret >= 0 && lanes > 1) {
         struct convert_pipe_cb cb = {.packet = convert_emit, .tick = convert_tick, .ud = j};
         /* What one decoded picture holds, as 8-bit 4:2:0 at least. */
@@ -233,6 +237,9 @@ static int
 convert_upright(void *ud, AVFrame *f, char *err, size_t errlen)
 {
     struct convert_job *j = ud;
+    if (j->thumb != NULL && convert_thumb_frame(j->thumb, f, err, errlen) < 0) {
+        return -1;
+    }
     if (j->pipe != NULL) {
         return convert_pipe_send(j->pipe, f, err, errlen);
     }
@@ -526,7 +533,9 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
         convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", o->input);
     } else if ((!j.copy || convert_copy_check(&j.in, err, errlen) == 0) &&
                convert_mkdirs(o->outdir, err, errlen) == 0 && convert_setup(&j, err, errlen) == 0 &&
-               convert_loop(&j, err, errlen) == 0 && convert_publish(&j, res, err, errlen) == 0) {
+               convert_loop(&j, err, errlen) == 0 &&
+               convert_thumb_finish(j.thumb, j.end, err, errlen) == 0 &&
+               convert_publish(&j, res, err, errlen) == 0) {
         ret = 0;
         convert_progress(&j, 2);
     }
@@ -538,6 +547,7 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
         convert_mux_free(&j.aout[k].mux);
     }
     convert_subs_free(&j.subs);
+    convert_thumb_free(&j.thumb);
     for (int i = 0; i < j.n; i++) {
         convert_mux_free(&j.mux[i]);
     }

@@ -12,6 +12,7 @@
  *                                            seg_00000.vtt for subtitles)
  *     OUTDIR/<rendition>/index.m3u8         (after its last segment)
  *     OUTDIR/<video rendition>/iframes.m3u8 (byte ranges into the segments)
+ *     OUTDIR/poster.jpg, sprites_N.jpg, storyboard.vtt (thumbnails asked)
  *     OUTDIR/master.m3u8                    (last of all)
  *
  * docs/convert.md describes the layout and the master playlist.
@@ -80,11 +81,23 @@ struct convert_opts {
     const char *first_variant;
     const struct convert_caption *captions; /* CONVERT_MAX_SUBTITLES at most */
     int n_captions;
+    /*
+     * Poster and storyboard (docs/convert.md): non-zero writes
+     * OUTDIR/poster.jpg, OUTDIR/sprites_N.jpg and OUTDIR/storyboard.vtt
+     * from the same decode (none for an input without video or the copy
+     * ladder). storyboard_interval: seconds between thumbnails, 0 =
+     * max(2, duration / 200 rounded up to a whole second).
+     */
+    int thumbnails;
+    double storyboard_interval;
     /* Non-zero: stop within a second, return -1 with errno ECANCELED. */
     const _Atomic int *cancel;
     /* Both optional; called on the thread that runs convert_run(). */
     void (*on_segment)(void *ud, const struct convert_segment *seg);
     void (*on_progress)(void *ud, double fraction); /* 0..1, >= once a second */
+    /* A file beside master.m3u8 (name "poster.jpg", "sprites_0.jpg",
+     * "storyboard.vtt"; path OUTDIR/name), reported once complete. */
+    void (*on_file)(void *ud, const char *name, const char *path, uint64_t size);
     void *ud;
 };
 

@@ -273,6 +273,17 @@ int convert_subs_write(struct convert_subs *ss, const struct convert_opts *o,
 void convert_subs_variant(const struct convert_subs *ss, int i, struct convert_variant *v);
 void convert_subs_free(struct convert_subs **ss);
 
+/* convert_thumb.c: poster.jpg, sprites_N.jpg and storyboard.vtt from the
+ * upright decoded frames (the caller's thread, presentation order). */
+struct convert_thumb;
+
+int convert_thumb_open(struct convert_thumb **out, const struct convert_input *in,
+                       const struct convert_opts *o, char *err, size_t errlen);
+int convert_thumb_frame(struct convert_thumb *t, const AVFrame *f, char *err, size_t errlen);
+/* NULL t: nothing to do. end: the media's end, seconds. */
+int convert_thumb_finish(struct convert_thumb *t, double end, char *err, size_t errlen);
+void convert_thumb_free(struct convert_thumb **t);
+
 /* convert_copy.c: the "copy" ladder, remuxing without re-encoding. */
 int convert_copy_check(const struct convert_input *in, char *err, size_t errlen);
 
@@ -306,6 +317,7 @@ struct convert_job {
     int na;                    /* audio renditions */
     struct convert_aout aout[2 * CONVERT_MAX_AUDIO];
     struct convert_subs *subs;
+    struct convert_thumb *thumb; /* NULL: no poster nor storyboard */
     AVPacket *pkt;
     AVFrame *frame;
     AVFrame *vref;   /* a rendition's reference when encoding on this thread */

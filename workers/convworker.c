@@ -69,6 +69,27 @@ on_segment(void *ud, const struct convert_segment *s)
         master_lost(c);
 }
 
+/* on_file - poster.jpg, sprites_N.jpg, storyboard.vtt: published beside master.m3u8 */
+static void
+on_file(void *ud, const char *name, const char *path, uint64_t size)
+{
+    struct conv *c = ud;
+    struct proto_conv_segment m;
+
+    (void)path;
+    memset(&m, 0, sizeof(m));
+    if (strlen(name) >= sizeof(m.rendition)) {
+        wlog_warn("job %llu: %s: name too long to report; not published",
+                  (unsigned long long)c->job, name);
+        return;
+    }
+    snprintf(m.rendition, sizeof(m.rendition), "%s", name);
+    m.kind = PROTO_SEG_FILE;
+    m.size = size;
+    if (worker_send(c->w, PROTO_CONV_SEGMENT, c->job, &m, sizeof(m)) < 0)
+        master_lost(c);
+}
+
 static void
 on_progress(void *ud, double fraction)
 {
@@ -107,7 +128,7 @@ struct job_options {
 
 /*
  * job_options - read <spool>/<job>/options.json (written by ctl beside the
- * input: "audio", "first_variant", "subtitles" [{"language","file"}]) into
+ * input: "audio", "first_variant", "thumbnails", "subtitles" [{"language","file"}]) into
  * o. A file that is there but does not parse fails the job: its options
  * were accepted, so converting without them would be wrong.
  */
@@ -120,6 +141,8 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
 
     o->audio_muxed = c->set->audio_muxed;
     o->first_variant = c->set->first_variant;
+    o->thumbnails = c->set->thumbnails;
+    o->storyboard_interval = c->set->storyboard_interval;
     snprintf(path, sizeof(path), "%s/%llu/options.json", c->set->spool_dir,
              (unsigned long long)job);
     jo->doc = json_load_file(path, 0, &je);
@@ -129,6 +152,9 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
         snprintf(err, errlen, "options.json of job %llu: %s", (unsigned long long)job, je.text);
         return -1;
     }
+    json_t *thumbs = json_object_get(jo->doc, "thumbnails");
+    if (json_is_boolean(thumbs))
+        o->thumbnails = json_is_true(thumbs);
     const char *audio = json_string_value(json_object_get(jo->doc, "audio"));
     const char *first = json_string_value(json_object_get(jo->doc, "first_variant"));
     if (audio != NULL)
@@ -190,6 +216,7 @@ run_job(struct conv *c, uint64_t job, const struct proto_conv_start *st)
         .cancel = &c->cancel,
         .on_segment = on_segment,
         .on_progress = on_progress,
+        .on_file = on_file,
         .ud = c,
     };
     wlog_info("job %llu: converting (attempt %u)", (unsigned long long)job, st->attempt);

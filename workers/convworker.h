@@ -14,6 +14,8 @@ struct convworker_settings {
     /* defaults for a job whose spool has no options.json saying otherwise */
     int audio_muxed;
     const char *first_variant;
+    int thumbnails;             /* poster.jpg, storyboard.vtt, sprites_N.jpg */
+    double storyboard_interval; /* seconds; 0 = automatic */
 };
 
 /* convworker_main - in the forked child, after shmseg_child_attach */

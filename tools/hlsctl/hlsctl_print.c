@@ -183,6 +183,10 @@ print_job(json_t *job)
         printf("metadata    %s\n", text ? text : "?");
         free(text);
     }
+    if (str_or(job, "poster_url", NULL))
+        printf("poster      %s\n", str_or(job, "poster_url", ""));
+    if (str_or(job, "storyboard_url", NULL))
+        printf("storyboard  %s\n", str_or(job, "storyboard_url", ""));
     if (str_or(job, "notes", NULL))
         printf("notes       %s\n", str_or(job, "notes", ""));
     if (str_or(job, "error", NULL))

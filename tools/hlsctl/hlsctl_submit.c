@@ -57,7 +57,7 @@ cmd_submit(int argc, char **argv)
     const char *subs[CTL_MAX_CAPTIONS];
     int nsubs = 0;
     double segment = NAN;
-    int wait = 0, only_files = 0;
+    int wait = 0, only_files = 0, thumbs = -1; /* -1: as configured */
 
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -69,6 +69,8 @@ cmd_submit(int argc, char **argv)
             only_files = 1;
         } else if (strcmp(a, "--wait") == 0) {
             wait = 1;
+        } else if (strcmp(a, "--no-thumbnails") == 0 || strcmp(a, "--thumbnails") == 0) {
+            thumbs = strcmp(a, "--thumbnails") == 0;
         } else if ((v = opt_value(argc, argv, &i, "--ladder")) != NULL) {
             check_ladder(v);
             ladder = v;
@@ -175,6 +177,8 @@ cmd_submit(int argc, char **argv)
         json_object_set_new(req, "notify", json_string(notify));
     if (jmeta)
         json_object_set_new(req, "metadata", jmeta);
+    if (thumbs >= 0)
+        json_object_set_new(req, "thumbnails", json_boolean(thumbs));
 
     /* caption files: checked here, named by the user's path, then passed
      * after the input's descriptor (the daemon checks them again) */
