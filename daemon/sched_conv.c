@@ -34,13 +34,24 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
 
     if (!rendition_ok(m->rendition, sizeof(m->rendition)) || m->index > 9999999 ||
         !isfinite(m->duration) || m->duration < 0 ||
-        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT)) {
+        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT && m->kind != PROTO_SEG_INIT &&
+         m->kind != PROTO_SEG_M4S) ||
+        (m->kind == PROTO_SEG_INIT && m->index != 0)) {
         sched_lease_kill(l, "protocol: malformed segment report");
         return;
     }
-    snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
-             m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
-    j->row.segs_done++;
+    /* an init segment is reported before the rendition's first media
+     * segment, so it is queued (and published) before them and long
+     * before the playlists that name it, which come with the outcome */
+    if (m->kind == PROTO_SEG_INIT)
+        snprintf(rel, sizeof(rel), "%.16s/init.mp4", m->rendition);
+    else
+        snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
+                 m->kind == PROTO_SEG_VTT   ? "vtt"
+                 : m->kind == PROTO_SEG_M4S ? "m4s"
+                                            : "ts");
+    if (m->kind != PROTO_SEG_INIT)
+        j->row.segs_done++;
     j->last_progress = S.env.now();
     if (j->row.state != JOB_CONVERTING)
         return; /* canceled or failed meanwhile: nothing to publish */

@@ -48,8 +48,9 @@ struct proto_conv_start {
 };
 _Static_assert(sizeof(struct proto_conv_start) == REC_BODY, "conv_start is one body");
 
-/* what a segment file is, and so its name: seg_NNNNN.ts or seg_NNNNN.vtt */
-enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1 };
+/* what a segment file is, and so its name: seg_NNNNN.ts, seg_NNNNN.vtt,
+ * and for fMP4 (CMAF) the rendition's init.mp4 (index 0) and seg_NNNNN.m4s */
+enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1, PROTO_SEG_INIT = 2, PROTO_SEG_M4S = 3 };
 
 struct proto_conv_segment {
     char rendition[16]; /* NUL-terminated, [A-Za-z0-9_-] */

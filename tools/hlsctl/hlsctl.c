@@ -41,7 +41,7 @@ usage(FILE *f)
             "commands:\n"
             "  submit FILE|- [--ladder SPEC] [--segment SECONDS] [--prefix KEY]\n"
             "                [--audio separate|muxed] [--first-variant WHICH]\n"
-            "                [--subtitles LANG=FILE]... [--wait]\n"
+            "                [--subtitles LANG=FILE]... [--format ts|fmp4] [--wait]\n"
             "                   convert FILE (- for standard input); --wait follows it to its end\n"
             "  status JOB       one job in detail\n"
             "  list [--state STATE] [--limit N]\n"
@@ -60,8 +60,11 @@ usage(FILE *f)
             "  -V, --version        print hlsctl's version and the daemon's, and exit\n"
             "  -h, --help           print this help and exit\n"
             "submit options:\n"
-            "  --ladder SPEC        renditions, HEIGHT:BITRATE[,...] (e.g. 720:2800k,480:1400k,\n"
-            "                       at most 8, heights 144..4320) or copy\n"
+            "  --ladder SPEC        renditions, HEIGHT:BITRATE[:CODEC][,...] (e.g.\n"
+            "                       720:2800k,480:1400k, at most 8, heights 144..4320;\n"
+            "                       CODEC h264 (default), hevc or av1: fmp4 only) or copy\n"
+            "  --format ts|fmp4     segments in MPEG-TS or fragmented MP4 (CMAF: init.mp4 +\n"
+            "                       .m4s); the daemon's segment_format by default\n"
             "  --segment SECONDS    target segment duration, 1..60\n"
             "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
             "  --audio separate|muxed\n"
@@ -139,7 +142,8 @@ check_state(const char *v)
 static int
 takes_value(const char *a)
 {
-    static const char *const opts[] = {"--ladder", "--segment", "--prefix", "--state", "--limit"};
+    static const char *const opts[] = {"--ladder", "--segment", "--prefix",
+                                       "--state",  "--limit",   "--format"};
 
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (strcmp(a, opts[i]) == 0)
