@@ -50,8 +50,7 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
                  m->kind == PROTO_SEG_VTT   ? "vtt"
                  : m->kind == PROTO_SEG_M4S ? "m4s"
                                             : "ts");
-    if (m->kind != PROTO_SEG_INIT)
-        j->row.segs_done++;
+    j->row.segs_done++; /* init segments too: uploads count every segment object */
     j->last_progress = S.env.now();
     if (j->row.state != JOB_CONVERTING)
         return; /* canceled or failed meanwhile: nothing to publish */

@@ -362,6 +362,9 @@ int
 convert_fixtures_probe(const char *path, struct convert_fixtures_seg *s)
 {
     memset(s, 0, sizeof(*s));
+    if (av_log_get_level() > AV_LOG_ERROR) {
+        av_log_set_level(AV_LOG_ERROR); /* no decoder banners (libdav1d's) in the test log */
+    }
     AVFormatContext *fmt = NULL;
     if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
         return -1;
