@@ -338,9 +338,10 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_uint(&c->convert.workers, v, 1, 64, L);
     if (KEY("convert", "threads"))
         return set_uint(&c->convert.threads, v, 0, 64, L);
-    if (KEY("convert", "ladder") || KEY("convert", "video_codec") ||
-        KEY("convert", "segment_format"))
-        L->format_line = L->lineno;
+    if (strcmp(section, "convert") == 0 &&
+        (!strcmp(name, "ladder") || !strcmp(name, "video_codec") ||
+         !strcmp(name, "segment_format")))
+        L->format_line = L->lineno; /* where a refused combination is reported */
     if (KEY("convert", "ladder")) {
         if (config_check_ladder(v, L->reason, sizeof(L->reason)) < 0)
             return 0;
