@@ -90,7 +90,35 @@ struct seen {
     double starts[CONVERT_FIXTURES_MAX_SEGS]; /* first packet time of each (video or audio) */
     int nkeys;
     double keys[CONVERT_FIXTURES_MAX_KEYS * 4];
+    double peak; /* RFC 8216 4.1's peak segment bit rate, from the files' sizes */
 };
+
+/*
+ * rfc_peak - RFC 8216 4.1: the largest bit rate of any run of consecutive
+ * segments lasting 0.5 to 1.5 target durations (all of them when shorter),
+ * computed here from the files on disk, apart from the writer's code.
+ */
+static double
+rfc_peak(const double *dur, const double *bytes, int n, long target)
+{
+    double peak = 0, all_b = 0, all_t = 0;
+    for (int i = 0; i < n; i++) {
+        all_b += 8 * bytes[i];
+        all_t += dur[i];
+        double b = 0, t = 0;
+        for (int k = i; k < n; k++) {
+            b += 8 * bytes[k];
+            t += dur[k];
+            if (t > 1.5 * (double)target) {
+                break;
+            }
+            if (t >= 0.5 * (double)target && b / t > peak) {
+                peak = b / t;
+            }
+        }
+    }
+    return peak > 0 ? peak : all_t > 0 ? all_b / all_t : 0;
+}
 
 /*
  * check_playlist - one rendition's media playlist and every segment it
@@ -141,6 +169,7 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
     }
     memset(seen, 0, sizeof(*seen));
     seen->n = m.n;
+    double bytes[CONVERT_FIXTURES_MAX_SEGS];
     for (int k = 0; k < m.n; k++) {
         cr_assert_leq(lround(m.extinf[k]), m.target, "EXTINF %.3f > target %ld", m.extinf[k],
                       m.target);
@@ -171,6 +200,7 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
         /* The bit rate the master promises covers every full segment. */
         struct stat st;
         cr_assert_eq(stat(seg, &st), 0);
+        bytes[k] = (double)st.st_size;
         if (m.extinf[k] >= m.target / 2.0) {
             cr_assert_leq(st.st_size * 8 / m.extinf[k], var->bandwidth + 1.0,
                           "%s: %.0f b/s above BANDWIDTH %ld", seg, st.st_size * 8 / m.extinf[k],
@@ -200,6 +230,7 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
             }
         }
     }
+    seen->peak = rfc_peak(m.extinf, bytes, m.n, m.target);
 }
 
 /* check_iframes - every byte range of an I-frame playlist decodes as one keyframe. */
@@ -348,6 +379,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
     /* Every rendition once: its playlist, its segments, aligned with the first. */
     struct seen first = {0}, cur;
     int have_first = 0;
+    double own_peak[16] = {0}; /* each variant's own rendition (its URI's) */
     for (int i = 0; i < n; i++) {
         int dup = 0;
         for (int k = 0; k < i; k++) {
@@ -359,6 +391,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         int video = v[i].width > 0;
         check_playlist(out, v[i].uri, &v[i], video, video ? e->audio && e->muxed : 1, 2, in_dur,
                        frame, e, &cur);
+        own_peak[i] = cur.peak;
         if (video) {
             for (int k = 0; k < ni; k++) {
                 if (strncmp(iv[k].uri, v[i].uri, strcspn(v[i].uri, "/") + 1) == 0) {
@@ -401,6 +434,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         }
     }
     int nsubs = 0;
+    double audio_peak = 0; /* the heaviest audio rendition of the group */
     for (int k = 0; k < nr; k++) {
         if (strcmp(r[k].type, "SUBTITLES") != 0) {
             continue;
@@ -448,6 +482,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             }
         }
         check_playlist(out, r[k].uri, &av, 0, 1, atoi(r[k].channels), in_dur, frame, e, &cur);
+        audio_peak = cur.peak > audio_peak ? cur.peak : audio_peak;
         if (!have_first) {
             continue;
         }
@@ -458,6 +493,22 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             cr_assert_lt(fabs(cur.starts[q] - first.starts[q]), 1024.0 / 48000 + 1e-3,
                          "%s: segment %d starts %.4f, video %.4f", r[k].uri, q, cur.starts[q],
                          first.starts[q]);
+        }
+    }
+    /* BANDWIDTH: the variant's own peak (RFC 8216 4.1) plus the heaviest
+     * rendition of its audio group (4.3.4.2); subtitles add a little more */
+    for (int i = 0; i < n; i++) {
+        int grouped = separate && v[i].audio[0] != '\0';
+        double want = (v[i].width > 0 || !grouped ? own_peak[i] : 0) + (grouped ? audio_peak : 0);
+        if (want == 0) {
+            continue; /* a duplicate URI, checked once */
+        }
+        if (e->subtitles) {
+            cr_assert_geq(v[i].bandwidth + 2.0, want, "%s: BANDWIDTH %ld below the peak %.0f",
+                          v[i].uri, v[i].bandwidth, want);
+        } else {
+            cr_assert_lt(fabs((double)v[i].bandwidth - want), 3.0,
+                         "%s: BANDWIDTH %ld, RFC 8216 peak %.0f", v[i].uri, v[i].bandwidth, want);
         }
     }
 }
