@@ -2,10 +2,11 @@
  * convert.h - the conversion engine: one media file in, an HLS ladder out.
  *
  * convert_run() decodes the input once, scales and encodes every rendition
- * of the ladder (H.264 High), encodes every audio track of the input
- * (AAC-LC stereo, plus 5.1 for a surround track) into renditions of their
- * own, turns text subtitle tracks and caption files into WebVTT, cuts
- * MPEG-TS segments on keyframes that are forced at the same times in every
+ * of the ladder (H.264 High; HEVC or AV1 when a rung names them), encodes
+ * every audio track of the input (AAC-LC stereo, plus 5.1 for a surround
+ * track) into renditions of their own, turns text subtitle tracks and
+ * caption files into WebVTT, cuts MPEG-TS (or fMP4: init.mp4 + .m4s)
+ * segments on keyframes that are forced at the same times in every
  * rendition, and writes
  *
  *     OUTDIR/<rendition>/seg_00000.ts ...   (each reported when closed;
