@@ -190,6 +190,35 @@ Test(convert_cmaf, muxed_audio)
     free(out);
 }
 
+/* The copy ladder (remuxed, no encoder) and an audio-only input, in fMP4. */
+Test(convert_cmaf, copy_ladder_and_audio_only)
+{
+    char *in = convert_fixtures_make("cmaf_copy.mp4", CLIP);
+    cr_assert_not_null(in);
+    char *out = fresh("cmaf_copy.out");
+    struct seen x = {0};
+    struct convert_opts o = {.input = in, .outdir = out, .ladder = "copy", .format = CONVERT_FMP4};
+    run(&o, &x);
+    cr_assert_eq(x.n_init, 1, "one rendition, audio inside");
+    struct hls_expect e = {
+        .video = 1, .audio = 1, .n = 1, .seg = 6, .copy = 1, .muxed = 1, .fmp4 = 1};
+    hls_check_output(in, out, &e);
+
+    char *ain = convert_fixtures_make("cmaf_audio.m4a", "-f lavfi -i sine=f=440:d=7 -c:a aac");
+    cr_assert_not_null(ain);
+    char *aout = fresh("cmaf_audio.out");
+    struct seen y = {0};
+    struct convert_opts a = {.input = ain, .outdir = aout, .format = CONVERT_FMP4};
+    run(&a, &y);
+    cr_assert_eq(y.n_init, 1);
+    struct hls_expect ea = {.video = 0, .audio = 1, .n = 1, .seg = 6, .fmp4 = 1};
+    hls_check_output(ain, aout, &ea);
+    free(in);
+    free(out);
+    free(ain);
+    free(aout);
+}
+
 /* decodes_to_the_end - what the issue asks of every HEVC and AV1 rendition */
 static void
 decodes_to_the_end(const char *out, const char *rend)
