@@ -140,6 +140,10 @@ Test(convert_ladder, threads_plan)
     static const struct convert_rendition rev[] = {{"360p", 640, 360, 800000, CONVERT_H264},
                                                    {"480p", 854, 480, 1400000, CONVERT_H264},
                                                    {"720p", 1280, 720, 2800000, CONVERT_H264}};
+    /* AV1 costs about 4 x264 encodes a pixel: it gets a thread to itself */
+    static const struct convert_rendition mixed[] = {{"720p_av1", 1280, 720, 2000000, CONVERT_AV1},
+                                                     {"720p", 1280, 720, 2800000, CONVERT_H264},
+                                                     {"480p", 854, 480, 1400000, CONVERT_H264}};
     static const struct {
         const struct convert_rendition *r;
         int n, src_w, src_h, budget, single;
@@ -162,6 +166,9 @@ Test(convert_ladder, threads_plan)
         {hd, 1, 1280, 720, 2, 0, 2, {1}, {0}},
         {hd, 1, 1280, 720, 4, 3, 2, {1}, {3}},
         {hd, 1, 1280, 720, 1, 0, 1, {0}, {1}},
+        /* by area alone 480p would join the AV1 rendition's thread */
+        {mixed, 3, 1280, 720, 2, 0, 2, {1, 0, 0}, {1, 1, 1}},
+        {mixed, 3, 1280, 720, 4, 0, 4, {3, 2, 1}, {2, 1, 1}},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         int lane[CONVERT_MAX_LADDER], threads[CONVERT_MAX_LADDER];
