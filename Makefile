@@ -60,9 +60,11 @@ LIB_SRCS  := $(wildcard ipc/*.c) $(wildcard workers/*.c) \
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libhlsd.a
 # the engines' files, by name, so that a new convert_*.c or storage_*.c
-# lands in its plugin without a word here; convert_caption.c and
-# convert_lang.c stay in the core, as ctl checks caption files
-CONVERT_SO_SRCS := $(filter-out workers/convert_caption.c workers/convert_lang.c, \
+# lands in its plugin without a word here; convert_caption.c,
+# convert_lang.c and convert_ladder.c stay in the core, as ctl checks
+# caption files and the configuration loader ladders
+CONVERT_SO_SRCS := $(filter-out workers/convert_caption.c workers/convert_lang.c \
+                   workers/convert_ladder.c, \
                    $(wildcard workers/convert*.c)) workers/convworker.c
 UPLOAD_SO_SRCS  := $(wildcard workers/storage*.c workers/upworker*.c)
 # the HTTP process's server side; binding the socket (http_listen.c) and

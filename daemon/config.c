@@ -9,6 +9,7 @@
 #include "daemon/config.h"
 #include "daemon/ctl_request.h"
 
+#include "workers/convert.h"
 #include "workers/convworker.h"
 #include "workers/storage.h"
 #include "workers/upworker.h"
@@ -49,6 +50,8 @@ config_defaults(struct config *c)
     snprintf(c->convert.first_variant, sizeof(c->convert.first_variant), "auto");
     c->convert.thumbnails = 1;
     c->convert.storyboard_interval = 0;
+    snprintf(c->convert.x265_preset, sizeof(c->convert.x265_preset), "fast");
+    snprintf(c->convert.svtav1_preset, sizeof(c->convert.svtav1_preset), "10");
 
     c->upload.workers = 2;
     snprintf(c->upload.url, sizeof(c->upload.url), "file:///var/lib/hlsd/www");
@@ -109,6 +112,7 @@ struct loader {
     char section[64]; /* the current [section], tracked for long lines */
     char *line;       /* getline buffer */
     size_t line_cap;
+    int format_line; /* the last of ladder, video_codec, segment_format */
 };
 
 static int
@@ -264,7 +268,7 @@ set_size(uint64_t *dst, const char *v, struct loader *L)
     return 1;
 }
 
-/* ladder: "copy" or a comma list of HEIGHT:RATE(k|M), heights 144..4320 */
+/* ladder: "copy" or a comma list of HEIGHT:RATE(k|M)[:CODEC], heights 144..4320 */
 int
 config_check_ladder(const char *v, char *why, size_t whylen)
 {
@@ -283,6 +287,18 @@ config_check_ladder(const char *v, char *why, size_t whylen)
             goto bad;
         if (*end == 'k' || *end == 'K' || *end == 'M')
             end++;
+        if (*end == ':') { /* the rendition's codec */
+            char name[8];
+            size_t len = strcspn(end + 1, ",");
+            snprintf(name, sizeof(name), "%.*s", (int)(len < 7 ? len : 7), end + 1);
+            enum convert_codec codec;
+            if (len >= sizeof(name) || convert_codec_parse(name, &codec) < 0) {
+                snprintf(why, whylen, "'%s': the codec after a rung's rate is h264, hevc or av1",
+                         v);
+                return -1;
+            }
+            end += 1 + len;
+        }
         if (*end != ',' && *end != '\0')
             goto bad;
         if (*end == ',' && end[1] == '\0')
@@ -293,8 +309,19 @@ config_check_ladder(const char *v, char *why, size_t whylen)
     }
     return 0;
 bad:
-    snprintf(why, whylen, "'%s' is not a ladder like 720:2800k,480:1400k or copy", v);
+    snprintf(why, whylen, "'%s' is not a ladder like 720:2800k,480:1400k:hevc or copy", v);
     return -1;
+}
+
+int
+config_check_format(const char *v, int video_codec, int fmp4, char *why, size_t whylen)
+{
+    struct convert_opts o = {
+        .ladder = v != NULL && v[0] != '\0' ? v : NULL,
+        .format = fmp4 ? CONVERT_FMP4 : CONVERT_TS,
+        .video_codec = (enum convert_codec)video_codec,
+    };
+    return convert_ladder_check(&o, why, whylen);
 }
 
 static int
@@ -427,6 +454,10 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_uint(&c->convert.workers, v, 1, 64, L);
     if (KEY("convert", "threads"))
         return set_uint(&c->convert.threads, v, 0, 64, L);
+    if (strcmp(section, "convert") == 0 &&
+        (!strcmp(name, "ladder") || !strcmp(name, "video_codec") ||
+         !strcmp(name, "segment_format")))
+        L->format_line = L->lineno; /* where a refused combination is reported */
     if (KEY("convert", "ladder")) {
         if (config_check_ladder(v, L->reason, sizeof(L->reason)) < 0)
             return 0;
@@ -462,6 +493,44 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_bool(&c->convert.thumbnails, v, L);
     if (KEY("convert", "storyboard_interval"))
         return set_double(&c->convert.storyboard_interval, v, 0, 3600, L);
+    if (KEY("convert", "segment_format")) {
+        if (strcmp(v, "ts") != 0 && strcmp(v, "fmp4") != 0) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not ts or fmp4", v);
+            return 0;
+        }
+        c->convert.fmp4 = strcmp(v, "fmp4") == 0;
+        return 1;
+    }
+    if (KEY("convert", "video_codec")) {
+        enum convert_codec codec;
+        if (convert_codec_parse(v, &codec) < 0) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not h264, hevc or av1", v);
+            return 0;
+        }
+        c->convert.video_codec = (int)codec;
+        return 1;
+    }
+    if (KEY("convert", "x265_preset")) {
+        static const char *ok[] = {"ultrafast", "superfast", "veryfast", "faster",
+                                   "fast",      "medium",    "slow",     "slower",
+                                   "veryslow",  "placebo",   NULL};
+        for (int i = 0; ok[i]; i++)
+            if (strcmp(v, ok[i]) == 0)
+                return set_str(c->convert.x265_preset, sizeof(c->convert.x265_preset), v, L);
+        snprintf(L->reason, sizeof(L->reason), "'%s' is not an x265 preset (ultrafast..placebo)",
+                 v);
+        return 0;
+    }
+    if (KEY("convert", "svtav1_preset")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end != '\0' || n < 0 || n > 13) {
+            snprintf(L->reason, sizeof(L->reason), "'%s' is not an SVT-AV1 preset (0..13)", v);
+            return 0;
+        }
+        snprintf(c->convert.svtav1_preset, sizeof(c->convert.svtav1_preset), "%ld", n);
+        return 1;
+    }
     if (KEY("convert", "first_variant")) {
         if (!ctl_request_first_ok(v)) {
             snprintf(L->reason, sizeof(L->reason),
@@ -699,6 +768,13 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
         return -1;
     }
+    char why[256];
+    if (config_check_format(c->convert.ladder, c->convert.video_codec, c->convert.fmp4, why,
+                            sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s:%d: [convert] %s (set segment_format = fmp4)", path,
+                 L.format_line, why);
+        return -1;
+    }
     if (c->upload.backoff_max_ms < c->upload.backoff_base_ms) {
         snprintf(err, errlen, "%s: [upload] backoff_max is below backoff_base", path);
         return -1;
@@ -745,6 +821,10 @@ config_convworker(const struct config *c, struct convworker_settings *set)
     set->first_variant = c->convert.first_variant;
     set->thumbnails = c->convert.thumbnails;
     set->storyboard_interval = c->convert.storyboard_interval;
+    set->fmp4 = c->convert.fmp4;
+    set->video_codec = c->convert.video_codec;
+    set->x265_preset = c->convert.x265_preset;
+    set->svtav1_preset = c->convert.svtav1_preset;
 }
 
 static const char *

@@ -47,6 +47,11 @@ struct config {
         char first_variant[16];     /* auto, lowest, highest or e.g. 720p */
         int thumbnails;             /* poster and storyboard with each job (default yes) */
         double storyboard_interval; /* seconds between storyboard tiles; 0 = automatic */
+        /* CMAF */
+        int fmp4;              /* segment_format = fmp4 (default ts) */
+        int video_codec;       /* enum convert_codec of entries naming none */
+        char x265_preset[16];  /* libx265 preset */
+        char svtav1_preset[4]; /* libsvtav1 preset, 0..13 */
     } convert;
     struct {
         unsigned workers;
@@ -103,13 +108,20 @@ void config_defaults(struct config *c);
  * "FILE:LINE: reason" into err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
-/* config_check_ladder - 0 if v is "", "copy" or HEIGHT:RATE[,...]; else -1 and why. */
+/* config_check_ladder - 0 if v is "", "copy" or HEIGHT:RATE[:CODEC][,...]; else -1 and why. */
 int config_check_ladder(const char *v, char *why, size_t whylen);
 
 /* config_http_listen - split "127.0.0.1:8080", "[::1]:8080" or
  * "localhost:8080" into a numeric host and a port; 0, or -1 with why */
 int config_http_listen(const char *v, char *host, size_t hostcap, unsigned *port, char *why,
                        size_t whylen);
+/*
+ * config_check_format - can ladder v ("" = the default ladder), whose
+ * entries without a codec are video_codec (enum convert_codec), be made
+ * in fmp4 (1) or MPEG-TS (0) segments? HEVC and AV1 need fMP4. 0, or -1
+ * and why (for a user: how to ask for fMP4).
+ */
+int config_check_format(const char *v, int video_codec, int fmp4, char *why, size_t whylen);
 
 /* config_parse_duration - "500ms", "30s", "5m", "6h", "7d" (a bare number is
  * seconds) into milliseconds; -1 if malformed. */

@@ -90,6 +90,17 @@ ctl_options_write(struct ctl *c, struct ctl_conn *k, struct ctl_error *err)
     char path[PATH_MAX];
 
     err->close = 0;
+    const char *ladder = json_string_value(json_object_get(k->rq.fwd, "ladder"));
+    const char *format = json_string_value(json_object_get(k->rq.options, "format"));
+    int fmp4 = format != NULL ? strcmp(format, "fmp4") == 0 : c->cfg->convert.fmp4;
+    char why[200];
+    if (config_check_format(ladder != NULL ? ladder : c->cfg->convert.ladder,
+                            c->cfg->convert.video_codec, fmp4, why, sizeof(why)) < 0) {
+        err->code = "bad_request";
+        snprintf(err->message, sizeof(err->message), "%s%s", why,
+                 fmp4 ? "" : " (submit with --format fmp4, \"format\": \"fmp4\")");
+        return -1;
+    }
     if (k->fds_truncated) {
         k->fds_truncated = 0;
         err->code = "bad_request";

@@ -38,9 +38,9 @@ fail(struct ctl_error *err, const char *code, const char *fmt, ...)
     return -1;
 }
 
-/* ctl_request_ladder_ok - "copy", or HEIGHT:BITRATE[k|M] entries joined by
- * commas (720:2800k,480:1400k). Only the shape is checked here; the
- * conversion engine owns the meaning. */
+/* ctl_request_ladder_ok - "copy", or HEIGHT:BITRATE[k|M][:CODEC] entries
+ * joined by commas (720:2800k,480:1400k:hevc). Only the shape is checked
+ * here; the conversion engine owns the meaning (ctl_options.c asks it). */
 int
 ctl_request_ladder_ok(const char *s)
 {
@@ -68,6 +68,13 @@ ctl_request_ladder_ok(const char *s)
             return 0;
         if (*p == 'k' || *p == 'K' || *p == 'm' || *p == 'M')
             p++;
+        if (*p == ':') {
+            size_t c =
+                strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+            if (c == 0 || c > 7)
+                return 0;
+            p += 1 + c;
+        }
         if (*p == '\0')
             return 1;
         if (*p++ != ',')
@@ -307,20 +314,24 @@ parse_extras(json_t *obj, const char *input, struct ctl_request *rq, struct ctl_
 /*
  * parse_options - the conversion options of a submit: "audio" (separate
  * or muxed), "first_variant", "thumbnails" (true or false: a poster and a
- * storyboard, over [convert] thumbnails), and "subtitles", one {"language", "name"}
+ * storyboard, over [convert] thumbnails), "format" (ts or fmp4), and
+ * "subtitles", one {"language", "name"}
  * per caption file whose descriptor follows the input's. Kept in
  * rq->options for the job's spool, where the convert worker reads them.
  */
 static int
 parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
-    const char *audio, *first;
+    const char *audio, *first, *format;
     json_t *subs = json_object_get(obj, "subtitles");
     json_t *thumbs = json_object_get(obj, "thumbnails");
 
     if (opt_string(obj, "audio", &audio, err) < 0 ||
-        opt_string(obj, "first_variant", &first, err) < 0)
+        opt_string(obj, "first_variant", &first, err) < 0 ||
+        opt_string(obj, "format", &format, err) < 0)
         return -1;
+    if (format && strcmp(format, "ts") != 0 && strcmp(format, "fmp4") != 0)
+        return fail(err, "bad_request", "\"format\" must be \"ts\" or \"fmp4\"");
     if (audio && strcmp(audio, "separate") != 0 && strcmp(audio, "muxed") != 0)
         return fail(err, "bad_request", "\"audio\" must be \"separate\" or \"muxed\"");
     if (first && !ctl_request_first_ok(first))
@@ -357,21 +368,22 @@ parse_options(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
             list, json_pack("{s:s, s:s}", "language", json_string_value(l), "name", name));
     }
     rq->n_captions = (int)json_array_size(list);
-    if (audio == NULL && first == NULL && thumbs == NULL && rq->n_captions == 0) {
+    if (audio == NULL && first == NULL && thumbs == NULL && format == NULL && rq->n_captions == 0) {
         json_decref(list);
         return 0;
     }
-    rq->options = json_pack("{s:s?, s:s?, s:O?, s:o}", "audio", audio, "first_variant", first,
-                            "thumbnails", thumbs, "subtitles", list);
+    rq->options = json_pack("{s:s?, s:s?, s:O?, s:s?, s:o}", "audio", audio, "first_variant", first,
+                            "thumbnails", thumbs, "format", format, "subtitles", list);
     return rq->options != NULL ? 0 : fail(err, "internal", "out of memory");
 }
 
 static int
 parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
-    static const char *const fields[] = {
-        "cmd",       "input",         "ladder", "segment", "prefix",   "size",       "audio",
-        "subtitles", "first_variant", "key",    "notify",  "metadata", "thumbnails", NULL};
+    static const char *const fields[] = {"cmd",           "input",  "ladder", "segment",
+                                         "prefix",        "size",   "audio",  "subtitles",
+                                         "first_variant", "key",    "notify", "metadata",
+                                         "thumbnails",    "format", NULL};
     const char *input, *ladder, *prefix;
     json_t *seg = json_object_get(obj, "segment");
     json_t *size = json_object_get(obj, "size");
@@ -387,8 +399,8 @@ parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
         return fail(err, "bad_request", "\"input\" is longer than 4096 bytes");
     if (ladder && !ctl_request_ladder_ok(ladder))
         return fail(err, "bad_request",
-                    "\"ladder\" must be \"copy\" or HEIGHT:BITRATE entries such as "
-                    "\"720:2800k,480:1400k\" (at most %d characters)",
+                    "\"ladder\" must be \"copy\" or HEIGHT:BITRATE[:CODEC] entries such as "
+                    "\"720:2800k,480:1400k:hevc\" (at most %d characters)",
                     LADDER_MAX);
     if (prefix && *prefix == '\0')
         prefix = NULL;

@@ -66,8 +66,8 @@ job_json_file_url(const struct config *cfg, const struct store_job *row, const c
     struct store_obj o;
     char url[2048];
 
-    if (row->state != JOB_DONE || M.store == NULL ||
-        store_obj_get(M.store, row->id, rel, &o) < 0 || o.state != OBJ_UPLOADED)
+    if (row->state != JOB_DONE || M.store == NULL || store_obj_get(M.store, row->id, rel, &o) < 0 ||
+        o.state != OBJ_UPLOADED)
         return json_null();
     sched_url_object(cfg, row, rel, url, sizeof(url));
     return json_string(url);

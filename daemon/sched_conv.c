@@ -51,15 +51,26 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
     if (!(file ? file_ok(m->rendition, sizeof(m->rendition))
                : rendition_ok(m->rendition, sizeof(m->rendition))) ||
         m->index > 9999999 || !isfinite(m->duration) || m->duration < 0 ||
-        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT && !file)) {
+        (m->kind != PROTO_SEG_TS && m->kind != PROTO_SEG_VTT && m->kind != PROTO_SEG_INIT &&
+         m->kind != PROTO_SEG_M4S && !file) ||
+        (m->kind == PROTO_SEG_INIT && m->index != 0)) {
         sched_lease_kill(l, "protocol: malformed segment report");
         return;
     }
+    /* an init segment is reported before the rendition's first media
+     * segment, so it is queued (and published) before them and long
+     * before the playlists that name it, which come with the outcome */
     if (file)
         snprintf(rel, sizeof(rel), "%.16s", m->rendition);
+    else if (m->kind == PROTO_SEG_INIT)
+        snprintf(rel, sizeof(rel), "%.16s/init.mp4", m->rendition);
     else
         snprintf(rel, sizeof(rel), "%.16s/seg_%05u.%s", m->rendition, m->index,
-                 m->kind == PROTO_SEG_VTT ? "vtt" : "ts");
+                 m->kind == PROTO_SEG_VTT   ? "vtt"
+                 : m->kind == PROTO_SEG_M4S ? "m4s"
+                                            : "ts");
+    /* init segments count: uploads count every segment object; files
+     * beside the master playlist do not */
     j->row.segs_done += !file;
     if (!file)
         metrics_segment_converted();

@@ -54,12 +54,19 @@ struct proto_conv_start {
 _Static_assert(sizeof(struct proto_conv_start) == REC_BODY, "conv_start is one body");
 
 /*
- * what a segment file is, and so its name: seg_NNNNN.ts or seg_NNNNN.vtt;
- * PROTO_SEG_FILE is a file beside master.m3u8 (poster.jpg, sprites_N.jpg,
- * storyboard.vtt) whose name is `rendition` ([A-Za-z0-9_-]+ then .jpg or
- * .vtt), index and duration 0
+ * what a segment file is, and so its name: seg_NNNNN.ts, seg_NNNNN.vtt,
+ * and for fMP4 (CMAF) the rendition's init.mp4 (index 0) and
+ * seg_NNNNN.m4s; PROTO_SEG_FILE is a file beside master.m3u8 (poster.jpg,
+ * sprites_N.jpg, storyboard.vtt) whose name is `rendition`
+ * ([A-Za-z0-9_-]+ then .jpg or .vtt), index and duration 0
  */
-enum proto_seg_kind { PROTO_SEG_TS = 0, PROTO_SEG_VTT = 1, PROTO_SEG_FILE = 4 };
+enum proto_seg_kind {
+    PROTO_SEG_TS = 0,
+    PROTO_SEG_VTT = 1,
+    PROTO_SEG_INIT = 2,
+    PROTO_SEG_M4S = 3,
+    PROTO_SEG_FILE = 4
+};
 
 struct proto_conv_segment {
     char rendition[16]; /* NUL-terminated, [A-Za-z0-9_-]; PROTO_SEG_FILE: the file name */

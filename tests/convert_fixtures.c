@@ -124,6 +124,8 @@ convert_fixtures_media(const char *path, struct convert_fixtures_media *m, char 
             m->iframes_only = 1;
         } else if (sscanf(line, "#EXT-X-BYTERANGE:%lld@%lld", &rlen, &roff) == 2) {
             continue;
+        } else if (strncmp(line, "#EXT-X-MAP:URI=\"", 16) == 0) {
+            snprintf(m->map, sizeof(m->map), "%.*s", (int)strcspn(line + 16, "\""), line + 16);
         } else if (sscanf(line, "#EXTINF:%lf,", &dur) == 1) {
             pending = 1;
         } else if (line[0] != '#' && line[0] != '\0') {
@@ -266,33 +268,76 @@ convert_fixtures_iframes(const char *path, struct convert_fixtures_variant *v, i
     return n;
 }
 
-int
-convert_fixtures_range_frames(const char *path, long long off, long long len, int *keys)
+/* convert_fixtures_copy - append bytes [off, off+len) of path (len < 0: to its end) to out. */
+static int
+convert_fixtures_copy(FILE *out, const char *path, long long off, long long len)
 {
-    char *part = convert_fixtures_path("range.ts");
-    static int seq;
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.%d.%d", part, (int)getpid(), seq++);
-    free(part);
-    int rc = -1;
-    FILE *in = fopen(path, "rb"), *out = fopen(tmp, "wb");
-    char *buf = malloc((size_t)len);
-    if (in != NULL && out != NULL && buf != NULL && fseek(in, off, SEEK_SET) == 0 &&
-        fread(buf, 1, (size_t)len, in) == (size_t)len &&
-        fwrite(buf, 1, (size_t)len, out) == (size_t)len) {
-        rc = 0;
-    }
-    free(buf);
-    if (in != NULL) {
-        fclose(in);
-    }
-    if (out != NULL && fclose(out) != 0) {
-        rc = -1;
-    }
-    if (rc < 0) {
-        unlink(tmp);
+    FILE *in = fopen(path, "rb");
+    if (in == NULL || fseek(in, off, SEEK_SET) != 0) {
+        if (in != NULL) {
+            fclose(in);
+        }
         return -1;
     }
+    char buf[65536];
+    long long left = len;
+    int rc = 0;
+    while (len < 0 || left > 0) {
+        size_t want = len < 0 || left > (long long)sizeof(buf) ? sizeof(buf) : (size_t)left;
+        size_t got = fread(buf, 1, want, in);
+        if (got == 0) {
+            rc = len < 0 ? 0 : -1;
+            break;
+        }
+        if (fwrite(buf, 1, got, out) != got) {
+            rc = -1;
+            break;
+        }
+        left -= (long long)got;
+    }
+    fclose(in);
+    return rc;
+}
+
+char *
+convert_fixtures_join(const char *init, const char *seg, long long off, long long len)
+{
+    char *part = convert_fixtures_path("join");
+    static int seq;
+    char tmp[4200];
+    const char *dot = strrchr(seg, '.');
+    /* the segment's own extension, a hint for the demuxer; .mp4 after an init */
+    snprintf(tmp, sizeof(tmp), "%s.%d.%d%s", part, (int)getpid(), seq++,
+             init != NULL                     ? ".mp4"
+             : dot != NULL && strlen(dot) < 6 ? dot
+                                              : "");
+    free(part);
+    FILE *out = fopen(tmp, "wb");
+    if (out == NULL) {
+        return NULL;
+    }
+    int rc = (init != NULL ? convert_fixtures_copy(out, init, 0, -1) : 0) == 0 &&
+                     convert_fixtures_copy(out, seg, off, len) == 0
+                 ? 0
+                 : -1;
+    if (fclose(out) != 0 || rc < 0) {
+        unlink(tmp);
+        return NULL;
+    }
+    return strdup(tmp);
+}
+
+int
+convert_fixtures_range_frames(const char *path, const char *init, long long off, long long len,
+                              int *keys)
+{
+    char *joined = convert_fixtures_join(init, path, off, len);
+    if (joined == NULL) {
+        return -1;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s", joined);
+    free(joined);
     /* Decode what the range holds, as a player given only those bytes would. */
     char cmd[8600];
     snprintf(cmd, sizeof(cmd),
@@ -317,6 +362,9 @@ int
 convert_fixtures_probe(const char *path, struct convert_fixtures_seg *s)
 {
     memset(s, 0, sizeof(*s));
+    if (av_log_get_level() > AV_LOG_ERROR) {
+        av_log_set_level(AV_LOG_ERROR); /* no decoder banners (libdav1d's) in the test log */
+    }
     AVFormatContext *fmt = NULL;
     if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
         return -1;

@@ -19,12 +19,13 @@ struct convert_fixtures_media {
     char uri[CONVERT_FIXTURES_MAX_SEGS][64];
     long long range_len[CONVERT_FIXTURES_MAX_SEGS], range_off[CONVERT_FIXTURES_MAX_SEGS]; /* -1 */
     double sum;
+    char map[64]; /* EXT-X-MAP's URI (fMP4's init segment), "" when absent */
 };
 
 /* An EXT-X-STREAM-INF (or, from convert_fixtures_iframes, I-FRAME-STREAM-INF). */
 struct convert_fixtures_variant {
     long bandwidth, average;
-    char codecs[64];
+    char codecs[96];
     int width, height; /* 0: no RESOLUTION */
     double fps;        /* 0: no FRAME-RATE */
     char uri[64];
@@ -67,8 +68,16 @@ int convert_fixtures_renditions(const char *path, struct convert_fixtures_rendit
 int convert_fixtures_iframes(const char *path, struct convert_fixtures_variant *v, int max,
                              char *why, size_t whylen);
 int convert_fixtures_probe(const char *path, struct convert_fixtures_seg *s);
-/* Decode bytes [off, off+len) of path alone: frames decoded, how many key, or -1. */
-int convert_fixtures_range_frames(const char *path, long long off, long long len, int *keys);
+/* Decode bytes [off, off+len) of path alone (after the init segment init,
+ * when not NULL: fMP4): frames decoded, how many key, or -1. */
+int convert_fixtures_range_frames(const char *path, const char *init, long long off, long long len,
+                                  int *keys);
+/*
+ * convert_fixtures_join - what a player of fMP4 feeds its decoder: the init
+ * segment then bytes [off, off+len) of seg (len < 0: all of it), in a new
+ * scratch file; its path (free and unlink it), or NULL.
+ */
+char *convert_fixtures_join(const char *init, const char *seg, long long off, long long len);
 /* The input's duration (seconds) and, if it has video, width/height/fps. */
 int convert_fixtures_input(const char *path, double *duration, int *w, int *h, double *fps);
 /* Mean absolute difference of two pictures' first frames, as 24x32 gray. */

@@ -2,6 +2,7 @@
  * fix_config.c - see fix_config.h.
  */
 #include "tests/fix_config.h"
+#include "workers/convert.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -52,6 +53,11 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("convert", "first_variant", snprintf(out, cap, "%s", c->convert.first_variant));
     S("convert", "thumbnails", snprintf(out, cap, "%d", c->convert.thumbnails));
     S("convert", "storyboard_interval", snprintf(out, cap, "%g", c->convert.storyboard_interval));
+    S("convert", "segment_format", snprintf(out, cap, "%s", c->convert.fmp4 ? "fmp4" : "ts"));
+    S("convert", "video_codec",
+      snprintf(out, cap, "%s", convert_codec_name((enum convert_codec)c->convert.video_codec)));
+    S("convert", "x265_preset", snprintf(out, cap, "%s", c->convert.x265_preset));
+    S("convert", "svtav1_preset", snprintf(out, cap, "%s", c->convert.svtav1_preset));
     S("upload", "workers", snprintf(out, cap, "%u", c->upload.workers));
     S("upload", "url", snprintf(out, cap, "%s", c->upload.url));
     S("upload", "endpoint", snprintf(out, cap, "%s", c->upload.endpoint));
@@ -118,6 +124,10 @@ const char *const fix_config_keys[] = {
     "convert.first_variant",
     "convert.thumbnails",
     "convert.storyboard_interval",
+    "convert.segment_format",
+    "convert.video_codec",
+    "convert.x265_preset",
+    "convert.svtav1_preset",
     "upload.workers",
     "upload.url",
     "upload.endpoint",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/pixfmt.h>
@@ -17,13 +18,107 @@
 #include "tests/convert_fixtures.h"
 #include "tests/hls_check.h"
 
+/*
+ * check_codecs - a variant's CODECS for its video against what the
+ * segment's bitstream says (FFmpeg's parse of it): avc1.PPCCLL, hvc1.P.C.
+ * [LH]L... or av01.P.LLT.DD, each naming the profile and level the stream
+ * really has.
+ */
+static void
+check_codecs(const char *seg, const char *codecs, const struct convert_fixtures_seg *s,
+             const struct hls_expect *e)
+{
+    const char *c;
+    if ((c = strstr(codecs, "avc1.")) != NULL) {
+        unsigned prof = 0, cons = 0, lev = 0;
+        cr_assert_eq(sscanf(c, "avc1.%2x%2x%2x", &prof, &cons, &lev), 3, "CODECS %s", codecs);
+        cr_assert_eq(s->vcodec, AV_CODEC_ID_H264, "%s: not H.264 as %s says", seg, codecs);
+        cr_assert_eq((unsigned)s->profile & 0xff, prof, "%s: profile %d vs %s", seg, s->profile,
+                     codecs);
+        if (!e->copy && !e->any_profile) {
+            cr_assert_eq(s->profile, FF_PROFILE_H264_HIGH, "%s: not High", seg);
+        }
+        cr_assert_eq((unsigned)s->level, lev, "%s: level %d vs %s", seg, s->level, codecs);
+    } else if ((c = strstr(codecs, "hvc1.")) != NULL) {
+        int prof = -1, lev = -1;
+        unsigned compat = 0;
+        char tier = 0;
+        cr_assert_eq(sscanf(c, "hvc1.%d.%X.%c%d", &prof, &compat, &tier, &lev), 4, "CODECS %s",
+                     codecs);
+        cr_assert_eq(s->vcodec, AV_CODEC_ID_HEVC, "%s: not HEVC as %s says", seg, codecs);
+        cr_assert_eq(s->profile, prof, "%s: profile %d vs %s", seg, s->profile, codecs);
+        cr_assert(compat & (1u << prof), "%s: profile %d not among the compatible %X", codecs, prof,
+                  compat);
+        cr_assert(tier == 'L' || tier == 'H', "CODECS %s: tier", codecs);
+        cr_assert_eq(s->level, lev, "%s: level %d vs %s", seg, s->level, codecs);
+    } else if ((c = strstr(codecs, "av01.")) != NULL) {
+        int prof = -1, lev = -1, depth = 0;
+        char tier = 0;
+        cr_assert_eq(sscanf(c, "av01.%d.%2d%c.%2d", &prof, &lev, &tier, &depth), 4, "CODECS %s",
+                     codecs);
+        cr_assert_eq(s->vcodec, AV_CODEC_ID_AV1, "%s: not AV1 as %s says", seg, codecs);
+        cr_assert_eq(s->profile, prof, "%s: profile %d vs %s", seg, s->profile, codecs);
+        cr_assert_eq(s->level, lev, "%s: level %d vs %s", seg, s->level, codecs);
+        cr_assert(tier == 'M' || tier == 'H', "CODECS %s: tier", codecs);
+        cr_assert_eq(depth, 8, "CODECS %s: the ladder is 8-bit", codecs);
+    } else {
+        cr_assert_fail("CODECS %s names no video codec (avc1, hvc1, av01)", codecs);
+    }
+    cr_assert(e->fmp4 || s->vcodec == AV_CODEC_ID_H264, "%s: %s in MPEG-TS", seg, codecs);
+}
+
+/* check_decodes - ffmpeg decodes init + segment to the end without a word. */
+static void
+check_decodes(const char *init, const char *seg)
+{
+    char *joined = convert_fixtures_join(init, seg, 0, -1);
+    cr_assert_not_null(joined, "%s + %s", init, seg);
+    char cmd[8600];
+    snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -i '%s' -map 0 -f null - 2>&1", joined);
+    FILE *p = popen(cmd, "r");
+    char line[512] = "";
+    int said = p != NULL && fgets(line, sizeof(line), p) != NULL;
+    int st = p != NULL ? pclose(p) : -1;
+    unlink(joined);
+    free(joined);
+    cr_assert(st == 0 && !said, "%s after %s does not decode cleanly: %s", seg, init, line);
+}
+
 /* What one media playlist's segments showed, for comparing renditions. */
 struct seen {
     int n;                                    /* segments */
     double starts[CONVERT_FIXTURES_MAX_SEGS]; /* first packet time of each (video or audio) */
     int nkeys;
     double keys[CONVERT_FIXTURES_MAX_KEYS * 4];
+    double peak; /* RFC 8216 4.1's peak segment bit rate, from the files' sizes */
 };
+
+/*
+ * rfc_peak - RFC 8216 4.1: the largest bit rate of any run of consecutive
+ * segments lasting 0.5 to 1.5 target durations (all of them when shorter),
+ * computed here from the files on disk, apart from the writer's code.
+ */
+static double
+rfc_peak(const double *dur, const double *bytes, int n, long target)
+{
+    double peak = 0, all_b = 0, all_t = 0;
+    for (int i = 0; i < n; i++) {
+        all_b += 8 * bytes[i];
+        all_t += dur[i];
+        double b = 0, t = 0;
+        for (int k = i; k < n; k++) {
+            b += 8 * bytes[k];
+            t += dur[k];
+            if (t > 1.5 * (double)target) {
+                break;
+            }
+            if (t >= 0.5 * (double)target && b / t > peak) {
+                peak = b / t;
+            }
+        }
+    }
+    return peak > 0 ? peak : all_t > 0 ? all_b / all_t : 0;
+}
 
 /*
  * check_playlist - one rendition's media playlist and every segment it
@@ -42,6 +137,27 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
     cr_assert_eq(convert_fixtures_media(path, &m, why, sizeof(why)), 0, "%s", why);
     cr_assert_geq(m.version, 3);
     cr_assert(m.vod && m.independent && m.endlist, "%s: VOD/INDEPENDENT/ENDLIST missing", path);
+    char init[4200] = "";
+    if (e->fmp4) {
+        cr_assert_str_eq(m.map, "init.mp4", "%s: EXT-X-MAP missing", path);
+        cr_assert_geq(m.version, 7, "%s: fMP4 playlists are version 7", path);
+        snprintf(init, sizeof(init), "%s/%s", dir, m.map);
+        struct stat ist;
+        cr_assert_eq(stat(init, &ist), 0, "%s missing", init);
+        if (video && strstr(var->codecs, "hvc1.") != NULL) {
+            /* Apple plays HEVC in fMP4 with the hvc1 sample entry only */
+            char buf[4096];
+            FILE *f = fopen(init, "rb");
+            size_t got = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+            if (f != NULL) {
+                fclose(f);
+            }
+            cr_assert_not_null(memmem(buf, got, "hvc1", 4), "%s: no hvc1 sample entry", init);
+            cr_assert_null(memmem(buf, got, "hev1", 4), "%s: hev1 sample entry", init);
+        }
+    } else {
+        cr_assert_str_eq(m.map, "", "%s: EXT-X-MAP in an MPEG-TS playlist", path);
+    }
     cr_assert_eq(m.media_sequence, 0);
     double tol = frame + 1e-3;
     if (e->partial) {
@@ -51,13 +167,9 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
         cr_assert_lt(fabs(m.sum - in_dur), tol, "%s: EXTINF sum %.4f, input %.4f", path, m.sum,
                      in_dur);
     }
-    unsigned prof = 0, cons = 0, lev = 0;
-    if (video) {
-        cr_assert_eq(sscanf(strstr(var->codecs, "avc1."), "avc1.%2x%2x%2x", &prof, &cons, &lev), 3,
-                     "CODECS %s", var->codecs);
-    }
     memset(seen, 0, sizeof(*seen));
     seen->n = m.n;
+    double bytes[CONVERT_FIXTURES_MAX_SEGS];
     for (int k = 0; k < m.n; k++) {
         cr_assert_leq(lround(m.extinf[k]), m.target, "EXTINF %.3f > target %ld", m.extinf[k],
                       m.target);
@@ -68,12 +180,27 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
         char seg[4200];
         snprintf(seg, sizeof(seg), "%s/%.63s", dir, m.uri[k]);
         struct convert_fixtures_seg s;
-        cr_assert_eq(convert_fixtures_probe(seg, &s), 0, "%s does not open", seg);
+        if (e->fmp4) {
+            /* a player reads a media segment after its init segment */
+            cr_assert(strstr(m.uri[k], ".m4s") != NULL, "%s: %s", path, m.uri[k]);
+            char *joined = convert_fixtures_join(init, seg, 0, -1);
+            cr_assert_not_null(joined, "%s", seg);
+            int rc = convert_fixtures_probe(joined, &s);
+            unlink(joined);
+            free(joined);
+            cr_assert_eq(rc, 0, "%s after %s does not open", seg, init);
+            if (k == 0 || k == m.n / 2 || k == m.n - 1) {
+                check_decodes(init, seg);
+            }
+        } else {
+            cr_assert_eq(convert_fixtures_probe(seg, &s), 0, "%s does not open", seg);
+        }
         cr_assert_eq(s.has_video, video, "%s: video %d", seg, s.has_video);
         cr_assert_eq(s.has_audio, audio, "%s: audio %d", seg, s.has_audio);
         /* The bit rate the master promises covers every full segment. */
         struct stat st;
         cr_assert_eq(stat(seg, &st), 0);
+        bytes[k] = (double)st.st_size;
         if (m.extinf[k] >= m.target / 2.0) {
             cr_assert_leq(st.st_size * 8 / m.extinf[k], var->bandwidth + 1.0,
                           "%s: %.0f b/s above BANDWIDTH %ld", seg, st.st_size * 8 / m.extinf[k],
@@ -81,17 +208,11 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
         }
         if (s.has_video) {
             cr_assert(s.first_video_key, "%s does not start with a keyframe", seg);
-            cr_assert_eq(s.vcodec, AV_CODEC_ID_H264);
             cr_assert_eq(s.pix_fmt, AV_PIX_FMT_YUV420P, "%s: pix_fmt %d", seg, s.pix_fmt);
             cr_assert_eq(s.width, var->width, "%s: %dx%d, master says %dx%d", seg, s.width,
                          s.height, var->width, var->height);
             cr_assert_eq(s.height, var->height);
-            cr_assert_eq((unsigned)s.profile & 0xff, prof, "%s: profile %d vs %s", seg, s.profile,
-                         var->codecs);
-            if (!e->copy && !e->any_profile) {
-                cr_assert_eq(s.profile, FF_PROFILE_H264_HIGH, "%s: not High", seg);
-            }
-            cr_assert_eq((unsigned)s.level, lev, "%s: level %d vs %s", seg, s.level, var->codecs);
+            check_codecs(seg, var->codecs, &s, e);
             seen->starts[k] = s.first_video_pts;
             for (int q = 0; q < s.n_keys && seen->nkeys < CONVERT_FIXTURES_MAX_KEYS * 4; q++) {
                 seen->keys[seen->nkeys++] = s.keys[q];
@@ -109,12 +230,14 @@ check_playlist(const char *out, const char *uri, const struct convert_fixtures_v
             }
         }
     }
+    seen->peak = rfc_peak(m.extinf, bytes, m.n, m.target);
 }
 
 /* check_iframes - every byte range of an I-frame playlist decodes as one keyframe. */
 static void
 check_iframes(const char *out, const struct convert_fixtures_variant *iv,
-              const struct convert_fixtures_variant *video, const struct seen *seen)
+              const struct convert_fixtures_variant *video, const struct seen *seen,
+              const struct hls_expect *e)
 {
     char path[4096], dir[4096], why[512] = "";
     snprintf(path, sizeof(path), "%s/%s", out, iv->uri);
@@ -123,6 +246,11 @@ check_iframes(const char *out, const struct convert_fixtures_variant *iv,
     struct convert_fixtures_media m;
     cr_assert_eq(convert_fixtures_media(path, &m, why, sizeof(why)), 0, "%s", why);
     cr_assert(m.iframes_only, "%s: no EXT-X-I-FRAMES-ONLY", path);
+    char init[4200] = "";
+    if (m.map[0] != '\0') {
+        snprintf(init, sizeof(init), "%s/%s", dir, m.map);
+    }
+    cr_assert_eq(m.map[0] != '\0', e->fmp4, "%s: EXT-X-MAP %s", path, m.map);
     cr_assert_geq(m.version, 4, "%s: I-frame playlists need version 4", path);
     cr_assert(m.vod && m.endlist, "%s", path);
     cr_assert_eq(m.n, seen->nkeys, "%s: %d entries for %d keyframes", path, m.n, seen->nkeys);
@@ -138,7 +266,8 @@ check_iframes(const char *out, const struct convert_fixtures_variant *iv,
         char seg[4200];
         snprintf(seg, sizeof(seg), "%s/%.63s", dir, m.uri[k]);
         int keys = 0;
-        int frames = convert_fixtures_range_frames(seg, m.range_off[k], m.range_len[k], &keys);
+        int frames = convert_fixtures_range_frames(seg, init[0] ? init : NULL, m.range_off[k],
+                                                   m.range_len[k], &keys);
         cr_assert_eq(frames, 1, "%s: %lld@%lld of %s decodes %d frames", path, m.range_len[k],
                      m.range_off[k], m.uri[k], frames);
         cr_assert_eq(keys, 1, "%s: entry %d is not a keyframe", path, k);
@@ -219,7 +348,9 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         }
         nvideo++;
         cr_assert(e->audio == (strstr(v[i].codecs, "mp4a.40.2") != NULL), "CODECS %s", v[i].codecs);
-        cr_assert(strstr(v[i].codecs, "avc1.") != NULL, "CODECS %s", v[i].codecs);
+        cr_assert(strstr(v[i].codecs, "avc1.") != NULL || strstr(v[i].codecs, "hvc1.") != NULL ||
+                      strstr(v[i].codecs, "av01.") != NULL,
+                  "CODECS %s", v[i].codecs);
         cr_assert_str_eq(v[i].range, "SDR", "VIDEO-RANGE");
         if (separate) {
             cr_assert_str_eq(v[i].audio, "aac", "video variant %s names no audio group", v[i].uri);
@@ -248,6 +379,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
     /* Every rendition once: its playlist, its segments, aligned with the first. */
     struct seen first = {0}, cur;
     int have_first = 0;
+    double own_peak[16] = {0}; /* each variant's own rendition (its URI's) */
     for (int i = 0; i < n; i++) {
         int dup = 0;
         for (int k = 0; k < i; k++) {
@@ -259,10 +391,11 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         int video = v[i].width > 0;
         check_playlist(out, v[i].uri, &v[i], video, video ? e->audio && e->muxed : 1, 2, in_dur,
                        frame, e, &cur);
+        own_peak[i] = cur.peak;
         if (video) {
             for (int k = 0; k < ni; k++) {
-                if (strncmp(iv[k].uri, v[i].uri, strcspn(v[i].uri, "/")) == 0) {
-                    check_iframes(out, &iv[k], &v[i], &cur);
+                if (strncmp(iv[k].uri, v[i].uri, strcspn(v[i].uri, "/") + 1) == 0) {
+                    check_iframes(out, &iv[k], &v[i], &cur, e);
                 }
             }
             if (!e->copy) {
@@ -301,6 +434,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
         }
     }
     int nsubs = 0;
+    double audio_peak = 0; /* the heaviest audio rendition of the group */
     for (int k = 0; k < nr; k++) {
         if (strcmp(r[k].type, "SUBTITLES") != 0) {
             continue;
@@ -348,6 +482,7 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             }
         }
         check_playlist(out, r[k].uri, &av, 0, 1, atoi(r[k].channels), in_dur, frame, e, &cur);
+        audio_peak = cur.peak > audio_peak ? cur.peak : audio_peak;
         if (!have_first) {
             continue;
         }
@@ -358,6 +493,22 @@ hls_check_output(const char *input, const char *out, const struct hls_expect *e)
             cr_assert_lt(fabs(cur.starts[q] - first.starts[q]), 1024.0 / 48000 + 1e-3,
                          "%s: segment %d starts %.4f, video %.4f", r[k].uri, q, cur.starts[q],
                          first.starts[q]);
+        }
+    }
+    /* BANDWIDTH: the variant's own peak (RFC 8216 4.1) plus the heaviest
+     * rendition of its audio group (4.3.4.2); subtitles add a little more */
+    for (int i = 0; i < n; i++) {
+        int grouped = separate && v[i].audio[0] != '\0';
+        double want = (v[i].width > 0 || !grouped ? own_peak[i] : 0) + (grouped ? audio_peak : 0);
+        if (want == 0) {
+            continue; /* a duplicate URI, checked once */
+        }
+        if (e->subtitles) {
+            cr_assert_geq(v[i].bandwidth + 2.0, want, "%s: BANDWIDTH %ld below the peak %.0f",
+                          v[i].uri, v[i].bandwidth, want);
+        } else {
+            cr_assert_lt(fabs((double)v[i].bandwidth - want), 3.0,
+                         "%s: BANDWIDTH %ld, RFC 8216 peak %.0f", v[i].uri, v[i].bandwidth, want);
         }
     }
 }

@@ -20,6 +20,11 @@ struct hls_expect {
     int surround;    /* a 5.1 rendition beside the stereo one */
     int subtitles;   /* subtitle renditions */
     int any_profile; /* a fast preset (ultrafast) may give less than High */
+    /* fMP4 (CMAF): EXT-X-MAP in every media and I-frame playlist (version
+     * 7), .m4s segments checked after their init segment, and init + the
+     * first, middle and last segments decoded whole with ffmpeg. CODECS
+     * may then be hvc1 (HEVC, sample entry hvc1) or av01 as well. */
+    int fmp4;
 };
 
 /* One WebVTT cue, as published or as expected. */

@@ -39,7 +39,8 @@ Test(convert_ladder, parse)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct convert_rung r[CONVERT_MAX_LADDER];
         char err[256] = "";
-        int n = convert_ladder_parse(cases[i].spec, r, CONVERT_MAX_LADDER, err, sizeof(err));
+        int n = convert_ladder_parse(cases[i].spec, CONVERT_H264, r, CONVERT_MAX_LADDER, err,
+                                     sizeof(err));
         cr_expect_eq(n, cases[i].n, "\"%s\": %d (%s)", cases[i].spec, n, err);
         if (n > 0) {
             cr_expect_eq(r[0].size, cases[i].size0);
@@ -52,8 +53,10 @@ Test(convert_ladder, parse)
 
 Test(convert_ladder, select)
 {
-    static const struct convert_rung def[] = {
-        {1080, 5000000}, {720, 2800000}, {480, 1400000}, {360, 800000}};
+    static const struct convert_rung def[] = {{1080, 5000000, CONVERT_H264},
+                                              {720, 2800000, CONVERT_H264},
+                                              {480, 1400000, CONVERT_H264},
+                                              {360, 800000, CONVERT_H264}};
     static const struct {
         int w, h;
         int n;
@@ -126,15 +129,21 @@ Test(convert_ladder, grid)
 /* The thread plan: lanes and x264 threads, as the pipe and the docs rely on. */
 Test(convert_ladder, threads_plan)
 {
-    static const struct convert_rendition hd[] = {
-        {"720p", 1280, 720, 2800000}, {"480p", 854, 480, 1400000}, {"360p", 640, 360, 800000}};
-    static const struct convert_rendition full[] = {{"1080p", 1920, 1080, 5000000},
-                                                    {"720p", 1280, 720, 2800000},
-                                                    {"480p", 854, 480, 1400000},
-                                                    {"360p", 640, 360, 800000}};
+    static const struct convert_rendition hd[] = {{"720p", 1280, 720, 2800000, CONVERT_H264},
+                                                  {"480p", 854, 480, 1400000, CONVERT_H264},
+                                                  {"360p", 640, 360, 800000, CONVERT_H264}};
+    static const struct convert_rendition full[] = {{"1080p", 1920, 1080, 5000000, CONVERT_H264},
+                                                    {"720p", 1280, 720, 2800000, CONVERT_H264},
+                                                    {"480p", 854, 480, 1400000, CONVERT_H264},
+                                                    {"360p", 640, 360, 800000, CONVERT_H264}};
     /* listed smallest first: placement must not depend on the order */
-    static const struct convert_rendition rev[] = {
-        {"360p", 640, 360, 800000}, {"480p", 854, 480, 1400000}, {"720p", 1280, 720, 2800000}};
+    static const struct convert_rendition rev[] = {{"360p", 640, 360, 800000, CONVERT_H264},
+                                                   {"480p", 854, 480, 1400000, CONVERT_H264},
+                                                   {"720p", 1280, 720, 2800000, CONVERT_H264}};
+    /* AV1 costs about 4 x264 encodes a pixel: it gets a thread to itself */
+    static const struct convert_rendition mixed[] = {{"720p_av1", 1280, 720, 2000000, CONVERT_AV1},
+                                                     {"720p", 1280, 720, 2800000, CONVERT_H264},
+                                                     {"480p", 854, 480, 1400000, CONVERT_H264}};
     static const struct {
         const struct convert_rendition *r;
         int n, src_w, src_h, budget, single;
@@ -157,6 +166,9 @@ Test(convert_ladder, threads_plan)
         {hd, 1, 1280, 720, 2, 0, 2, {1}, {0}},
         {hd, 1, 1280, 720, 4, 3, 2, {1}, {3}},
         {hd, 1, 1280, 720, 1, 0, 1, {0}, {1}},
+        /* by area alone 480p would join the AV1 rendition's thread */
+        {mixed, 3, 1280, 720, 2, 0, 2, {1, 0, 0}, {1, 1, 1}},
+        {mixed, 3, 1280, 720, 4, 0, 4, {3, 2, 1}, {2, 1, 1}},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         int lane[CONVERT_MAX_LADDER], threads[CONVERT_MAX_LADDER];
@@ -179,7 +191,8 @@ Test(convert_ladder, threads_plan_lanes_valid)
         for (int budget = 1; budget <= 64; budget++) {
             struct convert_rendition r[CONVERT_MAX_LADDER];
             for (int i = 0; i < n; i++) {
-                r[i] = (struct convert_rendition){"r", 2 * (8 + 37 * i % 11), 2 * (8 + i), 1};
+                r[i] = (struct convert_rendition){"r", 2 * (8 + 37 * i % 11), 2 * (8 + i), 1,
+                                                  CONVERT_H264};
             }
             int lane[CONVERT_MAX_LADDER], threads[CONVERT_MAX_LADDER];
             int lanes = convert_ladder_threads(r, n, 1920, 1080, budget, 0, threads, lane);

@@ -263,18 +263,44 @@ Test(player, a_missing_segment_fails_the_player, .timeout = 120)
     json_decref(r);
 }
 
-/* A viewer's languages: two audio tracks and a subtitle track in the input
- * become renditions that hls.js lists, switches to and shows. */
-Test(player, languages_switch_and_subtitles_show, .timeout = 150)
+/*
+ * check_cues - every cue hls.js holds (it may have dropped those behind
+ * the playhead) is one of subs_srt's, at its time: hls.js's timeline
+ * starts at the first frame's decode time, so within a few frames.
+ */
+static void
+check_cues(json_t *r)
 {
-    struct fix_daemon d;
-    char root[1024], why[2048], clip[1024], srt[1024];
-    int rc;
+    json_t *shown = json_object_get(json_object_get(r, "subtitles"), "cues");
+    cr_assert_geq(json_array_size(shown), 1, "no cue reached the video element");
+    static const struct {
+        const char *text;
+        double start;
+    } want[] = {{"Hello <i>world</i>", 0.5}, {"Second cue", 3.0}};
+    size_t i;
+    json_t *c;
+    json_array_foreach(shown, i, c)
+    {
+        const char *text = json_string_value(json_object_get(c, "text"));
+        double start = json_number_value(json_object_get(c, "start"));
+        size_t k = 0;
+        while (k < 2 && (text == NULL || strcmp(text, want[k].text) != 0))
+            k++;
+        cr_assert_lt(k, 2, "cue %zu \"%s\" is none of the input's", i, text ? text : "");
+        cr_assert_lt(fabs(start - want[k].start), 0.15,
+                     "\"%s\" shown at %.3f s, written for %.1f s", text, start, want[k].start);
+    }
+}
 
-    need_player();
+/* subs_clip - 8 s of 640x360 with `audio` tracks (1 or 2: English, French)
+ * and an English subtitle track with subs_srt's cues; its path in clip */
+static void
+subs_clip(const char *name, int audio, char *clip, size_t cap)
+{
+    char srt[1024];
     const char *tmp = getenv("HLSD_TEST_TMP");
-    snprintf(srt, sizeof(srt), "%s/player-langs-%ld.srt", tmp ? tmp : "/tmp", (long)getpid());
-    snprintf(clip, sizeof(clip), "%s/player-langs-%ld.mp4", tmp ? tmp : "/tmp", (long)getpid());
+    snprintf(srt, sizeof(srt), "%s/%s-%ld.srt", tmp ? tmp : "/tmp", name, (long)getpid());
+    snprintf(clip, cap, "%s/%s-%ld.mp4", tmp ? tmp : "/tmp", name, (long)getpid());
     FILE *f = fopen(srt, "w");
     cr_assert_not_null(f);
     fputs("1\n00:00:00,500 --> 00:00:02,000\nHello <i>world</i>\n\n"
@@ -284,11 +310,23 @@ Test(player, languages_switch_and_subtitles_show, .timeout = 150)
     cr_assert_eq(fix_sh(NULL, 0,
                         "ffmpeg -v error -y -f lavfi -i testsrc2=size=640x360:rate=25:duration=8 "
                         "-f lavfi -i sine=f=440:d=8 -f lavfi -i sine=f=880:d=8 -i '%s' "
-                        "-map 0 -map 1 -map 2 -map 3 -c:v libx264 -preset ultrafast "
+                        "-map 0 -map 1 %s -map 3 -c:v libx264 -preset ultrafast "
                         "-pix_fmt yuv420p -c:a aac -c:s mov_text -metadata:s:a:0 language=eng "
                         "-metadata:s:a:1 language=fre -metadata:s:s:0 language=eng '%s'",
-                        srt, clip),
+                        srt, audio > 1 ? "-map 2" : "", clip),
                  0);
+}
+
+/* A viewer's languages: two audio tracks and a subtitle track in the input
+ * become renditions that hls.js lists, switches to and shows. */
+Test(player, languages_switch_and_subtitles_show, .timeout = 150)
+{
+    struct fix_daemon d;
+    char root[1024], why[2048], clip[1024];
+    int rc;
+
+    need_player();
+    subs_clip("player-langs", 2, clip, sizeof(clip));
     double dur = probe_duration(clip);
     publish(&d, "player-langs", clip, "--ladder 360:800k,240:400k", root, sizeof(root));
     json_t *r = play(&d, root, "--to-end", &rc, why, sizeof(why));
@@ -308,28 +346,33 @@ Test(player, languages_switch_and_subtitles_show, .timeout = 150)
     json_t *subs = json_object_get(r, "subtitle_tracks");
     cr_assert_eq(json_array_size(subs), 1);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(subs, 0), "lang")), "en");
-    json_t *shown = json_object_get(json_object_get(r, "subtitles"), "cues");
-    cr_assert_geq(json_array_size(shown), 1, "no cue reached the video element");
-    /* Every cue hls.js holds (it may have dropped those behind the playhead)
-     * is one of the input's, at its time: hls.js's timeline starts at the
-     * first frame's decode time, so within a few frames. */
-    static const struct {
-        const char *text;
-        double start;
-    } want[] = {{"Hello <i>world</i>", 0.5}, {"Second cue", 3.0}};
-    size_t i;
-    json_t *c;
-    json_array_foreach(shown, i, c)
-    {
-        const char *text = json_string_value(json_object_get(c, "text"));
-        double start = json_number_value(json_object_get(c, "start"));
-        size_t k = 0;
-        while (k < 2 && (text == NULL || strcmp(text, want[k].text) != 0))
-            k++;
-        cr_assert_lt(k, 2, "cue %zu \"%s\" is none of the input's", i, text ? text : "");
-        cr_assert_lt(fabs(start - want[k].start), 0.15,
-                     "\"%s\" shown at %.3f s, written for %.1f s", text, start, want[k].start);
-    }
+    check_cues(r);
+    json_decref(r);
+    fix_daemon_stop(&d, SIGTERM, 10000);
+}
+
+/* CMAF: the H.264 ladder in fMP4 segments (init.mp4 + .m4s) plays to the
+ * end, audio from its group, and the WebVTT cues show at their times (the
+ * fMP4 timeline starts where the MPEG-TS one does). */
+Test(player, fmp4_ladder_plays_to_the_end, .timeout = 150)
+{
+    struct fix_daemon d;
+    char root[1024], why[2048], clip[1024];
+    int rc;
+
+    need_player();
+    subs_clip("player-fmp4", 1, clip, sizeof(clip));
+    double dur = probe_duration(clip);
+    publish(&d, "player-fmp4", clip, "--format fmp4 --ladder 360:800k,240:400k", root,
+            sizeof(root));
+    char init[1100];
+    snprintf(init, sizeof(init), "%s/360p/init.mp4", root);
+    cr_assert(fix_exists(init), "%s was not published", init);
+    json_t *r = play(&d, root, "--to-end", &rc, why, sizeof(why));
+    static const int heights[] = {240, 360};
+    check_played(r, rc, why, heights, 2, dur, 1);
+    cr_assert_eq(json_array_size(json_object_get(r, "subtitle_tracks")), 1);
+    check_cues(r);
     json_decref(r);
     fix_daemon_stop(&d, SIGTERM, 10000);
 }

@@ -5,7 +5,9 @@
  *               [--preset P] [--threads N] [--audio separate|muxed]
  *               [--first-variant auto|lowest|highest|NAME]
  *               [--subtitles LANG=FILE]... [--no-thumbnails]
- *               [--storyboard-interval SECONDS] [--verbose]
+ *               [--storyboard-interval SECONDS] [--format ts|fmp4]
+ *               [--codec h264|hevc|av1] [--x265-preset P] [--svtav1-preset N]
+ *               [--verbose]
  *
  * Exit 0 on success; otherwise 1 with a one-line reason on stderr (2 for
  * bad usage). --verbose prints each segment as it is reported, and the
@@ -26,7 +28,9 @@ usage(void)
                     "                   [--preset P] [--threads N] [--audio separate|muxed]\n"
                     "                   [--first-variant auto|lowest|highest|NAME]\n"
                     "                   [--subtitles LANG=FILE]... [--no-thumbnails]\n"
-                    "                   [--storyboard-interval SECONDS] [--verbose]\n");
+                    "                   [--storyboard-interval SECONDS] [--format ts|fmp4]\n"
+                    "                   [--codec h264|hevc|av1] [--x265-preset P]\n"
+                    "                   [--svtav1-preset N] [--verbose]\n");
     exit(2);
 }
 
@@ -34,8 +38,8 @@ static void
 on_segment(void *ud, const struct convert_segment *s)
 {
     (void)ud;
-    fprintf(stderr, "segment %s %u %s %llu %.3f\n", s->rendition, s->index, s->path,
-            (unsigned long long)s->size, s->duration);
+    fprintf(stderr, "%s %s %u %s %llu %.3f\n", s->init ? "init" : "segment", s->rendition, s->index,
+            s->path, (unsigned long long)s->size, s->duration);
 }
 
 static void
@@ -110,6 +114,22 @@ main(int argc, char **argv)
                         argv[i]);
                 return 2;
             }
+        } else if (strcmp(a, "--format") == 0 && !last) {
+            const char *v = argv[++i];
+            if (strcmp(v, "ts") != 0 && strcmp(v, "fmp4") != 0) {
+                fprintf(stderr, "hls-convert: --format is ts or fmp4, not %s\n", v);
+                return 2;
+            }
+            o.format = strcmp(v, "fmp4") == 0 ? CONVERT_FMP4 : CONVERT_TS;
+        } else if (strcmp(a, "--codec") == 0 && !last) {
+            if (convert_codec_parse(argv[++i], &o.video_codec) < 0) {
+                fprintf(stderr, "hls-convert: --codec is h264, hevc or av1, not %s\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--x265-preset") == 0 && !last) {
+            o.x265_preset = argv[++i];
+        } else if (strcmp(a, "--svtav1-preset") == 0 && !last) {
+            o.svtav1_preset = argv[++i];
         } else if (strcmp(a, "--verbose") == 0) {
             verbose = 1;
         } else if (a[0] == '-' && a[1] == '-') {
@@ -133,9 +153,16 @@ main(int argc, char **argv)
         o.on_file = on_file;
     }
     convert_log_quiet();
+    /* SVT-AV1 prints its banner unless told otherwise (1: errors only). */
+    setenv("SVT_LOG", "1", 0);
 
     struct convert_result res;
     char err[512];
+    if (convert_ladder_check(&o, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hls-convert: %s%s\n", err,
+                o.format == CONVERT_TS ? " (use --format fmp4)" : "");
+        return 1;
+    }
     if (convert_run(&o, &res, err, sizeof(err)) < 0) {
         fprintf(stderr, "hls-convert: %s\n", err);
         return 1;

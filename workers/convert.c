@@ -24,7 +24,6 @@
 #include "ipc/msclock.h"
 #include "workers/convert_int.h"
 
-#define CONVERT_DEFAULT_LADDER  "1080:5000k,720:2800k,480:1400k,360:800k"
 #define CONVERT_DEFAULT_SEGMENT 6.0
 #define CONVERT_PROGRESS_PERIOD 0.5 /* seconds; the promise is one */
 
@@ -133,8 +132,9 @@ convert_setup(struct convert_job *j, char *err, size_t errlen)
         j->r[0].height = in->vst->codecpar->height;
     } else if (in->vst != NULL) {
         struct convert_rung rungs[CONVERT_MAX_LADDER];
-        const char *spec = j->o->ladder != NULL ? j->o->ladder : CONVERT_DEFAULT_LADDER;
-        int nr = convert_ladder_parse(spec, rungs, CONVERT_MAX_LADDER, err, errlen);
+        const char *spec = j->o->ladder != NULL ? j->o->ladder : CONVERT_LADDER_DEFAULT;
+        int nr =
+            convert_ladder_parse(spec, j->o->video_codec, rungs, CONVERT_MAX_LADDER, err, errlen);
         if (nr < 0) {
             return -1;
         }
@@ -514,6 +514,9 @@ convert_run(const struct convert_opts *o, struct convert_result *res, char *err,
     if (o->threads < 0 || o->threads > 64) {
         return convert_err_set(err, errlen, 0, "%s: thread count %d is not within 0..64", o->input,
                                o->threads);
+    }
+    if (convert_ladder_check(o, err, errlen) < 0) {
+        return -1;
     }
 
     struct convert_job j = {.o = o, .seg = seg};

@@ -2,10 +2,11 @@
  * convert.h - the conversion engine: one media file in, an HLS ladder out.
  *
  * convert_run() decodes the input once, scales and encodes every rendition
- * of the ladder (H.264 High), encodes every audio track of the input
- * (AAC-LC stereo, plus 5.1 for a surround track) into renditions of their
- * own, turns text subtitle tracks and caption files into WebVTT, cuts
- * MPEG-TS segments on keyframes that are forced at the same times in every
+ * of the ladder (H.264 High; HEVC or AV1 when a rung names them), encodes
+ * every audio track of the input (AAC-LC stereo, plus 5.1 for a surround
+ * track) into renditions of their own, turns text subtitle tracks and
+ * caption files into WebVTT, cuts MPEG-TS (or fMP4: init.mp4 + .m4s)
+ * segments on keyframes that are forced at the same times in every
  * rendition, and writes
  *
  *     OUTDIR/<rendition>/seg_00000.ts ...   (each reported when closed;
@@ -38,6 +39,10 @@
 
 enum convert_kind { CONVERT_VIDEO, CONVERT_AUDIO, CONVERT_SUBTITLES };
 
+/* CMAF: the segment format and the video codec of a rendition. */
+enum convert_format { CONVERT_TS = 0, CONVERT_FMP4 = 1 };
+enum convert_codec { CONVERT_H264 = 0, CONVERT_HEVC = 1, CONVERT_AV1 = 2 };
+
 /* One finished segment, reported the moment its file is complete on disk. */
 struct convert_segment {
     const char *rendition; /* "720p", "audio_en", "subs_fr", ... */
@@ -46,6 +51,9 @@ struct convert_segment {
     const char *path; /* OUTDIR/<rendition>/seg_NNNNN.ts (.vtt for subtitles) */
     uint64_t size;    /* bytes */
     double duration;  /* seconds, as its EXTINF will say */
+    /* fMP4: 1 for the rendition's init segment (init.mp4, reported before
+     * its first media segment; index 0, duration 0), 0 for seg_NNNNN.m4s */
+    int init;
 };
 
 /* A caption file given with the input (SubRip or WebVTT). */
@@ -90,6 +98,17 @@ struct convert_opts {
      */
     int thumbnails;
     double storyboard_interval;
+    /*
+     * CMAF. format: MPEG-TS segments (CONVERT_TS, the default) or fMP4
+     * (init.mp4 + seg_NNNNN.m4s, EXT-X-MAP). video_codec: the codec of the
+     * ladder entries that name none ("720:2800k"; "720:2800k:hevc" names
+     * one). HEVC and AV1 need CONVERT_FMP4. x265_preset: libx265's preset,
+     * NULL = "fast"; svtav1_preset: libsvtav1's, "0".."13", NULL = "10".
+     */
+    enum convert_format format;
+    enum convert_codec video_codec;
+    const char *x265_preset;
+    const char *svtav1_preset;
     /* Non-zero: stop within a second, return -1 with errno ECANCELED. */
     const _Atomic int *cancel;
     /* Both optional; called on the thread that runs convert_run(). */
@@ -128,6 +147,19 @@ int convert_run(const struct convert_opts *o, struct convert_result *res, char *
  * accepted.
  */
 int convert_caption_check(const char *path, const char *shown, char *err, size_t errlen);
+
+/*
+ * convert_ladder_check - can o's ladder (NULL: the default) be made with
+ * o->format and o->video_codec? 0, or -1 with errno EINVAL and the reason
+ * in err (a malformed entry, or HEVC/AV1 asked for with MPEG-TS). For
+ * front ends, before a job is accepted; convert_run() checks the same.
+ */
+int convert_ladder_check(const struct convert_opts *o, char *err, size_t errlen);
+
+/* convert_codec_name - "h264", "hevc", "av1"; convert_codec_parse - the
+ * reverse (case-insensitive; "avc", "h265", "x265" too): 0, or -1. */
+const char *convert_codec_name(enum convert_codec c);
+int convert_codec_parse(const char *s, enum convert_codec *c);
 
 /*
  * convert_log_quiet - silence FFmpeg's logging for this process and keep

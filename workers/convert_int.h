@@ -86,19 +86,24 @@ void convert_probe_close(struct convert_input *in);
 double convert_probe_fraction(const struct convert_input *in, double pos_seconds);
 
 /* convert_ladder.c: parse a ladder and pick the rungs a source allows. */
+#define CONVERT_LADDER_DEFAULT "1080:5000k,720:2800k,480:1400k,360:800k"
+
 struct convert_rung {
     int size;        /* short side of the picture */
     int64_t bitrate; /* bits/s cap */
+    enum convert_codec codec;
 };
 
 struct convert_rendition {
     char name[CONVERT_NAME_MAX];
     int width, height;
     int64_t maxrate;
+    enum convert_codec codec;
 };
 
-int convert_ladder_parse(const char *spec, struct convert_rung *rungs, int max, char *err,
-                         size_t errlen);
+/* dflt: the codec of entries that name none. */
+int convert_ladder_parse(const char *spec, enum convert_codec dflt, struct convert_rung *rungs,
+                         int max, char *err, size_t errlen);
 int convert_ladder_select(const struct convert_rung *rungs, int n, int src_w, int src_h,
                           struct convert_rendition *out);
 
@@ -225,7 +230,8 @@ void convert_audio_free(struct convert_audio **a);
 struct convert_variant {
     enum convert_kind kind;
     const char *name;
-    const char *ext;    /* of its segments: "ts", "vtt" */
+    const char *ext;    /* of its segments: "ts", "m4s", "vtt" */
+    const char *map;    /* fMP4: its init segment ("init.mp4", EXT-X-MAP); NULL: none */
     const char *codecs; /* what its own segments carry ("avc1.64001f,mp4a.40.2" muxed) */
     const struct convert_mux_seg *segs;
     unsigned n_segs;

@@ -1,7 +1,18 @@
 /*
- * convert_mux.c - one rendition's segmenter: a single MPEG-TS muxer whose
- * output file is switched at each cut, so continuity counters and
- * timestamps run on across segments as in the ffmpeg CLI's hls muxer.
+ * convert_mux.c - one rendition's segmenter: a single MPEG-TS muxer (or,
+ * for CMAF, a single fragmenting MP4 muxer) whose output file is switched
+ * at each cut, so continuity counters and timestamps run on across
+ * segments as in the ffmpeg CLI's hls muxer.
+ *
+ * fMP4: the mp4 muxer writes ftyp+moov at once (empty_moov) into
+ * init.mp4, then a fragment (moof+mdat, default-base-is-moof, so a
+ * fragment does not care which file it lands in) each time we ask
+ * (frag_custom: av_write_frame(NULL)). A cut flushes the fragment into the
+ * old file and switches files. Each video keyframe is a fragment of its
+ * own, so the I-frame playlist's byte range is one whole moof+mdat that
+ * decodes after the init segment alone. The muxer needs every sample's
+ * duration when it closes a fragment: one video packet is held back until
+ * the next gives it (next dts - this dts).
  *
  * Packets of the two streams arrive in encoder order; a small queue per
  * stream restores dts order. A segment is cut before a video keyframe (or,
@@ -72,8 +83,12 @@ struct convert_mux {
     double clock;
     double cuts[CONVERT_MUX_CUTS];
     unsigned cut_head, cut_len;
-    char vcodec[24], acodec[16];
+    char vcodec[48], acodec[16];
     int have_sps;
+    int fmp4;              /* CONVERT_FMP4: init.mp4 + seg_NNNNN.m4s */
+    int64_t last_vdur;     /* fMP4: the last video sample's duration, vtb */
+    int64_t vshift;        /* fMP4: the first video packet's pts - dts, vtb; -1 unknown */
+    enum convert_codec vc; /* the video's codec, for its CODECS string */
 };
 
 /* convert_mux_grow - room for one more element in a doubling array. */
@@ -163,7 +178,8 @@ convert_mux_queue_free(struct convert_mux_queue *q)
 static void
 convert_mux_path(const struct convert_mux *m, unsigned index, int part, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/seg_%05u.ts%s", m->dir, index, part ? ".part" : "");
+    snprintf(buf, len, "%s/seg_%05u.%s%s", m->dir, index, m->fmp4 ? "m4s" : "ts",
+             part ? ".part" : "");
 }
 
 /* convert_mux_begin - open the next segment file under its .part name. */
@@ -177,7 +193,9 @@ convert_mux_begin(struct convert_mux *m, char *err, size_t errlen)
         return convert_err_set(err, errlen, ret, "%s: cannot create", path);
     }
     /* Every segment must start with PAT/PMT to be decodable alone. */
-    av_opt_set(m->oc->priv_data, "mpegts_flags", "resend_headers", 0);
+    if (!m->fmp4) {
+        av_opt_set(m->oc->priv_data, "mpegts_flags", "resend_headers", 0);
+    }
     m->open = 1;
     return 0;
 }
@@ -276,6 +294,27 @@ convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, si
     AVStream *st = m->oc->streams[video ? m->vi : m->ai];
     int64_t off =
         av_rescale_q(llround(CONVERT_TS_OFFSET * 90000), (AVRational){1, 90000}, st->time_base);
+    if (m->fmp4 && video) {
+        /*
+         * The mp4 muxer (5.1, fragments, no edit list) makes the first
+         * sample's decode time its presentation time and keeps the
+         * composition offsets: every picture would show pts0 - dts0 late.
+         * Given times that much earlier, the pictures show when they do in
+         * MPEG-TS, in step with the audio (tested).
+         */
+        if (m->vshift < 0) {
+            m->vshift =
+                pkt->pts != AV_NOPTS_VALUE && pkt->dts != AV_NOPTS_VALUE && pkt->pts > pkt->dts
+                    ? pkt->pts - pkt->dts
+                    : 0;
+        }
+        if (pkt->pts != AV_NOPTS_VALUE) {
+            pkt->pts -= m->vshift;
+        }
+        if (pkt->dts != AV_NOPTS_VALUE) {
+            pkt->dts -= m->vshift;
+        }
+    }
     av_packet_rescale_ts(pkt, tb, st->time_base);
     if (pkt->pts != AV_NOPTS_VALUE) {
         pkt->pts += off;
@@ -286,11 +325,22 @@ convert_mux_write(struct convert_mux *m, int video, AVPacket *pkt, char *err, si
     pkt->stream_index = st->index;
     pkt->pos = -1;
     int key = video && (pkt->flags & AV_PKT_FLAG_KEY);
-    int64_t before = avio_tell(m->oc->pb);
     double time = pkt->pts != AV_NOPTS_VALUE ? (pkt->pts - off) * av_q2d(st->time_base) : 0;
-    int ret = av_write_frame(m->oc, pkt);
+    if (m->fmp4 && video) {
+        time += m->vshift * av_q2d(tb); /* where it shows (above) */
+    }
+    /* fMP4: a keyframe is a fragment of its own (see the top). */
+    int ret = m->fmp4 && key ? av_write_frame(m->oc, NULL) : 0;
+    int64_t before = avio_tell(m->oc->pb);
+    if (ret >= 0) {
+        ret = av_write_frame(m->oc, pkt);
+    }
+    if (ret >= 0 && m->fmp4 && key) {
+        ret = av_write_frame(m->oc, NULL);
+    }
     if (ret < 0) {
-        return convert_err_set(err, errlen, ret, "%s/seg_%05u.ts: write", m->dir, m->index);
+        return convert_err_set(err, errlen, ret, "%s/seg_%05u.%s: write", m->dir, m->index,
+                               m->fmp4 ? "m4s" : "ts");
     }
     if (key) {
         if (convert_mux_grow((void **)&m->keys, &m->cap_keys, m->n_keys, sizeof(*m->keys)) < 0) {
@@ -313,10 +363,15 @@ convert_mux_drain(struct convert_mux *m, int eof, char *err, size_t errlen)
     for (;;) {
         AVPacket *v = convert_mux_queue_peek(&m->vq);
         AVPacket *a = convert_mux_queue_peek(&m->aq);
+        /* fMP4: a video packet waits for the next, which gives its duration. */
+        int vhold = v != NULL && m->fmp4 && !eof && m->vq.len < 2;
         int video;
         if (v != NULL && a != NULL) {
             video = av_compare_ts(v->dts, m->vtb, a->dts, m->atb) <= 0;
-        } else if (v != NULL && (m->ai < 0 || eof || m->vq.len > CONVERT_MUX_QUEUE_MAX)) {
+            if (video && vhold) {
+                return 0;
+            }
+        } else if (v != NULL && !vhold && (m->ai < 0 || eof || m->vq.len > CONVERT_MUX_QUEUE_MAX)) {
             video = 1;
         } else if (a != NULL && (eof || m->vi < 0 || m->aq.len > CONVERT_MUX_QUEUE_MAX) &&
                    (!m->follow || eof || a->pts * av_q2d(m->atb) < m->clock ||
@@ -331,12 +386,147 @@ convert_mux_drain(struct convert_mux *m, int eof, char *err, size_t errlen)
             convert_mux_unfollow(m);
         }
         AVPacket *pkt = convert_mux_queue_take(video ? &m->vq : &m->aq);
+        if (video && m->fmp4) {
+            const AVPacket *next = convert_mux_queue_peek(&m->vq);
+            if (next != NULL && next->dts != AV_NOPTS_VALUE && pkt->dts != AV_NOPTS_VALUE &&
+                next->dts > pkt->dts) {
+                pkt->duration = next->dts - pkt->dts;
+            } else if (pkt->duration <= 0) {
+                pkt->duration = m->last_vdur;
+            }
+            m->last_vdur = pkt->duration;
+        }
         int ret = convert_mux_write(m, video, pkt, err, errlen);
         av_packet_free(&pkt);
         if (ret < 0) {
             return -1;
         }
     }
+}
+
+/*
+ * convert_mux_config - the RFC 6381 codecs string of the video from the
+ * decoder configuration record the mp4 muxer wrote into the init segment
+ * (avcC, hvcC or av1C: what players read), so CODECS states the real
+ * bitstream's profile, tier and level.
+ */
+static void
+convert_mux_config(struct convert_mux *m, const uint8_t *d, size_t n)
+{
+    static const char *const boxes[] = {"avcC", "hvcC", "av1C"};
+    const char *box = boxes[m->vc];
+    for (size_t i = 0; i + 4 + 13 <= n; i++) {
+        if (memcmp(d + i, box, 4) != 0) {
+            continue;
+        }
+        const uint8_t *c = d + i + 4;
+        if (m->vc == CONVERT_H264) {
+            snprintf(m->vcodec, sizeof(m->vcodec), "avc1.%02x%02x%02x", c[1], c[2], c[3]);
+        } else if (m->vc == CONVERT_AV1) {
+            /* high_bitdepth, then twelve_bit */
+            int depth = (c[2] & 0x40) == 0 ? 8 : (c[2] & 0x20) ? 12 : 10;
+            snprintf(m->vcodec, sizeof(m->vcodec), "av01.%d.%02d%c.%02d", c[1] >> 5, c[1] & 0x1f,
+                     (c[2] & 0x80) ? 'H' : 'M', depth);
+        } else {
+            /* ISO/IEC 14496-15 E.3: space, profile, compatibility flags in
+             * reverse bit order, tier and level, constraint bytes without
+             * the trailing zero ones. */
+            uint32_t compat =
+                (uint32_t)c[2] << 24 | (uint32_t)c[3] << 16 | (uint32_t)c[4] << 8 | c[5];
+            uint32_t rev = 0;
+            for (int b = 0; b < 32; b++) {
+                rev |= ((compat >> b) & 1u) << (31 - b);
+            }
+            int space = c[1] >> 6;
+            int len = snprintf(m->vcodec, sizeof(m->vcodec), "hvc1.%s%d.%X.%c%d",
+                               space == 0   ? ""
+                               : space == 1 ? "A"
+                               : space == 2 ? "B"
+                                            : "C",
+                               c[1] & 0x1f, rev, (c[1] & 0x20) ? 'H' : 'L', c[12]);
+            int last = 5;
+            while (last >= 0 && c[6 + last] == 0) {
+                last--;
+            }
+            for (int k = 0; k <= last && len > 0 && len < (int)sizeof(m->vcodec); k++) {
+                len += snprintf(m->vcodec + len, sizeof(m->vcodec) - (size_t)len, ".%X", c[6 + k]);
+            }
+        }
+        return;
+    }
+}
+
+/*
+ * convert_mux_init - fMP4: ftyp+moov into init.mp4 (through .part, then
+ * reported like a segment: it must be published before the playlist that
+ * names it), the CODECS string read back from it.
+ */
+static int
+convert_mux_init(struct convert_mux *m, char *err, size_t errlen)
+{
+    char part[PATH_MAX + 32], path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/init.mp4", m->dir);
+    snprintf(part, sizeof(part), "%s/init.mp4.part", m->dir);
+    int ret = avio_open(&m->oc->pb, part, AVIO_FLAG_WRITE);
+    if (ret < 0) {
+        return convert_err_set(err, errlen, ret, "%s: cannot create", part);
+    }
+    AVDictionary *opt = NULL;
+    /* cmaf: its brands; skip_sidx: fragments are moof+mdat only, so the
+     * I-frame ranges are whole fragments; skip_trailer: no mfra.
+     * frag_discont without edit lists: the first fragment's decode time
+     * (tfdt) is the packet's, not shifted to zero, so the media timeline
+     * starts at CONVERT_TS_OFFSET as in MPEG-TS and the subtitles'
+     * X-TIMESTAMP-MAP holds for both formats. */
+    av_dict_set(&opt, "movflags",
+                "frag_custom+empty_moov+default_base_moof+cmaf+skip_sidx+skip_trailer+"
+                "frag_discont",
+                0);
+    av_dict_set(&opt, "use_editlist", "0", 0);
+    /* Our times are never negative: no shifting them to zero either. */
+    m->oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+    ret = avformat_write_header(m->oc, &opt);
+    av_dict_free(&opt);
+    if (ret >= 0) {
+        avio_flush(m->oc->pb);
+        ret = m->oc->pb->error;
+    }
+    int cret = avio_closep(&m->oc->pb);
+    if (ret < 0 || cret < 0) {
+        unlink(part);
+        return convert_err_set(err, errlen, ret < 0 ? ret : cret, "%s: mp4 header", part);
+    }
+    if (rename(part, path) < 0) {
+        int e = errno;
+        unlink(part);
+        return convert_err_set(err, errlen, AVERROR(e), "%s: rename", part);
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: open", path);
+    }
+    uint8_t buf[16384]; /* an empty moov: a few hundred bytes */
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        return convert_err_set(err, errlen, AVERROR(errno), "%s: stat", path);
+    }
+    if (m->vi >= 0) {
+        convert_mux_config(m, buf, n);
+        m->have_sps = 1;
+    }
+    if (m->o->on_segment != NULL) {
+        struct convert_segment seg = {
+            .rendition = m->name,
+            .kind = m->vi >= 0 ? CONVERT_VIDEO : CONVERT_AUDIO,
+            .path = path,
+            .size = (uint64_t)st.st_size,
+            .init = 1,
+        };
+        m->o->on_segment(m->o->ud, &seg);
+    }
+    return 0;
 }
 
 static int
@@ -352,6 +542,10 @@ convert_mux_add(struct convert_mux *m, const AVCodecParameters *par, AVRational 
         return convert_err_set(err, errlen, ret, "%s: stream", m->dir);
     }
     st->codecpar->codec_tag = 0;
+    if (m->fmp4 && par->codec_id == AV_CODEC_ID_HEVC) {
+        /* hvc1: parameter sets in the init segment only, as Apple requires */
+        st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+    }
     st->time_base = tb;
     return st->index;
 }
@@ -368,6 +562,7 @@ convert_mux_open(struct convert_mux **out, const struct convert_opts *o, const c
     *out = m;
     m->o = o;
     m->vi = m->ai = -1;
+    m->vshift = -1;
     m->vtb = vtb;
     m->atb = atb;
     m->seg_seconds = seg_seconds;
@@ -378,9 +573,11 @@ convert_mux_open(struct convert_mux **out, const struct convert_opts *o, const c
     if (mkdir(m->dir, 0755) < 0 && errno != EEXIST) {
         return convert_err_set(err, errlen, AVERROR(errno), "%s: mkdir", m->dir);
     }
-    int ret = avformat_alloc_output_context2(&m->oc, NULL, "mpegts", NULL);
+    m->fmp4 = o->format == CONVERT_FMP4;
+    int ret = avformat_alloc_output_context2(&m->oc, NULL, m->fmp4 ? "mp4" : "mpegts", NULL);
     if (ret < 0) {
-        return convert_err_set(err, errlen, ret, "%s: mpegts muxer", m->dir);
+        return convert_err_set(err, errlen, ret, "%s: %s muxer", m->dir,
+                               m->fmp4 ? "mp4" : "mpegts");
     }
     if (vpar != NULL && (m->vi = convert_mux_add(m, vpar, vtb, err, errlen)) < 0) {
         return -1;
@@ -395,10 +592,19 @@ convert_mux_open(struct convert_mux **out, const struct convert_opts *o, const c
                                                           : 2;
         snprintf(m->acodec, sizeof(m->acodec), "mp4a.40.%d", aot);
     }
-    if (vpar != NULL && vpar->extradata_size > 0) {
+    if (vpar != NULL) {
+        m->vc = vpar->codec_id == AV_CODEC_ID_HEVC  ? CONVERT_HEVC
+                : vpar->codec_id == AV_CODEC_ID_AV1 ? CONVERT_AV1
+                                                    : CONVERT_H264;
+    }
+    if (vpar != NULL && vpar->extradata_size > 0 && m->vc == CONVERT_H264) {
         m->have_sps = convert_mux_sps(m, vpar->extradata, (size_t)vpar->extradata_size);
     }
     m->next_cut = convert_grid_next(0, m->vi >= 0 ? vtb : atb, seg_seconds);
+    if (m->fmp4) {
+        return convert_mux_init(m, err, errlen) < 0 || convert_mux_begin(m, err, errlen) < 0 ? -1
+                                                                                             : 0;
+    }
     if (convert_mux_begin(m, err, errlen) < 0) {
         return -1;
     }

@@ -111,10 +111,15 @@ convert_playlist_media(const char *outdir, const struct convert_variant *v, char
     if (f == NULL) {
         return -1;
     }
+    /* fMP4 needs version 6 for EXT-X-MAP without I-frames only; 7 as
+     * Apple's authoring specification asks of fMP4 (subtitles stay 3) */
     fprintf(f,
-            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
             "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n",
-            convert_playlist_target(v));
+            v->map != NULL ? 7 : 3, convert_playlist_target(v));
+    if (v->map != NULL) {
+        fprintf(f, "#EXT-X-MAP:URI=\"%s\"\n", v->map);
+    }
     for (unsigned i = 0; i < v->n_segs; i++) {
         fprintf(f, "#EXTINF:%.6f,\nseg_%05u.%s\n", v->segs[i].duration, i, v->ext);
     }
@@ -164,9 +169,12 @@ convert_playlist_iframes(const char *outdir, const struct convert_variant *v, ch
         return -1;
     }
     fprintf(f,
-            "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-TARGETDURATION:%ld\n#EXT-X-MEDIA-SEQUENCE:0\n"
             "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-INDEPENDENT-SEGMENTS\n",
-            convert_playlist_target(&iv));
+            v->map != NULL ? 7 : 4, convert_playlist_target(&iv));
+    if (v->map != NULL) {
+        fprintf(f, "#EXT-X-MAP:URI=\"%s\"\n", v->map);
+    }
     for (unsigned i = 0; i < v->n_keys; i++) {
         fprintf(f, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%llu@%llu\nseg_%05u.%s\n", ks[i].duration,
                 (unsigned long long)v->keys[i].size, (unsigned long long)v->keys[i].offset,
@@ -383,7 +391,11 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
     if (f == NULL) {
         return -1;
     }
-    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    int fmp4 = 0;
+    for (int i = 0; i < n; i++) {
+        fmp4 |= v[i].map != NULL;
+    }
+    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n", fmp4 ? 7 : 4);
     for (int i = 0; i < n; i++) {
         if (v[i].kind == CONVERT_AUDIO && v[i].group != NULL) {
             convert_playlist_media_tag(f, &v[i], convert_playlist_autoselect(v, n, i));
@@ -404,7 +416,7 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
         const struct convert_variant *x = &v[l->rend];
         int video = x->kind == CONVERT_VIDEO;
         int grouped = ag.id != NULL && (video || x->group != NULL);
-        char codecs[96];
+        char codecs[128];
         /* A group's members share a codec (AAC-LC) and differ in channels. */
         snprintf(codecs, sizeof(codecs), "%s%s%s", x->codecs, video && grouped ? "," : "",
                  video && grouped ? v[ag.main].codecs : "");
@@ -442,7 +454,7 @@ convert_playlist_master(const char *outdir, const struct convert_variant *v, int
         }
         struct convert_variant iv = {.segs = ks, .n_segs = x->n_keys};
         /* Only the picture: the codecs of the video alone. */
-        char vc[32];
+        char vc[64];
         snprintf(vc, sizeof(vc), "%.*s", (int)strcspn(x->codecs, ","), x->codecs);
         fprintf(f,
                 "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=%llu,AVERAGE-BANDWIDTH=%llu,CODECS=\"%s\","

@@ -14,7 +14,7 @@ static const char *
 convert_publish_range(const struct convert_job *j)
 {
     if (!j->copy) {
-        return "SDR"; /* H.264 8-bit, HDR inputs tone-mapped (convert_video.c) */
+        return "SDR"; /* 8-bit, HDR inputs tone-mapped (convert_video.c) */
     }
     enum AVColorTransferCharacteristic trc = j->in.vst->codecpar->color_trc;
     return trc == AVCOL_TRC_SMPTE2084 ? "PQ" : trc == AVCOL_TRC_ARIB_STD_B67 ? "HLG" : "SDR";
@@ -39,7 +39,8 @@ int
 convert_publish(struct convert_job *j, struct convert_result *res, char *err, size_t errlen)
 {
     struct convert_variant v[CONVERT_MAX_RENDITIONS];
-    char vcodecs[CONVERT_MAX_LADDER][48];
+    char vcodecs[CONVERT_MAX_LADDER][80];
+    int fmp4 = j->o->format == CONVERT_FMP4;
     int n = 0;
     for (int i = 0; i < j->n; i++) {
         const char *ac = convert_mux_acodec(j->mux[i]);
@@ -48,7 +49,8 @@ convert_publish(struct convert_job *j, struct convert_result *res, char *err, si
         v[n] = (struct convert_variant){
             .kind = CONVERT_VIDEO,
             .name = j->r[i].name,
-            .ext = "ts",
+            .ext = fmp4 ? "m4s" : "ts",
+            .map = fmp4 ? "init.mp4" : NULL,
             .codecs = vcodecs[i],
             .width = j->r[i].width,
             .height = j->r[i].height,
@@ -67,7 +69,8 @@ convert_publish(struct convert_job *j, struct convert_result *res, char *err, si
         v[n] = (struct convert_variant){
             .kind = CONVERT_AUDIO,
             .name = a->name,
-            .ext = "ts",
+            .ext = fmp4 ? "m4s" : "ts",
+            .map = fmp4 ? "init.mp4" : NULL,
             .codecs = convert_mux_acodec(a->mux),
             .group = a->group,
             .language = a->language,

@@ -7,7 +7,7 @@
  *                           each upright frame on;
  *   convert_video_encode()  one rendition's stage: scale to its size
  *                           (yuv420p, square pixels) and encode with its
- *                           own libx264, handing each packet on.
+ *                           own encoder, handing each packet on.
  *
  * A rendition's stage touches only that rendition's graph, encoder and
  * scratch frames, so each may run on its own thread (convert_pipe.c) with
@@ -16,6 +16,15 @@
  * Keyframes are forced by timestamp on the shared grid (convert_grid.c)
  * with scene-cut detection off, so that every rendition has an IDR frame at
  * the same instants and its segments can be cut at the same frames.
+ *
+ * Codecs: libx264 (H.264 High), libx265 (HEVC Main, tagged hvc1 by the
+ * muxer) and libsvtav1 (AV1 Main), each capped CRF with the rung's rate as
+ * VBV maximum. FFmpeg 5.1's libsvtav1 ignores forced keyframes: it can
+ * only place a keyframe every N frames. A ladder with an AV1 rendition
+ * therefore forces keyframes by frame count in every rendition (frame 0,
+ * N, 2N... with N the keyframe interval in frames), and SVT-AV1 gets the
+ * same N as its fixed GOP; all renditions see the same frames, so their
+ * keyframes fall on the same pictures.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,8 +40,12 @@
 
 #include "workers/convert_int.h"
 
-/* libx264's own default quality; the ladder's bit rate caps it. */
-#define CONVERT_VIDEO_CRF "23"
+/* Each encoder's own default quality; the ladder's bit rate caps it. */
+#define CONVERT_VIDEO_CRF      "23"
+#define CONVERT_VIDEO_CRF_X265 "28"
+#define CONVERT_VIDEO_CRF_SVT  "35"
+#define CONVERT_VIDEO_X265     "fast"
+#define CONVERT_VIDEO_SVTAV1   "10"
 
 /* A filter graph fed by a buffer source, rebuilt when its input changes. */
 struct convert_video_graph {
@@ -49,6 +62,7 @@ struct convert_video_out {
     AVPacket *pkt;
     int64_t next_force; /* next forced keyframe, encoder time base */
     int64_t last_pts;
+    int64_t frames; /* frames sent to the encoder (keyframes by count) */
 };
 
 struct convert_video {
@@ -63,20 +77,82 @@ struct convert_video {
     char rotate_buf[384];
     int tonemap; /* HDR (PQ or HLG) input made SDR in the caller's stage */
     AVFrame *f;
+    int gop; /* > 0: a keyframe every gop frames in every rendition (AV1 in the ladder) */
 };
 
-/* convert_video_encoder_open - libx264 for one rendition with its thread count. */
+static const char *const convert_video_encoders[] = {"libx264", "libx265", "libsvtav1"};
+
+/* convert_video_preset - the preset the options give rendition i's encoder. */
+static const char *
+convert_video_preset(const struct convert_video *v, int i)
+{
+    switch (v->r[i].codec) {
+    case CONVERT_HEVC:
+        return v->o->x265_preset != NULL ? v->o->x265_preset : CONVERT_VIDEO_X265;
+    case CONVERT_AV1:
+        return v->o->svtav1_preset != NULL ? v->o->svtav1_preset : CONVERT_VIDEO_SVTAV1;
+    default:
+        return v->o->preset != NULL ? v->o->preset : "veryfast";
+    }
+}
+
+/* convert_video_options - the encoder's options beyond the shared fields. */
+static void
+convert_video_options(const struct convert_video *v, int i, int threads, AVCodecContext *c,
+                      AVDictionary **opt)
+{
+    char params[160];
+    av_dict_set(opt, "preset", convert_video_preset(v, i), 0);
+    switch (v->r[i].codec) {
+    case CONVERT_HEVC:
+        av_dict_set(opt, "crf", CONVERT_VIDEO_CRF_X265, 0);
+        av_dict_set(opt, "forced-idr", "1", 0);
+        /* Only forced keyframes, closed GOPs (segments decode alone), no
+         * banner on stderr; threads within the budget. */
+        if (threads > 0) {
+            snprintf(params, sizeof(params),
+                     "keyint=-1:scenecut=0:open-gop=0:log-level=error:frame-threads=1:pools=%d",
+                     threads);
+        } else {
+            snprintf(params, sizeof(params), "keyint=-1:scenecut=0:open-gop=0:log-level=error");
+        }
+        av_dict_set(opt, "x265-params", params, 0);
+        break;
+    case CONVERT_AV1:
+        av_dict_set(opt, "crf", CONVERT_VIDEO_CRF_SVT, 0);
+        /* Closed GOPs of exactly gop frames (key frames, not forward ones);
+         * no scene-change keyframes. */
+        c->gop_size = v->gop;
+        if (threads > 0) {
+            snprintf(params, sizeof(params), "scd=0:irefresh-type=2:lp=%d", threads);
+        } else {
+            snprintf(params, sizeof(params), "scd=0:irefresh-type=2");
+        }
+        av_dict_set(opt, "svtav1-params", params, 0);
+        break;
+    default:
+        av_dict_set(opt, "profile", "high", 0);
+        av_dict_set(opt, "crf", CONVERT_VIDEO_CRF, 0);
+        av_dict_set(opt, "forced-idr", "1", 0);
+        /* Only forced keyframes: no scene cuts, no keyint-driven extras. */
+        av_dict_set(opt, "x264-params", "scenecut=0:keyint=infinite", 0);
+        break;
+    }
+}
+
+/* convert_video_encoder_open - rendition i's encoder with its thread count. */
 static int
 convert_video_encoder_open(struct convert_video *v, int i, int threads, char *err, size_t errlen)
 {
     const struct convert_rendition *r = &v->r[i];
-    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    const char *name = convert_video_encoders[r->codec];
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
     if (codec == NULL) {
-        return convert_err_set(err, errlen, AVERROR_ENCODER_NOT_FOUND, "libx264");
+        return convert_err_set(err, errlen, AVERROR_ENCODER_NOT_FOUND, "%s", name);
     }
     AVCodecContext *c = avcodec_alloc_context3(codec);
     if (c == NULL) {
-        return convert_err_set(err, errlen, AVERROR(ENOMEM), "libx264");
+        return convert_err_set(err, errlen, AVERROR(ENOMEM), "%s", name);
     }
     v->out[i].enc = c;
     c->width = r->width;
@@ -88,6 +164,10 @@ convert_video_encoder_open(struct convert_video *v, int i, int threads, char *er
     c->thread_count = threads;
     c->rc_max_rate = r->maxrate;
     c->rc_buffer_size = (int)(r->maxrate * 2 > INT32_MAX ? INT32_MAX : r->maxrate * 2);
+    if (v->o->format == CONVERT_FMP4) {
+        /* Parameter sets in the init segment (avcC, hvcC, av1C). */
+        c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
     if (v->tonemap) {
         c->color_primaries = AVCOL_PRI_BT709;
         c->color_trc = AVCOL_TRC_BT709;
@@ -100,18 +180,12 @@ convert_video_encoder_open(struct convert_video *v, int i, int threads, char *er
     c->color_range = AVCOL_RANGE_MPEG;
 
     AVDictionary *opt = NULL;
-    av_dict_set(&opt, "preset", v->o->preset != NULL ? v->o->preset : "veryfast", 0);
-    av_dict_set(&opt, "profile", "high", 0);
-    av_dict_set(&opt, "crf", CONVERT_VIDEO_CRF, 0);
-    av_dict_set(&opt, "forced-idr", "1", 0);
-    /* Only forced keyframes: no scene cuts, no keyint-driven extras. */
-    av_dict_set(&opt, "x264-params", "scenecut=0:keyint=infinite", 0);
+    convert_video_options(v, i, threads, c, &opt);
     int ret = avcodec_open2(c, codec, &opt);
     av_dict_free(&opt);
     if (ret < 0) {
-        return convert_err_set(err, errlen, ret, "libx264 for %s (%dx%d, preset %s)", r->name,
-                               r->width, r->height,
-                               v->o->preset != NULL ? v->o->preset : "veryfast");
+        return convert_err_set(err, errlen, ret, "%s for %s (%dx%d, preset %s)", name, r->name,
+                               r->width, r->height, convert_video_preset(v, i));
     }
     v->out[i].next_force = INT64_MIN;
     v->out[i].last_pts = INT64_MIN;
@@ -138,6 +212,19 @@ convert_video_open(struct convert_video **out, const struct convert_input *in,
     v->n = n;
     v->seg_seconds = seg_seconds;
     memcpy(v->r, r, (size_t)n * sizeof(*r));
+    for (int i = 0; i < n; i++) {
+        if (r[i].codec == CONVERT_AV1) {
+            /* The keyframe interval in frames: 2 s, or 1 s when segments
+             * are an odd number of seconds (cuts then still fall on one),
+             * or the segment length itself when it is not whole. */
+            double step = fmod(seg_seconds, CONVERT_KEYFRAME_SECONDS) == 0
+                              ? CONVERT_KEYFRAME_SECONDS
+                          : fmod(seg_seconds, 1.0) == 0 ? 1.0
+                                                        : seg_seconds;
+            long gop = lround(step * av_q2d(in->fps));
+            v->gop = gop < 1 ? 1 : gop > 600 ? 600 : (int)gop;
+        }
+    }
     v->f = av_frame_alloc();
     if (v->f == NULL) {
         return convert_err_set(err, errlen, AVERROR(ENOMEM), "video");
@@ -264,9 +351,9 @@ convert_video_graph_changed(const struct convert_video_graph *g, const AVFrame *
     return g->graph != NULL && (f->width != g->w || f->height != g->h || f->format != g->fmt);
 }
 
-/* convert_video_x264 - encode one scaled frame (NULL: flush) of rendition i. */
+/* convert_video_send - encode one scaled frame (NULL: flush) of rendition i. */
 static int
-convert_video_x264(struct convert_video *v, int i, AVFrame *f, convert_video_emit_fn emit, void *ud,
+convert_video_send(struct convert_video *v, int i, AVFrame *f, convert_video_emit_fn emit, void *ud,
                    char *err, size_t errlen)
 {
     struct convert_video_out *out = &v->out[i];
@@ -285,16 +372,23 @@ convert_video_x264(struct convert_video *v, int i, AVFrame *f, convert_video_emi
         out->last_pts = f->pts;
         /* The decoder's picture type must not leak into the encoder. */
         f->pict_type = AV_PICTURE_TYPE_NONE;
-        if (f->pts >= out->next_force) {
+        if (v->gop > 0) {
+            /* By count (see the top); SVT-AV1 places its own on the same frames. */
+            if (out->frames % v->gop == 0 && v->r[i].codec != CONVERT_AV1) {
+                f->pict_type = AV_PICTURE_TYPE_I;
+            }
+            out->frames++;
+        } else if (f->pts >= out->next_force) {
             f->pict_type = AV_PICTURE_TYPE_I;
             int64_t a = convert_grid_next(f->pts, c->time_base, CONVERT_KEYFRAME_SECONDS);
             int64_t b = convert_grid_next(f->pts, c->time_base, v->seg_seconds);
             out->next_force = a < b ? a : b;
         }
     }
+    const char *name = convert_video_encoders[v->r[i].codec];
     int ret = avcodec_send_frame(c, f);
     if (ret < 0) {
-        return convert_err_set(err, errlen, ret, "%s: libx264 (%s)", v->in->path, v->r[i].name);
+        return convert_err_set(err, errlen, ret, "%s: %s (%s)", v->in->path, name, v->r[i].name);
     }
     for (;;) {
         ret = avcodec_receive_packet(c, out->pkt);
@@ -302,7 +396,8 @@ convert_video_x264(struct convert_video *v, int i, AVFrame *f, convert_video_emi
             return 0;
         }
         if (ret < 0) {
-            return convert_err_set(err, errlen, ret, "%s: libx264 (%s)", v->in->path, v->r[i].name);
+            return convert_err_set(err, errlen, ret, "%s: %s (%s)", v->in->path, name,
+                                   v->r[i].name);
         }
         AVPacket *p = av_packet_alloc();
         if (p == NULL) {
@@ -330,7 +425,7 @@ convert_video_scaled(struct convert_video *v, int i, convert_video_emit_fn emit,
         if (ret < 0) {
             return convert_err_set(err, errlen, ret, "%s: video filters", v->in->path);
         }
-        ret = convert_video_x264(v, i, out->f, emit, ud, err, errlen);
+        ret = convert_video_send(v, i, out->f, emit, ud, err, errlen);
         av_frame_unref(out->f);
         if (ret < 0) {
             return -1;
@@ -370,7 +465,7 @@ convert_video_encode(struct convert_video *v, int i, AVFrame *frame, convert_vid
         if (convert_video_drain(v, i, emit, ud, err, errlen) < 0) {
             return -1;
         }
-        return convert_video_x264(v, i, NULL, emit, ud, err, errlen);
+        return convert_video_send(v, i, NULL, emit, ud, err, errlen);
     }
     if (convert_video_graph_changed(&out->g, frame) &&
         convert_video_drain(v, i, emit, ud, err, errlen) < 0) {

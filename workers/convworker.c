@@ -62,7 +62,11 @@ on_segment(void *ud, const struct convert_segment *s)
     memset(&m, 0, sizeof(m));
     snprintf(m.rendition, sizeof(m.rendition), "%s", s->rendition);
     m.index = s->index;
-    m.kind = s->kind == CONVERT_SUBTITLES ? PROTO_SEG_VTT : PROTO_SEG_TS;
+    size_t n = strlen(s->path);
+    m.kind = s->kind == CONVERT_SUBTITLES                    ? PROTO_SEG_VTT
+             : s->init                                       ? PROTO_SEG_INIT
+             : n > 4 && strcmp(s->path + n - 4, ".m4s") == 0 ? PROTO_SEG_M4S
+                                                             : PROTO_SEG_TS;
     m.size = s->size;
     m.duration = s->duration;
     if (worker_send(c->w, PROTO_CONV_SEGMENT, c->job, &m, sizeof(m)) < 0)
@@ -128,7 +132,7 @@ struct job_options {
 
 /*
  * job_options - read <spool>/<job>/options.json (written by ctl beside the
- * input: "audio", "first_variant", "thumbnails", "subtitles" [{"language","file"}]) into
+ * input: "audio", "first_variant", "thumbnails", "format", "subtitles" [{"language","file"}]) into
  * o. A file that is there but does not parse fails the job: its options
  * were accepted, so converting without them would be wrong.
  */
@@ -143,6 +147,10 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
     o->first_variant = c->set->first_variant;
     o->thumbnails = c->set->thumbnails;
     o->storyboard_interval = c->set->storyboard_interval;
+    o->format = c->set->fmp4 ? CONVERT_FMP4 : CONVERT_TS;
+    o->video_codec = (enum convert_codec)c->set->video_codec;
+    o->x265_preset = c->set->x265_preset;
+    o->svtav1_preset = c->set->svtav1_preset;
     snprintf(path, sizeof(path), "%s/%llu/options.json", c->set->spool_dir,
              (unsigned long long)job);
     jo->doc = json_load_file(path, 0, &je);
@@ -157,8 +165,11 @@ job_options(struct conv *c, uint64_t job, struct job_options *jo, struct convert
         o->thumbnails = json_is_true(thumbs);
     const char *audio = json_string_value(json_object_get(jo->doc, "audio"));
     const char *first = json_string_value(json_object_get(jo->doc, "first_variant"));
+    const char *format = json_string_value(json_object_get(jo->doc, "format"));
     if (audio != NULL)
         o->audio_muxed = strcmp(audio, "muxed") == 0;
+    if (format != NULL)
+        o->format = strcmp(format, "fmp4") == 0 ? CONVERT_FMP4 : CONVERT_TS;
     if (first != NULL)
         o->first_variant = first;
     size_t i;
@@ -307,6 +318,8 @@ convworker_main(const struct convworker_settings *set, shmseg_t *seg)
     memset(&c, 0, sizeof(c));
     c.set = set;
     convert_log_quiet();
+    /* SVT-AV1 prints its banner on stderr unless told otherwise (1: errors) */
+    setenv("SVT_LOG", "1", 0);
     struct worker_ops ops = {
         .rules = proto_rules_to_convert,
         .on_message = on_message,

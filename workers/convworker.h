@@ -16,6 +16,12 @@ struct convworker_settings {
     const char *first_variant;
     int thumbnails;             /* poster.jpg, storyboard.vtt, sprites_N.jpg */
     double storyboard_interval; /* seconds; 0 = automatic */
+    /* CMAF: segment_format (0 ts, 1 fmp4; a job's "format" overrides it),
+     * the codec of ladder entries that name none, and the presets */
+    int fmp4;
+    int video_codec; /* enum convert_codec */
+    const char *x265_preset;
+    const char *svtav1_preset;
 };
 
 /* convworker_main - in the forked child, after shmseg_child_attach */

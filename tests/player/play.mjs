@@ -81,7 +81,7 @@ function parseArgs(argv) {
 const TYPES = {
   '.m3u8': 'application/vnd.apple.mpegurl',
   '.ts': 'video/mp2t',
-  '.m4s': 'video/iso.segment',
+  '.m4s': 'video/mp4', /* as hlsd publishes CMAF segments */
   '.mp4': 'video/mp4',
   '.aac': 'audio/aac',
   '.vtt': 'text/vtt',
@@ -269,7 +269,7 @@ async function main() {
   result.requests = {
     total: srv.log.length,
     playlists: srv.log.filter((r) => r.type === TYPES['.m3u8']).length,
-    segments: srv.log.filter((r) => r.type === TYPES['.ts']).length,
+    segments: srv.log.filter((r) => /\.(ts|m4s)$/.test(r.path)).length,
     failed: bad,
   };
   if (result.levels) {

@@ -42,7 +42,8 @@ usage(FILE *f)
             "  submit FILE|-|URL [--ladder SPEC] [--segment SECONDS] [--prefix KEY]\n"
             "                [--key KEY] [--notify URL] [--metadata JSON]\n"
             "                [--audio separate|muxed] [--first-variant WHICH]\n"
-            "                [--subtitles LANG=FILE]... [--no-thumbnails] [--wait]\n"
+            "                [--subtitles LANG=FILE]... [--no-thumbnails] [--format ts|fmp4]\n"
+            "                [--wait]\n"
             "                   convert FILE (- for standard input), or an input URL\n"
             "                   (https://..., http://..., s3://BUCKET/KEY) that hlsd fetches;\n"
             "                   --wait follows it to its end\n"
@@ -65,8 +66,11 @@ usage(FILE *f)
             "  -V, --version        print hlsctl's version and the daemon's, and exit\n"
             "  -h, --help           print this help and exit\n"
             "submit options:\n"
-            "  --ladder SPEC        renditions, HEIGHT:BITRATE[,...] (e.g. 720:2800k,480:1400k,\n"
-            "                       at most 8, heights 144..4320) or copy\n"
+            "  --ladder SPEC        renditions, HEIGHT:BITRATE[:CODEC][,...] (e.g.\n"
+            "                       720:2800k,480:1400k, at most 8, heights 144..4320;\n"
+            "                       CODEC h264 (default), hevc or av1: fmp4 only) or copy\n"
+            "  --format ts|fmp4     segments in MPEG-TS or fragmented MP4 (CMAF: init.mp4 +\n"
+            "                       .m4s); the daemon's segment_format by default\n"
             "  --segment SECONDS    target segment duration, 1..60\n"
             "  --prefix KEY         publish under URL/KEY/JOB/ instead of URL/JOB/\n"
             "  --key KEY            publish at exactly URL/KEY/ (no job id); refused while\n"
@@ -152,7 +156,8 @@ check_state(const char *v)
 static int
 takes_value(const char *a)
 {
-    static const char *const opts[] = {"--ladder", "--segment", "--prefix", "--state", "--limit"};
+    static const char *const opts[] = {"--ladder", "--segment", "--prefix",
+                                       "--state",  "--limit",   "--format"};
 
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
         if (strcmp(a, opts[i]) == 0)

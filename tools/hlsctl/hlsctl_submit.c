@@ -41,7 +41,7 @@ check_ladder(const char *v)
     char why[256];
 
     if (*v == '\0')
-        usage_error("--ladder needs renditions like 720:2800k,480:1400k, or copy");
+        usage_error("--ladder needs renditions like 720:2800k,480:1400k:hevc, or copy");
     if (strlen(v) >= sizeof(((struct config *)0)->convert.ladder))
         usage_error("--ladder is longer than %zu characters",
                     sizeof(((struct config *)0)->convert.ladder) - 1);
@@ -54,6 +54,7 @@ cmd_submit(int argc, char **argv)
 {
     const char *file = NULL, *ladder = NULL, *prefix = NULL, *audio = NULL, *first = NULL, *v;
     const char *key = NULL, *notify = NULL, *metadata = NULL;
+    const char *format = NULL;
     const char *subs[CTL_MAX_CAPTIONS];
     int nsubs = 0;
     double segment = NAN;
@@ -92,6 +93,10 @@ cmd_submit(int argc, char **argv)
             if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0)
                 usage_error("--audio is separate or muxed, not \"%s\"", v);
             audio = v;
+        } else if ((v = opt_value(argc, argv, &i, "--format")) != NULL) {
+            if (strcmp(v, "ts") != 0 && strcmp(v, "fmp4") != 0)
+                usage_error("--format is ts or fmp4, not \"%s\"", v);
+            format = v;
         } else if ((v = opt_value(argc, argv, &i, "--first-variant")) != NULL) {
             if (!ctl_request_first_ok(v))
                 usage_error("--first-variant is auto, lowest, highest or a rendition such as "
@@ -118,6 +123,12 @@ cmd_submit(int argc, char **argv)
     }
     if (file == NULL)
         usage_error("submit needs a FILE (or - for standard input)");
+    /* HEVC and AV1 need fMP4: say so now when the line itself asks for TS
+     * (the daemon checks the ladder against its own defaults too) */
+    char why[256];
+    if (ladder && format && strcmp(format, "ts") == 0 &&
+        config_check_format(ladder, 0, 0, why, sizeof(why)) < 0)
+        usage_error("%s: use --format fmp4", why);
 
     json_t *jmeta = NULL;
     if (metadata) {
@@ -179,6 +190,8 @@ cmd_submit(int argc, char **argv)
         json_object_set_new(req, "metadata", jmeta);
     if (thumbs >= 0)
         json_object_set_new(req, "thumbnails", json_boolean(thumbs));
+    if (format)
+        json_object_set_new(req, "format", json_string(format));
 
     /* caption files: checked here, named by the user's path, then passed
      * after the input's descriptor (the daemon checks them again) */
