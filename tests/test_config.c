@@ -181,8 +181,10 @@ Test(config_structure, long_lines_keep_line_numbers)
 
 /* ---------------------------------------------------------------- shipped files */
 
+#define SEEN_MAX 256 /* keys of the example file; past it the test fails */
+
 struct seen {
-    char keys[64][64];
+    char keys[SEEN_MAX][64];
     int n, dup;
     char dup_name[64];
 };
@@ -199,8 +201,12 @@ collect(void *user, const char *section, const char *name, const char *value)
             s->dup++;
             snprintf(s->dup_name, sizeof(s->dup_name), "%s", k);
         }
-    if (s->n < 64)
+    if (s->n < SEEN_MAX) {
         snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s", k);
+    } else {
+        s->dup++;
+        snprintf(s->dup_name, sizeof(s->dup_name), "more than %d keys", SEEN_MAX);
+    }
     return 1;
 }
 

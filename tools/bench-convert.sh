@@ -17,6 +17,13 @@
 #   copy          hls-convert --ladder copy       vs  ffmpeg -c copy -f hls
 #   thumbnails    hls-convert default ladder with poster and storyboard
 #                                                  vs  the same without      (target <= 1.05)
+#   fmp4_vs_ts    hls-convert default ladder in fMP4 (CMAF) segments
+#                                                  vs  the same in MPEG-TS   (target <= 1.02)
+#   hevc          hls-convert --ladder 360:800k:hevc --format fmp4
+#                                                  vs  ffmpeg -c:v libx265, same settings,
+#                                                      -hls_segment_type fmp4 (target <= 1.02)
+#   av1           hls-convert --ladder 360:800k:av1 --format fmp4
+#                                                  vs  ffmpeg -c:v libsvtav1, the same (target <= 1.02)
 #
 # The comparisons with ffmpeg run hls-convert with --no-thumbnails, so that
 # both sides do the same work.
@@ -81,6 +88,34 @@ cmd_ff_vsm() {
         -var_stream_map "v:0,a:0 v:1,a:1 v:2,a:2" -master_pl_name master.m3u8 \
         -hls_segment_filename "$work/o/%v/seg_%05d.ts" "$work/o/%v/index.m3u8"
 }
+cmd_ours_fmp4() { "$BINDIR/hls-convert" "$in" "$work/o" --no-thumbnails --format fmp4; }
+# One 360p rendition in another codec, with the engine's settings (capped
+# CRF, the rung's rate as VBV maximum, keyframes every 2 s and nowhere
+# else, closed GOPs), audio muxed on ffmpeg's side and a rendition of its
+# own on ours (the same AAC encode either way).
+cmd_ours_hevc() {
+    "$BINDIR/hls-convert" "$in" "$work/o" --no-thumbnails --format fmp4 --ladder 360:800k:hevc
+}
+cmd_ff_hevc() {
+    mkdir -p "$work/o"
+    # shellcheck disable=SC2086
+    $ff -i "$in" -map 0:v -map 0:a -vf "scale=640:360,setsar=1" -c:v libx265 -preset fast \
+        -crf 28 -forced-idr 1 -x265-params keyint=-1:scenecut=0:open-gop=0:log-level=error \
+        -force_key_frames "expr:gte(t,n_forced*2)" -maxrate 800k -bufsize 1600k -tag:v hvc1 \
+        $AAC $HLS -hls_segment_type fmp4 -hls_segment_filename "$work/o/seg_%05d.m4s" \
+        "$work/o/index.m3u8"
+}
+cmd_ours_av1() {
+    "$BINDIR/hls-convert" "$in" "$work/o" --no-thumbnails --format fmp4 --ladder 360:800k:av1
+}
+cmd_ff_av1() {
+    mkdir -p "$work/o"
+    # shellcheck disable=SC2086
+    SVT_LOG=1 $ff -i "$in" -map 0:v -map 0:a -vf "scale=640:360,setsar=1" -c:v libsvtav1 \
+        -preset 10 -crf 35 -g 60 -svtav1-params scd=0:irefresh-type=2 -maxrate 800k \
+        -bufsize 1600k $AAC $HLS -hls_segment_type fmp4 \
+        -hls_segment_filename "$work/o/seg_%05d.m4s" "$work/o/index.m3u8"
+}
 cmd_ours_copy() { "$BINDIR/hls-convert" "$in" "$work/o" --ladder copy; }
 cmd_ff_copy() {
     mkdir -p "$work/o"
@@ -105,7 +140,8 @@ median() { # median VALUES...
 }
 
 echo "input 30s_1280x720_30fps_h264_aac $(stat -c %s "$in")B cores=$(nproc) load=$(cut -d' ' -f1 /proc/loadavg) runs=$RUNS"
-names="ours_720 ff_720 ours_ladder ff_procs ff_procs_seq ff_vsm ours_copy ff_copy ours_thumbs"
+names="ours_720 ff_720 ours_ladder ff_procs ff_procs_seq ff_vsm ours_copy ff_copy ours_thumbs
+       ours_fmp4 ours_hevc ff_hevc ours_av1 ff_av1"
 for _ in $(seq "$RUNS"); do
     for n in $names; do
         run1 "$n"
@@ -128,6 +164,11 @@ label() {
     ours_copy) echo hls_convert_copy ;;
     ff_copy) echo ffmpeg_copy ;;
     ours_thumbs) echo hls_convert_ladder_thumbnails ;;
+    ours_fmp4) echo hls_convert_ladder_fmp4 ;;
+    ours_hevc) echo hls_convert_360p_hevc ;;
+    ff_hevc) echo ffmpeg_360p_libx265 ;;
+    ours_av1) echo hls_convert_360p_av1 ;;
+    ff_av1) echo ffmpeg_360p_libsvtav1 ;;
     esac
 }
 for n in $names; do
@@ -150,3 +191,6 @@ ratio ladder_vs_3procs_sequential ours_ladder ff_procs_seq 0.80
 ratio ladder_vs_var_stream_map ours_ladder ff_vsm 1.00
 ratio copy ours_copy ff_copy ""
 ratio thumbnails ours_thumbs ours_ladder 1.05
+ratio fmp4_vs_ts ours_fmp4 ours_ladder 1.02
+ratio hevc ours_hevc ff_hevc 1.02
+ratio av1 ours_av1 ff_av1 1.02
