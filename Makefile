@@ -52,6 +52,13 @@ HLSCTL_SRCS := $(wildcard tools/hlsctl/*.c)
 HLSCTL_OBJS := $(HLSCTL_SRCS:%.c=$(BUILD)/%.o)
 TOOLS     := $(TOOL_SRCS:tools/%.c=$(BINDIR)/%) $(if $(HLSCTL_SRCS),$(BINDIR)/hlsctl)
 DAEMON    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd)
+# hlsd with the test-only fault hooks (HLSD_TEST_HOOKS: e.g. a conversion
+# that crashes at a chosen segment, see docs/reliability.md): the hooked
+# objects come before the library, so the linker takes them instead of
+# the library's; never installed
+HOOK_SRCS := workers/convworker.c
+HOOK_OBJS := $(HOOK_SRCS:%.c=$(BUILD)/hooks/%.o)
+HOOKED    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd-hooks)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(BUILD)/tests/hlsd-tests
@@ -63,12 +70,16 @@ ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.
 .PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
         bench-upload bench-pipeline lint format deps deps-run clean install uninstall deb
 
-all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
+all: $(LIB) $(TOOLS) $(DAEMON) $(HOOKED) $(TEST_BIN)
 
 # every object depends on VERSION: it is compiled in through CFLAGS
 $(BUILD)/%.o: %.c VERSION
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/hooks/%.o: %.c VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DHLSD_TEST_HOOKS -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -86,12 +97,16 @@ $(BINDIR)/hlsd: $(BUILD)/daemon/main.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+$(BINDIR)/hlsd-hooks: $(BUILD)/daemon/main.o $(HOOK_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LDLIBS)
+
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) -lcriterion
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%.d) \
-         $(HLSCTL_OBJS:.o=.d) $(BUILD)/daemon/main.d
+         $(HLSCTL_OBJS:.o=.d) $(BUILD)/daemon/main.d $(HOOK_OBJS:.o=.d)
 
 deps:
 	@tools/deps.sh test

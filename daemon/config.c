@@ -36,6 +36,7 @@ config_defaults(struct config *c)
     c->daemon.shutdown_timeout_ms = 30000;
     c->daemon.max_input_bytes = 20ULL << 30;
     c->daemon.keep_failed_inputs_ms = 7 * 24 * 3600 * 1000LL;
+    c->daemon.respawn_forgive_ms = 60000;
 
     c->convert.workers = 1;
     c->convert.threads = 0;
@@ -44,6 +45,7 @@ config_defaults(struct config *c)
     c->convert.job_timeout_ms = 6 * 3600 * 1000LL;
     c->convert.stall_timeout_ms = 120 * 1000LL;
     c->convert.max_attempts = 3;
+    c->convert.max_kills = 20;
     snprintf(c->convert.first_variant, sizeof(c->convert.first_variant), "auto");
 
     c->upload.workers = 2;
@@ -51,6 +53,7 @@ config_defaults(struct config *c)
     c->upload.max_attempts = 8;
     c->upload.backoff_base_ms = 500;
     c->upload.backoff_max_ms = 60000;
+    c->upload.give_up_after_ms = 3600 * 1000LL;
     snprintf(c->upload.cache_control, sizeof(c->upload.cache_control), "max-age=31536000");
 }
 
@@ -306,6 +309,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
     }
     if (KEY("daemon", "keep_failed_inputs"))
         return set_dur(&c->daemon.keep_failed_inputs_ms, v, 0, L);
+    if (KEY("daemon", "respawn_forgive"))
+        return set_dur(&c->daemon.respawn_forgive_ms, v, 1, L);
 
     if (KEY("convert", "workers"))
         return set_uint(&c->convert.workers, v, 1, 64, L);
@@ -334,6 +339,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->convert.stall_timeout_ms, v, 1, L);
     if (KEY("convert", "max_attempts"))
         return set_uint(&c->convert.max_attempts, v, 1, 100, L);
+    if (KEY("convert", "max_kills"))
+        return set_uint(&c->convert.max_kills, v, 1, 1000, L);
     if (KEY("convert", "audio")) {
         if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0) {
             snprintf(L->reason, sizeof(L->reason), "'%s' is not separate or muxed", v);
@@ -388,6 +395,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->upload.backoff_base_ms, v, 1, L);
     if (KEY("upload", "backoff_max"))
         return set_dur(&c->upload.backoff_max_ms, v, 1, L);
+    if (KEY("upload", "give_up_after"))
+        return set_dur(&c->upload.give_up_after_ms, v, 1, L);
 #undef KEY
     if (section[0] == '\0')
         snprintf(L->reason, sizeof(L->reason), "key '%s' outside a [section]", name);

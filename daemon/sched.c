@@ -102,6 +102,7 @@ sched_progress(const struct store_job *row)
     switch (row->state) {
     case JOB_DONE:
         return 1.0;
+    case JOB_QUEUED: /* again, after a conversion cut short: where it got */
     case JOB_CONVERTING:
         return j ? 0.95 * j->conv_progress : 0.95 * row->progress;
     case JOB_UPLOADING: {

@@ -212,6 +212,8 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     j->row.attempts = 0;
     j->row.error[0] = '\0';
     j->row.progress = 0;
+    j->conv_progress = 0;
+    j->crashes = j->kills = 0;
     sched_job_save(j);
     log_info("job %lld: queued again (retry)", (long long)id);
     *out = j->row;

@@ -56,8 +56,9 @@ start_conversion(int w, struct job *j)
              j->row.ladder[0] ? j->row.ladder : SCHED_CFG->convert.ladder);
     job_transition(j->row.id, &j->row.state, JOB_CONVERTING);
     j->conv_started = j->last_progress = S.env.now();
-    j->conv_progress = 0;
-    j->row.segs_done = 0;
+    /* segs_done and the progress stay where the best attempt left them
+     * (a user never sees them go back); this attempt counts its own */
+    j->attempt_segs = 0;
     j->row.conv_done = 0;
     /* a reconversion reports every segment again; forget unsent ones */
     for (size_t i = 0; i < j->nobjs; i++)

@@ -20,6 +20,7 @@ struct obj {
     int64_t next_at; /* monotonic ms: not before */
     int64_t size;
     struct lease *lease;
+    int counted; /* a published segment already in segs_uploaded */
 };
 
 /* An active job: queued, converting, uploading, or ended with work left
@@ -33,7 +34,14 @@ struct job {
     size_t cursor; /* objects before it are not pending: dispatch starts here */
     int64_t conv_started, last_progress, progress_saved;
     double conv_progress;
-    int releasing;             /* shutdown: back to queued once the worker lets go */
+    int releasing; /* shutdown: back to queued once the worker lets go */
+    /* deaths of its conversions (in memory: a restarted master starts
+     * again at nothing): crashes that blame the input (fault signals, the
+     * OOM killer, our kills for a stall or a timeout) count toward
+     * max_attempts, kills from outside toward max_kills */
+    unsigned crashes, kills;
+    unsigned attempt_segs;     /* segments this attempt reported */
+    unsigned crash_places[8];  /* attempt_segs at each crash (the first 8) */
     struct store_lease slease; /* the store's lease while converting */
     int64_t slease_renewed;
 };

@@ -43,6 +43,9 @@ sched_job_new(const struct store_job *row)
     if (j == NULL)
         log_fatal(EXIT_ENV, "out of memory for a job");
     j->row = *row;
+    /* progress never goes back: a conversion started again resumes from
+     * what the last one reached */
+    j->conv_progress = row->progress;
     /* keep id order */
     if (S.tail == NULL || S.tail->row.id < row->id) {
         if (S.tail)
@@ -146,6 +149,7 @@ sched_job_requeue(struct job *j, int count_attempt)
     if (!count_attempt && j->row.attempts > 0)
         j->row.attempts--;
     job_transition(j->row.id, &j->row.state, JOB_QUEUED);
+    j->row.progress = j->conv_progress; /* where the next attempt catches up from */
     sched_job_release_lease(j);
     sched_job_save(j);
 }

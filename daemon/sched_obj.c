@@ -105,5 +105,6 @@ sched_obj_load(void *ud, const struct store_obj *so)
 
     o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
     o->attempts = so->attempts;
+    o->counted = o->state == OBJ_UPLOADED; /* in the recount of segs_uploaded */
     return 0;
 }

@@ -42,7 +42,10 @@ put_ok(struct job *j, struct obj *o, const char *etag)
     sched_obj_set(j, o, OBJ_UPLOADED, etag);
     S.stats.bytes_uploaded += (uint64_t)(o->size > 0 ? o->size : 0);
     if (o->kind == OBJ_SEGMENT) {
-        j->row.segs_uploaded++;
+        /* a segment sent again (a new conversion made it anew) is still one */
+        if (!o->counted)
+            j->row.segs_uploaded++;
+        o->counted = 1;
         S.stats.segments_uploaded++;
     }
     if (j->row.state == JOB_CANCELED) {

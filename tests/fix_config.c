@@ -39,6 +39,8 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("daemon", "admin_group", snprintf(out, cap, "%s", c->daemon.admin_group));
     S("daemon", "keep_failed_inputs",
       snprintf(out, cap, "%lld", (long long)c->daemon.keep_failed_inputs_ms));
+    S("daemon", "respawn_forgive",
+      snprintf(out, cap, "%lld", (long long)c->daemon.respawn_forgive_ms));
     S("convert", "workers", snprintf(out, cap, "%u", c->convert.workers));
     S("convert", "threads", snprintf(out, cap, "%u", c->convert.threads));
     S("convert", "ladder", snprintf(out, cap, "%s", c->convert.ladder));
@@ -48,6 +50,7 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("convert", "stall_timeout",
       snprintf(out, cap, "%lld", (long long)c->convert.stall_timeout_ms));
     S("convert", "max_attempts", snprintf(out, cap, "%u", c->convert.max_attempts));
+    S("convert", "max_kills", snprintf(out, cap, "%u", c->convert.max_kills));
     S("convert", "audio", snprintf(out, cap, "%s", c->convert.audio_muxed ? "muxed" : "separate"));
     S("convert", "first_variant", snprintf(out, cap, "%s", c->convert.first_variant));
     S("upload", "workers", snprintf(out, cap, "%u", c->upload.workers));
@@ -64,6 +67,7 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("upload", "max_attempts", snprintf(out, cap, "%u", c->upload.max_attempts));
     S("upload", "backoff_base", snprintf(out, cap, "%lld", (long long)c->upload.backoff_base_ms));
     S("upload", "backoff_max", snprintf(out, cap, "%lld", (long long)c->upload.backoff_max_ms));
+    S("upload", "give_up_after", snprintf(out, cap, "%lld", (long long)c->upload.give_up_after_ms));
 #undef S
     cr_assert_fail("fix_config_field: no key %s.%s", sec, key);
 }
@@ -84,6 +88,7 @@ const char *const fix_config_keys[] = {
     "daemon.allow_groups",
     "daemon.admin_group",
     "daemon.keep_failed_inputs",
+    "daemon.respawn_forgive",
     "convert.workers",
     "convert.threads",
     "convert.ladder",
@@ -92,6 +97,7 @@ const char *const fix_config_keys[] = {
     "convert.job_timeout",
     "convert.stall_timeout",
     "convert.max_attempts",
+    "convert.max_kills",
     "convert.audio",
     "convert.first_variant",
     "upload.workers",
@@ -108,6 +114,7 @@ const char *const fix_config_keys[] = {
     "upload.max_attempts",
     "upload.backoff_base",
     "upload.backoff_max",
+    "upload.give_up_after",
 };
 
 const size_t fix_config_nkeys = sizeof(fix_config_keys) / sizeof(fix_config_keys[0]);

@@ -76,6 +76,9 @@ static const struct key_case {
     {"daemon", "keep_failed_inputs", "36h", 0, "129600000", NULL},
     {"daemon", "keep_failed_inputs", "-1d", 0, NULL, "is not a duration"},
     {"daemon", "keep_failed_inputs", "1w", 0, NULL, "is not a duration"},
+    {"daemon", "respawn_forgive", "60s", 0, "60000", NULL},
+    {"daemon", "respawn_forgive", "2s", 0, "2000", NULL},
+    {"daemon", "respawn_forgive", "0", 0, NULL, "above zero"},
     {"daemon", "max_input_size", "99999999999G", 0, NULL, "is not a size"},
     /* convert */
     {"convert", "workers", "1", 0, "1", NULL},
@@ -121,6 +124,10 @@ static const struct key_case {
     {"convert", "max_attempts", "100", 0, "100", NULL},
     {"convert", "max_attempts", "0", 0, NULL, "is not an integer in 1..100"},
     {"convert", "max_attempts", "101", 0, NULL, "is not an integer in 1..100"},
+    {"convert", "max_kills", "1", 0, "1", NULL},
+    {"convert", "max_kills", "1000", 0, "1000", NULL},
+    {"convert", "max_kills", "0", 0, NULL, "is not an integer in 1..1000"},
+    {"convert", "max_kills", "1001", 0, NULL, "is not an integer in 1..1000"},
     {"convert", "audio", "separate", 0, "separate", NULL},
     {"convert", "audio", "muxed", 0, "muxed", NULL},
     {"convert", "audio", "both", 0, NULL, "is not separate or muxed"},
@@ -177,6 +184,9 @@ static const struct key_case {
     {"upload", "backoff_base", "0", 0, NULL, "above zero"},
     {"upload", "backoff_max", "5m", 0, "300000", NULL},
     {"upload", "backoff_max", "0ms", 0, NULL, "above zero"},
+    {"upload", "give_up_after", "1h", 0, "3600000", NULL},
+    {"upload", "give_up_after", "90s", 0, "90000", NULL},
+    {"upload", "give_up_after", "0", 0, NULL, "above zero"},
 };
 
 Test(config_keys, every_key_good_and_bad)

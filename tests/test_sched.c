@@ -154,7 +154,7 @@ Test(sched, worker_death_requeues_or_fails)
 {
     static const struct {
         const char *name;
-        unsigned attempts_before; /* conversions already made */
+        unsigned attempts_before; /* conversions already made, crashed at the start */
         int status;               /* as from waitpid */
         int we_stopped;
         const char *reason;
@@ -164,9 +164,16 @@ Test(sched, worker_death_requeues_or_fails)
     } cases[] = {
         {"crash, attempts left", 0, SIGSEGV, 0, "", JOB_QUEUED, 1, NULL},
         {"crash, last attempt", 1, SIGSEGV, 0, "", JOB_FAILED, 2,
-         "worker crashed (signal 11) on this input"},
+         "worker crashed (signal 11, Segmentation fault) on this input (2 crashes, max_attempts): "
+         "poison input"},
+        {"abort, last attempt", 1, SIGABRT, 0, "", JOB_FAILED, 2, "poison input"},
         {"exit code, last attempt", 1, 3 << 8, 0, "", JOB_FAILED, 2,
          "worker exited with code 3 on this input"},
+        {"killed from outside: not counted", 1, SIGKILL, 0, "", JOB_QUEUED, 2, NULL},
+        {"terminated from outside: not counted", 1, SIGTERM, 0, "", JOB_QUEUED, 2, NULL},
+        {"the OOM killer (as the master tells): counted", 1, SIGKILL, 0,
+         "killed by the kernel's out-of-memory killer", JOB_FAILED, 2,
+         "killed by the kernel's out-of-memory killer on this input"},
         {"killed by us: the reason", 1, SIGKILL, 0, "conversion stalled: no progress for 60s",
          JOB_FAILED, 2, "conversion stalled"},
         {"stopped by us (shutdown)", 1, SIGTERM, 1, "", JOB_QUEUED, 1, NULL},
@@ -177,7 +184,7 @@ Test(sched, worker_death_requeues_or_fails)
         int64_t id = fix_sched_submit();
         for (unsigned a = 0; a < cases[c].attempts_before; a++) {
             cr_assert(sched_offer(w, SCHED_CONVERT));
-            fix_sched_exit(w, SIGKILL, 0, "");
+            fix_sched_exit(w, SIGSEGV, 0, "");
             cr_assert_eq(fix_sched_row(id).state, JOB_QUEUED, "%s: set-up", cases[c].name);
         }
         cr_assert(sched_offer(w, SCHED_CONVERT));
@@ -198,6 +205,45 @@ Test(sched, worker_death_requeues_or_fails)
             sched_on_message(w, SCHED_CONVERT, PROTO_CONV_CANCELED, (uint64_t)id, "", 0);
         }
     }
+}
+
+/* poison is a fact, not a count of deaths: two crashes at the same place
+ * of the input fail the job before max_attempts; kills from outside end at
+ * max_kills; the counts a user reads never go back across attempts */
+Test(sched, crashes_at_the_same_place_kills_and_counts)
+{
+    FS.cfg.convert.max_attempts = 5;
+    FS.cfg.convert.max_kills = 3;
+
+    /* crashed after 2 segments, then after 1, then after 2 again: poison */
+    int64_t id = fix_sched_submit();
+    static const unsigned places[] = {2, 1, 2};
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert(sched_offer(CONV, SCHED_CONVERT), "attempt %zu", k + 1);
+        for (unsigned i = 0; i < places[k]; i++)
+            fix_sched_segment(CONV, id, "720p", i, 1000);
+        /* the best attempt's count stays: never back, never above the total */
+        cr_expect_eq(fix_sched_row(id).segs_done, 2, "attempt %zu", k + 1);
+        fix_sched_exit(CONV, SIGSEGV, 0, "");
+    }
+    struct store_job row = fix_sched_row(id);
+    cr_expect_eq(row.state, JOB_FAILED, "%s %s", job_state_name(row.state), row.error);
+    cr_expect(strstr(row.error, "twice at the same place (after 2 segments): poison input"), "%s",
+              row.error);
+
+    /* kills from outside: not counted as attempts, but bounded */
+    id = fix_sched_submit();
+    for (unsigned k = 0; k < 3; k++) {
+        cr_assert_eq(fix_sched_row(id).state, JOB_QUEUED, "kill %u", k + 1);
+        cr_assert(sched_offer(CONV2, SCHED_CONVERT));
+        fix_sched_segment(CONV2, id, "720p", 0, 1000);
+        fix_sched_exit(CONV2, SIGKILL, 0, "");
+    }
+    row = fix_sched_row(id);
+    cr_expect_eq(row.state, JOB_FAILED);
+    cr_expect(strstr(row.error, "killed from outside (signal 9, Killed) 3 times") &&
+                  strstr(row.error, "max_kills"),
+              "%s", row.error);
 }
 
 Test(sched, upload_worker_death_sends_the_object_again)

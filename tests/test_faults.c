@@ -1,0 +1,172 @@
+/*
+ * test_faults.c - faults a hostile operator or a bad input cause, and what
+ * the user sees: a conversion that crashes at the same place of its input
+ * every time is poison and fails as such; a conversion killed from outside
+ * over and over is not the input's fault and ends done; the counts a user
+ * reads never go back across attempts. docs/reliability.md lists every
+ * fault, how it is injected and what is asserted.
+ */
+#include "tests/fix_daemon.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+dead(void *ud)
+{
+    return !fix_alive(*(const pid_t *)ud);
+}
+
+/* what a user reads of a job, to check it never goes back */
+struct seen {
+    double progress;
+    long long done, uploaded;
+};
+
+/* seen_check - the job's counts now: never below what was seen, the
+ * published segments never above the converted ones */
+static void
+seen_check(struct fix_daemon *d, int64_t id, struct seen *s)
+{
+    json_t *j = fix_daemon_status(d, id);
+    cr_assert_not_null(j);
+    double p = json_real_value(json_object_get(j, "progress"));
+    long long done = fix_daemon_segs(j, "done"), up = fix_daemon_segs(j, "uploaded");
+    cr_assert_geq(p, s->progress, "progress went back: %g after %g", p, s->progress);
+    cr_assert_geq(done, s->done, "segments done went back: %lld after %lld", done, s->done);
+    cr_assert_geq(up, s->uploaded, "segments uploaded went back");
+    cr_assert_leq(up, done, "segments: done %lld, uploaded %lld", done, up);
+    s->progress = p;
+    s->done = done;
+    s->uploaded = up;
+    json_decref(j);
+}
+
+/* A poison input, for real: the test-only hook of bin/hlsd-hooks crashes
+ * the conversion (SIGSEGV) as it reaches segment 3, at every attempt. The
+ * job fails as poison, saying so, after two crashes at the same place
+ * (max_attempts is 3); a good job on the same daemon ends done. */
+Test(faults, poison_crash_at_same_segment_fails_as_poison, .timeout = 240)
+{
+    struct fix_daemon d;
+
+    fix_daemon_init(&d, "poison_hook", 0);
+    d.exe = "hlsd-hooks";
+    fix_daemon_config(&d, 1, 1, NULL, "max_attempts = 3", NULL);
+    fix_sh(NULL, 0, "touch '%s/SANITIZER_REPORT_EXPECTED'", d.dir);
+    setenv("HLSD_TEST_CRASH_SEGMENT", "3", 1);
+    char bad[512]; /* fix_clip's path is static */
+    snprintf(bad, sizeof(bad), "%s", fix_clip(20, 320, 240));
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    int64_t id = fix_daemon_submit(&d, bad, NULL);
+    cr_assert_gt(id, 0);
+    json_t *j = fix_daemon_wait(&d, id, NULL, 180000);
+    cr_assert_not_null(j);
+    const char *err = fix_daemon_str(j, "error");
+    cr_assert_str_eq(fix_daemon_str(j, "state"), "failed", "%s", err);
+    cr_assert(strstr(err, "worker crashed (signal") && strstr(err, "poison input"), "%s", err);
+    cr_assert(strstr(err, "twice at the same place"), "not found poison at once: %s", err);
+    cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 2);
+    json_decref(j);
+
+    int64_t ok = fix_daemon_submit(&d, fix_clip(4, 320, 240), NULL); /* segments 0 and 1 */
+    j = fix_daemon_wait_done(&d, ok, 120000);
+    json_decref(j);
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+}
+
+/* kill_conversions - SIGKILL the conversion of job id n times, each time
+ * in the worker that took it up again, checking the counts between */
+static void
+kill_conversions(struct fix_daemon *d, int64_t id, int n, struct seen *s)
+{
+    pid_t prev = -1;
+    for (int k = 0; k < n; k++) {
+        pid_t victim = fix_daemon_wait_worker(d, "convert", id, prev, 90000);
+        cr_assert_gt(victim, 0, "kill %d: the conversion did not start again", k);
+        seen_check(d, id, s);
+        /* let it get somewhere before it is killed, but not to the end */
+        json_t *j = fix_daemon_wait_uploaded(d, id, s->uploaded + 1, 60000);
+        json_decref(j);
+        seen_check(d, id, s);
+        cr_assert_eq(kill(victim, SIGKILL), 0);
+        cr_assert(fix_wait(dead, &victim, 5000));
+        seen_check(d, id, s);
+        prev = victim;
+    }
+}
+
+/* An operator (or a container runtime) kills the conversion with SIGKILL
+ * again and again: not the input's fault. With max_attempts = 2, four
+ * kills still end done, and what the user reads never went back. */
+Test(faults, external_sigkill_loop_does_not_fail_a_good_job, .timeout = 300)
+{
+    struct fix_daemon d;
+    struct seen s = {0, 0, 0};
+
+    fix_daemon_init(&d, "killloop", 0);
+    fix_daemon_config(&d, 1, 2, NULL, "preset = medium\nmax_attempts = 2", NULL);
+    const char *clip = fix_clip(40, 640, 360);
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
+    cr_assert_gt(id, 0);
+    kill_conversions(&d, id, 4, &s);
+    json_t *j = fix_daemon_wait_done(&d, id, 240000);
+    cr_assert_eq(json_integer_value(json_object_get(j, "attempts")), 5);
+    cr_assert_eq(fix_daemon_segs(j, "uploaded"), 40, "20 video and 20 audio segments");
+    cr_assert_eq(fix_daemon_segs(j, "done"), 40);
+    json_decref(j);
+    cr_assert(fix_daemon_log_contains(&d, "killed from outside"));
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+}
+
+/* ... yet a job killed for ever ends: at max_kills it fails, saying why */
+Test(faults, external_kills_end_at_max_kills, .timeout = 240)
+{
+    struct fix_daemon d;
+    struct seen s = {0, 0, 0};
+
+    fix_daemon_init(&d, "maxkills", 0);
+    fix_daemon_config(&d, 1, 1, NULL, "preset = medium\nmax_kills = 2", NULL);
+    const char *clip = fix_clip(40, 640, 360);
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    int64_t id = fix_daemon_submit(&d, clip, "--segment 2");
+    kill_conversions(&d, id, 2, &s);
+    json_t *j = fix_daemon_wait(&d, id, "failed", 30000);
+    cr_assert_not_null(j, "the job killed max_kills times did not fail");
+    const char *err = fix_daemon_str(j, "error");
+    cr_assert(strstr(err, "killed from outside (signal 9") && strstr(err, "max_kills"), "%s", err);
+    json_decref(j);
+    fix_daemon_stop(&d, SIGTERM, 10000);
+}
+
+/* ctl killed again and again, with time between: its crashes are
+ * forgiven once it has lived respawn_forgive (2 s here, 60 s by default),
+ * so it is back at once every time instead of after 2, 4, 8 s... */
+Test(faults, ctl_killed_now_and_then_comes_back_at_once, .timeout = 120)
+{
+    struct fix_daemon d;
+
+    fix_daemon_init(&d, "ctlforgive", 0);
+    fix_daemon_config(&d, 1, 1, "respawn_forgive = 2s", NULL, NULL);
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    for (int k = 0; k < 5; k++) {
+        pid_t ctl = fix_daemon_wait_worker(&d, "ctl", 0, -1, 10000);
+        cr_assert_gt(ctl, 0);
+        /* it lives past respawn_forgive before it is killed */
+        usleep(2300 * 1000);
+        int64_t t0 = fix_ms();
+        cr_assert_eq(kill(ctl, SIGKILL), 0);
+        pid_t now = fix_daemon_wait_worker(&d, "ctl", 0, ctl, 10000);
+        cr_assert_gt(now, 0, "kill %d: no new ctl", k + 1);
+        cr_assert_lt(fix_ms() - t0, 1800, "kill %d: ctl came back after %lld ms", k + 1,
+                     (long long)(fix_ms() - t0));
+    }
+    cr_assert_not(fix_daemon_log_contains(&d, "respawns suspended"));
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+}
