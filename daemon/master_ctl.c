@@ -67,6 +67,16 @@ job_json(const struct store_job *row)
                             json_integer((json_int_t)expected));
     if (job)
         json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
+    /* uploads waiting out an outage: the last error and the next retry */
+    char uerr[200], next[32];
+    int64_t next_wall;
+    if (job && sched_upload_retrying(row->id, uerr, sizeof(uerr), &next_wall)) {
+        iso8601(next_wall, next, sizeof(next));
+        json_object_set_new(job, "upload_retry",
+                            json_pack("{s:s, s:s}", "last_error", uerr, "next_at", next));
+    } else if (job) {
+        json_object_set_new(job, "upload_retry", json_null());
+    }
     return job;
 }
 

@@ -121,6 +121,10 @@ unsigned sched_queued(void);
 /* sched_segments_expected - how many segments the job publishes in all,
  * once its conversion is over (the ledger's count); -1 before */
 long long sched_segments_expected(const struct store_job *row);
+/* sched_upload_retrying - 1 if job id has uploads waiting to be retried
+ * after a retryable error: the last error and when (ms since the epoch)
+ * the next retry is due */
+int sched_upload_retrying(int64_t id, char *err, size_t cap, int64_t *next_wall);
 /* sched_progress - 0..1 for a job, from memory when active */
 double sched_progress(const struct store_job *row);
 

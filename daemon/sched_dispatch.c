@@ -87,6 +87,7 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
 static int
 start_upload(int w, int64_t now)
 {
+    sched_upload_probe(now);
     for (struct job *j = S.head; j; j = j->next) {
         /* the cursor skips the published prefix of a long job */
         while (j->cursor < j->nobjs && j->objs[j->cursor].state == OBJ_UPLOADED)

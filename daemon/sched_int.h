@@ -20,7 +20,8 @@ struct obj {
     int64_t next_at; /* monotonic ms: not before */
     int64_t size;
     struct lease *lease;
-    int counted; /* a published segment already in segs_uploaded */
+    int counted;           /* a published segment already in segs_uploaded */
+    int64_t failing_since; /* monotonic ms of its first retryable error in a row; 0 none */
 };
 
 /* An active job: queued, converting, uploading, or ended with work left
@@ -43,6 +44,8 @@ struct job {
     unsigned attempt_segs;     /* segments this attempt reported */
     unsigned crash_places[8];  /* attempt_segs at each crash (the first 8) */
     struct store_lease slease; /* the store's lease while converting */
+    char up_error[200];        /* the last retryable upload error while one waits ("" none) */
+    int64_t up_retry_at;       /* monotonic ms of its next retry */
     int64_t slease_renewed;
 };
 
@@ -64,6 +67,7 @@ struct sched {
     int64_t synced_wall; /* cancels made elsewhere are read from here on */
     int64_t next_sync;
     int64_t next_retain; /* the next look for failed inputs to remove */
+    int64_t next_probe;  /* during an outage: the next waiting upload let go early */
 };
 
 extern struct sched S;
@@ -118,6 +122,11 @@ void sched_cancel_job(struct job *j);
 /* sched_conv.c, sched_upload.c */
 void sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len);
 void sched_upload_result(struct lease *l, const void *body, size_t len);
+/* sched_upload_probe - during an outage (uploads waiting for a retry),
+ * one of them is let go early every SCHED_PROBE_MS, so that uploads resume
+ * within seconds of the storage answering again whatever the back-off */
+void sched_upload_probe(int64_t now);
+#define SCHED_PROBE_MS 2000
 
 /* sched_printable - len bytes a worker sent, as one line of text */
 static inline void

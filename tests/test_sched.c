@@ -99,26 +99,61 @@ Test(sched, retryable_upload_backs_off_and_retries)
     }
 }
 
-Test(sched, retryable_upload_gives_up_after_max_attempts)
+/* an outage is retried for give_up_after, not a number of attempts; while
+ * it waits, the job says the last error and when the next retry is */
+Test(sched, retryable_upload_gives_up_after_give_up_after)
 {
     int64_t id = fix_sched_submit();
-    char want[64];
+    char want[64], err[200];
+    int64_t next_wall = 0;
 
+    FS.cfg.upload.give_up_after_ms = 20000;
     cr_assert(sched_offer(CONV, SCHED_CONVERT));
     fix_sched_segment(CONV, id, "720p", 0, 1000);
     snprintf(want, sizeof(want), "%lld/720p/seg_00000.ts", (long long)id);
-    for (unsigned a = 1; a <= FS.cfg.upload.max_attempts; a++) {
+    int64_t first = FS.clock_ms;
+    unsigned a = 0;
+    while (fix_sched_row(id).state == JOB_CONVERTING) {
+        cr_assert_lt(++a, 200, "never gave up");
         cr_assert_str_eq(fix_sched_offer_up(UP, NULL), want, "attempt %u", a);
         fix_sched_up_result(UP, id, PROTO_UP_RETRYABLE, 0, "503 SlowDown");
-        if (a < FS.cfg.upload.max_attempts)
-            FS.clock_ms = sched_next_timer();
+        if (fix_sched_row(id).state != JOB_CONVERTING)
+            break;
+        cr_assert(sched_upload_retrying(id, err, sizeof(err), &next_wall));
+        cr_expect(strstr(err, "503 SlowDown") != NULL, "%s", err);
+        cr_expect_geq(next_wall, FS.wall_ms);
+        FS.clock_ms = sched_next_timer();
     }
     struct store_job row = fix_sched_row(id);
     cr_expect_eq(row.state, JOB_FAILED);
-    cr_expect(strstr(row.error, "failed after 3 attempts") != NULL, "%s", row.error);
+    cr_expect_geq(FS.clock_ms - first, 20000, "gave up after %lld ms",
+                  (long long)(FS.clock_ms - first));
+    cr_expect_gt(a, FS.cfg.upload.max_attempts, "max_attempts no longer bounds an outage");
+    cr_expect(strstr(row.error, "give_up_after") != NULL, "%s", row.error);
     cr_expect(strstr(row.error, "503 SlowDown") != NULL, "%s", row.error);
+    cr_expect_not(sched_upload_retrying(id, err, sizeof(err), &next_wall));
     cr_expect_str_eq(fix_sched_last_to(CONV)->type == PROTO_CONV_CANCEL ? "cancel" : "other",
                      "cancel", "the conversion is told to stop");
+}
+
+/* when the storage answers again, a waiting object does not sit out its
+ * back-off: a success elsewhere lets it go at once */
+Test(sched, a_success_cuts_the_back_off_short)
+{
+    int64_t id = fix_sched_submit();
+    char a[64];
+
+    FS.cfg.upload.backoff_base_ms = 40000;
+    FS.cfg.upload.backoff_max_ms = 40000;
+    cr_assert(sched_offer(CONV, SCHED_CONVERT));
+    fix_sched_segment(CONV, id, "720p", 0, 1000);
+    snprintf(a, sizeof(a), "%s", fix_sched_offer_up(UP, NULL));
+    fix_sched_up_result(UP, id, PROTO_UP_RETRYABLE, -1, "Couldn't connect to server");
+    cr_expect_str_eq(fix_sched_offer_up(UP, NULL), "", "it waits");
+    fix_sched_segment(CONV, id, "720p", 1, 1000);
+    cr_assert_str_neq(fix_sched_offer_up(UP2, NULL), "");
+    fix_sched_up_result(UP2, id, PROTO_UP_OK, -1, "");
+    cr_expect_str_eq(fix_sched_offer_up(UP, NULL), a, "the storage is back: it goes now");
 }
 
 Test(sched, permanent_upload_failure_fails_the_job)
