@@ -7,12 +7,15 @@
  * fault, how it is injected and what is asserted.
  */
 #include "tests/fix_daemon.h"
+#include "tests/fix_users.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,5 +171,87 @@ Test(faults, ctl_killed_now_and_then_comes_back_at_once, .timeout = 120)
                      (long long)(fix_ms() - t0));
     }
     cr_assert_not(fix_daemon_log_contains(&d, "respawns suspended"));
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+}
+
+/* stall - as user nobody, n connections that each announce a 1000-byte
+ * submission and send nothing more; writes to `report` how many were
+ * answered "busy" (as an error line), then holds the rest until killed */
+static void
+stall(const char *sock, int n, int report)
+{
+    int *fds = calloc((size_t)n, sizeof(int));
+    if (fds == NULL || setgid(65534) < 0 || setuid(65534) < 0)
+        _exit(1);
+    const char *line = "{\"cmd\":\"submit\",\"input\":\"x.mp4\",\"size\":1000}\n";
+    for (int i = 0; i < n; i++) {
+        fds[i] = fix_connect(sock);
+        if (fds[i] >= 0 && send(fds[i], line, strlen(line), MSG_NOSIGNAL) < 0) {
+            /* refused before it was read: its line says why */
+        }
+    }
+    fix_nap(1500);
+    int busy = 0;
+    for (int i = 0; i < n; i++) {
+        char buf[512];
+        ssize_t r = fds[i] >= 0 ? recv(fds[i], buf, sizeof(buf) - 1, MSG_DONTWAIT) : -1;
+        if (r > 0) {
+            buf[r] = '\0';
+            busy += strstr(buf, "\"busy\"") != NULL;
+        }
+    }
+    if (write(report, &busy, sizeof(busy)) != sizeof(busy))
+        _exit(1);
+    pause();
+    _exit(0);
+}
+
+/* 300 clients of one user stall in the middle of a submission: they take
+ * at most half the slots (the rest are told "busy" in an error line),
+ * another user's `hlsctl ping` answers at once, and a real job completes.
+ * With every slot taken, hlsctl says "busy", never "Broken pipe". */
+Test(faults, stalled_submitters_cannot_starve_the_socket, .timeout = 180, .fini = fix_users_cleanup)
+{
+    struct fix_daemon d;
+    char pub[512], out[4096];
+    int rep[2];
+
+    fix_users_need_root();
+    fix_daemon_init(&d, "starve", 0);
+    fix_users_public_dir(pub, sizeof(pub), "starve");
+    snprintf(d.sock, sizeof(d.sock), "%s/hlsd.sock", pub);
+    fix_daemon_config(&d, 1, 1, "socket_mode = 0666", NULL, NULL);
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    cr_assert_eq(pipe(rep), 0);
+    pid_t staller = fork();
+    cr_assert_geq(staller, 0);
+    if (staller == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        stall(d.sock, 300, rep[1]);
+    }
+    int busy = -1;
+    cr_assert_eq(read(rep[0], &busy, sizeof(busy)), (ssize_t)sizeof(busy));
+    cr_assert_eq(busy, 300 - 128, "%d of 300 stalled connections were told busy", busy);
+
+    int64_t t0 = fix_ms();
+    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "ping"), 0, "%s", out);
+    cr_assert_lt(fix_ms() - t0, 3000, "ping took %lld ms", (long long)(fix_ms() - t0));
+    int64_t id = fix_daemon_submit(&d, fix_clip(4, 320, 240), NULL);
+    cr_assert_gt(id, 0);
+    json_t *j = fix_daemon_wait_done(&d, id, 90000);
+    json_decref(j);
+
+    /* every slot taken (the other half by root): busy, as an error */
+    int mine[128];
+    for (int i = 0; i < 128; i++)
+        mine[i] = fix_connect(d.sock);
+    fix_nap(300);
+    int rc = fix_daemon_ctl(&d, out, sizeof(out), "ping 2>&1");
+    cr_assert_neq(rc, 0);
+    cr_assert(strstr(out, "busy") && !strstr(out, "Broken pipe"), "hlsctl: %s", out);
+    for (int i = 0; i < 128; i++)
+        close(mine[i]);
+    kill(staller, SIGKILL);
+    waitpid(staller, NULL, 0);
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
 }
