@@ -43,6 +43,13 @@ sched_admit(const char **code, char *msg, size_t msglen)
         snprintf(msg, msglen, "hlsd is shutting down: not accepting jobs");
         return -1;
     }
+    if (S.store_full) {
+        *code = "store_full";
+        snprintf(msg, msglen,
+                 "the job store's disk (state_dir) is full: not accepting jobs until space "
+                 "returns; the jobs already accepted go on");
+        return -1;
+    }
     if (sched_queued() >= SCHED_CFG->daemon.max_queued) {
         *code = "queue_full";
         snprintf(msg, msglen, "queue full: %u jobs are waiting (max_queued)",

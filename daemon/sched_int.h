@@ -68,6 +68,10 @@ struct sched {
     int64_t next_sync;
     int64_t next_retain; /* the next look for failed inputs to remove */
     int64_t next_probe;  /* during an outage: the next waiting upload let go early */
+    int store_full;      /* the store's disk is full: no admission */
+    /* rows of jobs that left memory since the last commit (sched_resync) */
+    struct store_job *settled;
+    size_t nsettled, capsettled;
 };
 
 extern struct sched S;
@@ -113,6 +117,8 @@ int sched_obj_load(void *ud, const struct store_obj *so);
  * checked, the ledger row written (etag once uploaded); unwanted deletes
  * the row */
 void sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag);
+/* sched_obj_rewrite - o's ledger row again, as memory has it (sched_resync) */
+void sched_obj_rewrite(struct job *j, const struct obj *o);
 /* sched_obj_rewind - the dispatch cursor goes back to o */
 void sched_obj_rewind(struct job *j, const struct obj *o);
 

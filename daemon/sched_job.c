@@ -168,6 +168,17 @@ sched_job_settle(struct job *j)
             if (j->objs[i].state == OBJ_DELETING)
                 return; /* deletions still to do */
     }
+    /* its final row, until committed: a commit that fails on a full disk
+     * is written again from memory (sched_resync) */
+    if (S.nsettled == S.capsettled) {
+        size_t cap = S.capsettled ? S.capsettled * 2 : 16;
+        struct store_job *n = realloc(S.settled, cap * sizeof(*n));
+        if (n == NULL)
+            log_fatal(EXIT_ENV, "out of memory for a settled job");
+        S.settled = n;
+        S.capsettled = cap;
+    }
+    S.settled[S.nsettled++] = j->row;
     spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id,
                    j->row.state == JOB_FAILED ? "out" : NULL, path, sizeof(path));
     if (spool_rmtree(path) < 0)

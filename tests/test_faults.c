@@ -255,3 +255,80 @@ Test(faults, stalled_submitters_cannot_starve_the_socket, .timeout = 180, .fini 
     waitpid(staller, NULL, 0);
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
 }
+
+static char full_mount[600];
+
+static void
+full_cleanup(void)
+{
+    if (full_mount[0])
+        fix_sh(NULL, 0, "umount -l '%s' 2>/dev/null", full_mount);
+}
+
+/* submit_says - hlsctl submit's output (stdout and stderr) and exit code */
+static int
+submit_says(struct fix_daemon *d, const char *clip, char *out, size_t cap)
+{
+    return fix_daemon_ctl(d, out, cap, "--json submit '%s' 2>&1", clip);
+}
+
+/* The disk under state_dir (a small tmpfs) fills up in the middle of a
+ * job, then space returns: the daemon never exits, refuses new jobs with
+ * "store_full" meanwhile, and every job it acknowledged ends done. */
+Test(faults, store_disk_full_then_freed_loses_nothing, .timeout = 300, .fini = full_cleanup)
+{
+    struct fix_daemon d;
+    char out[8192];
+
+    fix_daemon_init(&d, "storefull", 0);
+    cr_assert_eq(fix_sh(NULL, 0, "mkdir -p '%s'", d.state), 0);
+    if (fix_sh(NULL, 0, "mount -t tmpfs -o size=12m,mode=0700 tmpfs '%s' 2>/dev/null", d.state) !=
+        0)
+        cr_skip_test("mount -t tmpfs is not permitted here: the disk-full test needs it");
+    snprintf(full_mount, sizeof(full_mount), "%s", d.state);
+    fix_daemon_config(&d, 1, 1, NULL, "preset = medium", NULL);
+    char clip[512];
+    snprintf(clip, sizeof(clip), "%s", fix_clip(30, 640, 360));
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    int64_t a = fix_daemon_submit(&d, clip, "--segment 2");
+    cr_assert_gt(a, 0);
+    json_t *j = fix_daemon_wait_uploaded(&d, a, 2, 90000);
+    cr_assert_not_null(j);
+    json_decref(j);
+
+    fix_sh(NULL, 0, "dd if=/dev/zero of='%s/fill' bs=64k 2>/dev/null; sync", d.state);
+    int64_t deadline = fix_ms() + 20000;
+    int refused = 0;
+    while (!refused && fix_ms() < deadline) {
+        int rc = submit_says(&d, fix_clip(4, 320, 240), out, sizeof(out));
+        refused = rc != 0 && strstr(out, "store_full") != NULL;
+        cr_assert(rc != 0 || fix_ms() < deadline, "%s", out);
+        fix_nap(300);
+    }
+    cr_assert(refused, "no store_full while the disk is full: %s", out);
+    /* the acknowledged job goes on, and the daemon stays up */
+    j = fix_daemon_status(&d, a);
+    long long up = fix_daemon_segs(j, "uploaded");
+    json_decref(j);
+    j = fix_daemon_wait_uploaded(&d, a, up + 2, 60000);
+    cr_assert_not_null(j, "the job stopped while the disk was full");
+    json_decref(j);
+    cr_assert(fix_alive(d.pid), "the daemon exited on a full disk");
+
+    fix_sh(NULL, 0, "rm -f '%s/fill'", d.state);
+    int64_t b = -1;
+    deadline = fix_ms() + 20000;
+    while (b < 0 && fix_ms() < deadline) {
+        b = fix_daemon_submit(&d, fix_clip(4, 320, 240), NULL);
+        if (b < 0)
+            fix_nap(300);
+    }
+    cr_assert_gt(b, 0, "no submission accepted once space returned");
+    j = fix_daemon_wait_done(&d, a, 200000);
+    json_decref(j);
+    j = fix_daemon_wait_done(&d, b, 60000);
+    json_decref(j);
+    cr_assert(fix_daemon_log_contains(&d, "is full"));
+    cr_assert(fix_daemon_log_contains(&d, "space is back"));
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+}
