@@ -332,3 +332,100 @@ Test(faults, store_disk_full_then_freed_loses_nothing, .timeout = 300, .fini = f
     cr_assert(fix_daemon_log_contains(&d, "space is back"));
     cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
 }
+
+static int
+rounds(void)
+{
+    const char *s = getenv("HLSD_FAULT_ROUNDS");
+    return s && atoi(s) > 0 ? atoi(s) : 20;
+}
+
+/* kill -9 rounds: a random child (a conversion, an upload, ctl) or the
+ * master itself, again and again, while 4 jobs are in flight (a new one
+ * submitted as one ends). Every job ends done, its published tree is valid
+ * with no debris, nothing is left in /dev/shm by any master, the spool is
+ * empty after. HLSD_FAULT_ROUNDS rounds (20; 100 in make test-faults). */
+Test(faults, kill9_rounds_every_job_done, .timeout = 1800)
+{
+    struct fix_daemon d;
+    enum { INFLIGHT = 4, MAXJOBS = 400 };
+    int64_t ids[MAXJOBS];
+    int njobs = 0, nmasters = 0;
+    pid_t masters[200];
+    char out[4096];
+    static const char *const roles[] = {"convert", "upload", "ctl", "master"};
+
+    fix_daemon_init(&d, "kill9", 0);
+    /* a child that lived 2 s is forgiven its crashes: the rounds are 2-3 s apart */
+    fix_daemon_config(&d, 2, 2, "respawn_forgive = 2s", NULL, NULL);
+    char clip[512];
+    snprintf(clip, sizeof(clip), "%s", fix_clip(12, 320, 240));
+    cr_assert_eq(fix_daemon_start(&d), 0);
+    masters[nmasters++] = d.pid;
+    srand((unsigned)getpid());
+    int n = rounds();
+    for (int r = 0; r < n; r++) {
+        /* keep INFLIGHT jobs going */
+        int live = 0;
+        for (int i = 0; i < njobs; i++) {
+            json_t *j = fix_daemon_status(&d, ids[i]);
+            if (j && strcmp(fix_daemon_str(j, "state"), "done") != 0) {
+                cr_assert_str_neq(fix_daemon_str(j, "state"), "failed", "round %d: job %lld: %s", r,
+                                  (long long)ids[i], fix_daemon_str(j, "error"));
+                live++;
+            }
+            json_decref(j);
+        }
+        while (live < INFLIGHT && njobs < MAXJOBS) {
+            int64_t id = fix_daemon_submit(&d, clip, NULL);
+            cr_assert_gt(id, 0, "round %d: submit", r);
+            ids[njobs++] = id;
+            live++;
+        }
+        fix_nap(1500 + rand() % 1500);
+        const char *role = roles[rand() % 5 == 0 ? 3 : rand() % 3];
+        if (strcmp(role, "master") == 0) {
+            kill(d.pid, SIGKILL);
+            waitpid(d.pid, NULL, 0);
+            cr_assert_eq(fix_daemon_start(&d), 0, "round %d: no restart after kill -9", r);
+            if (nmasters < 200)
+                masters[nmasters++] = d.pid;
+            continue;
+        }
+        pid_t victim = fix_daemon_worker_pid(&d, role, 0);
+        if (victim > 0)
+            kill(victim, SIGKILL);
+    }
+    for (int i = 0; i < njobs; i++) {
+        json_t *j = fix_daemon_wait_done(&d, ids[i], 300000);
+        json_decref(j);
+        char root[700];
+        snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)ids[i]);
+        cr_assert_gt(fix_daemon_published(root, NULL), 0, "job %lld", (long long)ids[i]);
+    }
+    /* no debris of an upload cut short */
+    cr_assert_eq(
+        fix_sh(out, sizeof(out), "find '%s' -name '.*' -o -name '*.tmp*' | head -5", d.www), 0);
+    cr_assert_str_eq(out, "", "debris in the output: %s", out);
+    cr_assert_eq(WEXITSTATUS(fix_daemon_stop(&d, SIGTERM, 10000)), 0);
+    /* every object exactly once: the ledger (all uploaded) is the listing */
+    for (int i = 0; i < njobs; i++) {
+        char ledger[8192], listing[8192];
+        fix_sh(ledger, sizeof(ledger),
+               "sqlite3 '%s/hlsd.db' \"select rel || ' ' || state from objects where job=%lld\" "
+               "| sort",
+               d.state, (long long)ids[i]);
+        fix_sh(listing, sizeof(listing),
+               "cd '%s/%lld' && find . -type f | sed 's|^./||; s|$| 2|' | sort", d.www,
+               (long long)ids[i]);
+        cr_assert_str_eq(ledger, listing, "job %lld: ledger and listing differ", (long long)ids[i]);
+    }
+    /* the spool holds nothing of the jobs, /dev/shm nothing of any master */
+    fix_sh(out, sizeof(out), "ls -A '%s' | grep -v '^incoming$'; ls -A '%s/incoming'", d.spool,
+           d.spool);
+    cr_assert_str_eq(out, "", "left in the spool: %s", out);
+    for (int i = 0; i < nmasters; i++) {
+        fix_sh(out, sizeof(out), "ls /dev/shm | grep '^hlsd-%ld-' | head -3", (long)masters[i]);
+        cr_assert_str_eq(out, "", "left in /dev/shm: %s", out);
+    }
+}
