@@ -277,6 +277,13 @@ handle_one(void *user, const char *section, const char *name, const char *v)
             snprintf(L->reason, sizeof(L->reason), "'%s' is not an octal mode like 0660", v);
             return 0;
         }
+        /* connecting takes write permission: a socket its owner cannot use
+         * would lock out everyone but root */
+        if ((m & 0600) != 0600) {
+            snprintf(L->reason, sizeof(L->reason),
+                     "'%s' does not let the socket's owner in (read and write, 0600, at least)", v);
+            return 0;
+        }
         c->daemon.socket_mode = (unsigned)m;
         return 1;
     }
