@@ -404,6 +404,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->upload.backoff_max_ms, v, 1, L);
     if (KEY("upload", "give_up_after"))
         return set_dur(&c->upload.give_up_after_ms, v, 1, L);
+    if (KEY("upload", "keep_failed_output"))
+        return set_bool(&c->upload.keep_failed_output, v, L);
 #undef KEY
     if (section[0] == '\0')
         snprintf(L->reason, sizeof(L->reason), "key '%s' outside a [section]", name);

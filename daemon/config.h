@@ -64,6 +64,7 @@ struct config {
         int64_t backoff_base_ms;
         int64_t backoff_max_ms;
         int64_t give_up_after_ms; /* retryable errors of one object: retried this long */
+        int keep_failed_output;   /* a failed job's published objects stay (else deleted) */
     } upload;
 };
 

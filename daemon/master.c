@@ -152,6 +152,12 @@ master_durable(void)
             return -1;
         }
         log_info("job store: what was not committed is written again, in the reserve's room");
+        /* what the caller wrote beyond memory (a new job's row) is gone:
+         * not durable */
+        if (store_begin(M.store) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+        sched_committed();
+        return -1;
     }
     sched_committed();
     if (store_begin(M.store) < 0)

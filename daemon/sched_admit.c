@@ -86,8 +86,9 @@ sched_submit_as(const char *token, const char *input, const char *ladder, double
     row.created_at = row.updated_at = S.env.wall();
     /* durable before the rename is visible, visible before the ack */
     if (S.env.durable() < 0) {
-        *code = "internal";
-        snprintf(msg, msglen, "job store: commit failed");
+        *code = S.store_full ? "store_full" : "internal";
+        snprintf(msg, msglen, "job store: %s",
+                 S.store_full ? "the disk of state_dir is full" : "commit failed");
         return -1;
     }
     if (store_job_insert(S.env.store, &row) < 0) {
@@ -104,8 +105,17 @@ sched_submit_as(const char *token, const char *input, const char *ladder, double
         return -1;
     }
     if (S.env.durable() < 0) {
-        *code = "internal";
-        snprintf(msg, msglen, "job store: commit failed");
+        /* not durable (a full disk may have rolled the insert back): not
+         * acknowledged, so nothing of it may stay, neither its row nor its
+         * input (whose id the next job may get) */
+        char path[CONFIG_PATH_MAX + 64];
+        if (store_in_txn(S.env.store))
+            undo();
+        spool_job_path(SCHED_CFG->daemon.spool_dir, row.id, NULL, path, sizeof(path));
+        spool_rmtree(path);
+        *code = S.store_full ? "store_full" : "internal";
+        snprintf(msg, msglen, "job store: %s",
+                 S.store_full ? "the disk of state_dir is full" : "commit failed");
         return -1;
     }
     sched_job_new(&row);
@@ -213,6 +223,21 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     }
     if (j == NULL)
         j = sched_job_load(&row);
+    /* what the failed attempt published is being taken down: a delete in
+     * flight must land first; the rest is forgotten (the new conversion
+     * publishes it again) */
+    for (size_t i = 0; i < j->nobjs; i++) {
+        if (j->objs[i].state == OBJ_DELETING && j->objs[i].lease) {
+            *code = "conflict";
+            snprintf(msg, msglen,
+                     "job %lld: its published objects are being deleted: try again in a moment",
+                     (long long)id);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < j->nobjs; i++)
+        if (j->objs[i].state == OBJ_DELETING)
+            sched_obj_set(j, &j->objs[i], OBJ_UNWANTED, NULL);
     /* a job still winding down (its worker letting go) is requeued in place:
      * the dispatcher waits for the old lease to end before starting it */
     job_transition(id, &j->row.state, JOB_QUEUED);

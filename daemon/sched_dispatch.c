@@ -77,7 +77,7 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
 {
     if (o->lease || o->next_at > now)
         return 0;
-    if (j->row.state == JOB_CANCELED)
+    if (j->row.state == JOB_CANCELED || j->row.state == JOB_FAILED)
         return o->state == OBJ_DELETING;
     if (j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING)
         return 0;

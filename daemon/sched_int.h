@@ -117,6 +117,14 @@ int sched_obj_load(void *ud, const struct store_obj *so);
  * checked, the ledger row written (etag once uploaded); unwanted deletes
  * the row */
 void sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag);
+/* sched_taking_down - j's published objects are being deleted: it was
+ * canceled, or it failed and keep_failed_output is off */
+static inline int
+sched_taking_down(const struct job *j)
+{
+    return j->row.state == JOB_CANCELED ||
+           (j->row.state == JOB_FAILED && !SCHED_CFG->upload.keep_failed_output);
+}
 /* sched_obj_rewrite - o's ledger row again, as memory has it (sched_resync) */
 void sched_obj_rewrite(struct job *j, const struct obj *o);
 /* sched_obj_rewind - the dispatch cursor goes back to o */

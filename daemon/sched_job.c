@@ -163,7 +163,7 @@ sched_job_settle(struct job *j)
 
     if (!job_state_terminal(j->row.state) || job_has_leases(j))
         return;
-    if (j->row.state == JOB_CANCELED) {
+    if (j->row.state == JOB_CANCELED || j->row.state == JOB_FAILED) {
         for (size_t i = 0; i < j->nobjs; i++)
             if (j->objs[i].state == OBJ_DELETING)
                 return; /* deletions still to do */
@@ -213,9 +213,32 @@ sched_job_fail(struct job *j, const char *fmt, ...)
     vsnprintf(j->row.error, sizeof(j->row.error), fmt, ap);
     va_end(ap);
     job_transition(j->row.id, &j->row.state, JOB_FAILED);
-    log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
     sched_job_stop_conversion(j);
     sched_job_drop_pending(j);
+    /* what it published already: taken down, unless kept by the setting;
+     * the error says which (one in flight is taken down when it lands) */
+    unsigned published = 0;
+    for (size_t i = 0; i < j->nobjs; i++) {
+        struct obj *o = &j->objs[i];
+        /* published, or on its way (an upload in flight) */
+        if (o->state != OBJ_UPLOADED && !(o->state == OBJ_UPLOADING && o->lease))
+            continue;
+        published++;
+        if (!SCHED_CFG->upload.keep_failed_output && o->lease == NULL && o->state == OBJ_UPLOADED) {
+            o->attempts = 0;
+            o->next_at = 0;
+            sched_obj_set(j, o, OBJ_DELETING, NULL);
+        }
+    }
+    j->cursor = 0;
+    size_t n = strlen(j->row.error);
+    if (published && n < sizeof(j->row.error))
+        snprintf(j->row.error + n, sizeof(j->row.error) - n,
+                 SCHED_CFG->upload.keep_failed_output
+                     ? "; the %u objects it published are kept (keep_failed_output)"
+                     : "; the %u objects it published are deleted (keep_failed_output = no)",
+                 published);
+    log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
     sched_job_save(j);
     sched_job_settle(j);
 }

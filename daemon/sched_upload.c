@@ -123,8 +123,8 @@ put_ok(struct job *j, struct obj *o, const char *etag)
         o->counted = 1;
         S.stats.segments_uploaded++;
     }
-    if (j->row.state == JOB_CANCELED) {
-        /* uploaded after the cancel: take it down again */
+    if (sched_taking_down(j)) {
+        /* uploaded after the cancel (or the failure): take it down again */
         o->attempts = 0;
         o->next_at = 0;
         sched_obj_set(j, o, OBJ_DELETING, NULL);

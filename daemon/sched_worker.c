@@ -120,7 +120,7 @@ static void
 upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
 {
     o->lease = NULL;
-    if (del || j->row.state == JOB_CANCELED) {
+    if (del || sched_taking_down(j)) {
         /* a delete, or a put of a canceled job, that died half-way: it
          * may have left (part of) the object: delete it (again) */
         o->next_at = S.env.now() + 200;

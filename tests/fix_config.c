@@ -67,6 +67,7 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("upload", "max_attempts", snprintf(out, cap, "%u", c->upload.max_attempts));
     S("upload", "backoff_base", snprintf(out, cap, "%lld", (long long)c->upload.backoff_base_ms));
     S("upload", "backoff_max", snprintf(out, cap, "%lld", (long long)c->upload.backoff_max_ms));
+    S("upload", "keep_failed_output", snprintf(out, cap, "%d", c->upload.keep_failed_output));
     S("upload", "give_up_after", snprintf(out, cap, "%lld", (long long)c->upload.give_up_after_ms));
 #undef S
     cr_assert_fail("fix_config_field: no key %s.%s", sec, key);
@@ -115,6 +116,7 @@ const char *const fix_config_keys[] = {
     "upload.backoff_base",
     "upload.backoff_max",
     "upload.give_up_after",
+    "upload.keep_failed_output",
 };
 
 const size_t fix_config_nkeys = sizeof(fix_config_keys) / sizeof(fix_config_keys[0]);

@@ -189,6 +189,9 @@ static const struct key_case {
     {"upload", "give_up_after", "1h", 0, "3600000", NULL},
     {"upload", "give_up_after", "90s", 0, "90000", NULL},
     {"upload", "give_up_after", "0", 0, NULL, "above zero"},
+    {"upload", "keep_failed_output", "yes", 0, "1", NULL},
+    {"upload", "keep_failed_output", "no", 0, "0", NULL},
+    {"upload", "keep_failed_output", "maybe", 0, NULL, "is not yes or no"},
 };
 
 Test(config_keys, every_key_good_and_bad)

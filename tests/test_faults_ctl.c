@@ -103,3 +103,30 @@ Test(faults_ctl, every_phase_has_a_deadline, .timeout = 90)
     cr_assert(fix_ctl_incoming_empty(&f));
     fix_ctl_stop(&f);
 }
+
+/* a client looping on bad requests cannot flood the log: warnings are
+ * rate-limited, and what was dropped is counted in a later line */
+Test(faults_ctl, warnings_are_rate_limited_with_a_count, .timeout = 60)
+{
+    struct fix_ctl f;
+    char out[256];
+
+    fix_ctl_start(&f, MiB);
+    int fd = fix_ctl_connect(&f);
+    for (int i = 0; i < 1000; i++) {
+        fix_ctl_send(fd, "{\"cmd\":\"nope\"}\n", 15);
+        json_t *rep = fix_ctl_reply(fd);
+        json_decref(rep);
+    }
+    close(fd);
+    fix_nap(1200); /* room for one more warning, which carries the count */
+    json_t *rep = fix_ctl_rpc(&f, "{\"cmd\":\"nope\"}");
+    json_decref(rep);
+    fix_sh(out, sizeof(out), "grep -c 'warning' '%s/ctl.log'", f.dir);
+    int lines = atoi(out);
+    cr_assert_lt(lines, 200, "%d warning lines for 1001 bad requests", lines);
+    cr_assert_eq(
+        fix_sh(out, sizeof(out), "grep -o '[0-9]* warnings suppressed' '%s/ctl.log'", f.dir), 0,
+        "no count of the suppressed warnings");
+    fix_ctl_stop(&f);
+}

@@ -403,3 +403,37 @@ Test(sched, stalled_conversion_is_killed)
     fix_sched_exit(CONV, SIGKILL, 0, FS.killed[CONV]);
     cr_expect_eq(fix_sched_row(id).state, JOB_QUEUED, "attempt 1 of 2: again");
 }
+
+/* a failed job's published objects are taken down (keep_failed_output =
+ * no, the default), and the error says so; with yes they stay */
+Test(sched, failed_job_output_deleted_or_kept)
+{
+    for (int keep = 0; keep < 2; keep++) {
+        FS.cfg.upload.keep_failed_output = keep;
+        int64_t id = fix_sched_converting_on(CONV); /* segments 0 and 1 */
+        char key[600];
+        snprintf(key, sizeof(key), "%s", fix_sched_offer_up(UP, NULL));
+        fix_sched_up_result(UP, id, PROTO_UP_OK, -1, "");
+        cr_assert_str_neq(fix_sched_offer_up(UP, NULL), "");
+        fix_sched_up_result(UP, id, PROTO_UP_PERMANENT, -1, "403 AccessDenied");
+        struct store_job row = fix_sched_row(id);
+        cr_expect_eq(row.state, JOB_FAILED);
+        cr_expect(strstr(row.error, keep ? "1 objects it published are kept"
+                                         : "1 objects it published are deleted"),
+                  "%s", row.error);
+        sched_on_message(CONV, SCHED_CONVERT, PROTO_CONV_CANCELED, (uint64_t)id, "", 0);
+        uint16_t type = 0;
+        const char *next = fix_sched_offer_up(UP, &type);
+        if (keep) {
+            cr_expect_str_eq(next, "", "kept: nothing to delete");
+            cr_expect_null(sched_active(id));
+            continue;
+        }
+        cr_expect_eq(type, PROTO_UP_DELETE);
+        cr_expect_str_eq(next, key, "the published segment is taken down");
+        cr_expect_not_null(sched_active(id), "held until its deletions are done");
+        fix_sched_up_result(UP, id, PROTO_UP_OK, -1, "");
+        cr_expect_null(sched_active(id), "gone once deleted");
+        cr_expect_eq(fix_sched_row(id).state, JOB_FAILED);
+    }
+}
