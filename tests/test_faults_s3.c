@@ -162,7 +162,7 @@ Test(faults_s3, outage_mid_job_ends_done_and_valid, .timeout = 400)
     proxy_mode(&p, mode);
     /* meanwhile: the last error and the next retry, not "error: null" */
     int seen = 0;
-    long long before = 0;
+    long long done0 = -1, done = 0, before = 0;
     while (fix_ms() < t0 + (int64_t)secs * 1000 - 1500) {
         j = fix_daemon_status(&d, id);
         cr_assert_not_null(j);
@@ -172,25 +172,34 @@ Test(faults_s3, outage_mid_job_ends_done_and_valid, .timeout = 400)
             cr_assert(strstr(json_string_value(json_object_get(r, "last_error")), "connect"), "%s",
                       json_string_value(json_object_get(r, "last_error")));
             cr_assert_not_null(json_string_value(json_object_get(r, "next_at")));
+            if (!seen) {
+                cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "status %lld", (long long)id), 0);
+                cr_assert(strstr(out, "retrying"), "hlsctl status: %s", out);
+            }
             seen = 1;
         }
+        done = fix_daemon_segs(j, "done");
+        if (done0 < 0)
+            done0 = done;
         before = fix_daemon_segs(j, "uploaded");
         json_decref(j);
         fix_nap(500);
     }
-    cr_assert(seen, "status never showed the retrying uploads");
-    cr_assert_eq(fix_daemon_ctl(&d, out, sizeof(out), "status %lld", (long long)id), 0);
-    cr_assert(strstr(out, "retrying"), "hlsctl status: %s", out);
+    /* (a conversion slow enough to write nothing during the outage, as
+     * under a sanitizer, tries no upload: nothing to show then) */
+    cr_assert(seen || done == done0, "status never showed the retrying uploads");
 
-    /* the server is back: uploads resume within seconds */
+    /* the server is back: uploads waiting resume within seconds */
     while (fix_ms() < t0 + (int64_t)secs * 1000)
         fix_nap(50);
     int64_t back = fix_ms();
-    j = fix_daemon_wait_uploaded(&d, id, before + 1, 15000);
-    cr_assert_not_null(j, "no upload after the outage");
-    json_decref(j);
-    cr_assert_lt(fix_ms() - back, 6000, "uploads resumed %lld ms after the outage",
-                 (long long)(fix_ms() - back));
+    if (done > before) {
+        j = fix_daemon_wait_uploaded(&d, id, before + 1, 15000);
+        cr_assert_not_null(j, "no upload after the outage");
+        json_decref(j);
+        cr_assert_lt(fix_ms() - back, 6000, "uploads resumed %lld ms after the outage",
+                     (long long)(fix_ms() - back));
+    }
 
     j = fix_daemon_wait_done(&d, id, 240000);
     cr_assert_eq(fix_daemon_segs(j, "uploaded"), 30, "15 video and 15 audio segments");
