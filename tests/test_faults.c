@@ -429,3 +429,26 @@ Test(faults, kill9_rounds_every_job_done, .timeout = 1800)
         cr_assert_str_eq(out, "", "left in /dev/shm: %s", out);
     }
 }
+
+/* a socket mode that would lock everyone out is refused by `hlsd -t`, not
+ * quietly replaced at start */
+Test(faults, socket_mode_that_locks_out_is_refused_by_hlsd_t, .timeout = 30)
+{
+    char dir[512], out[2048];
+
+    fix_tmpdir(dir, sizeof(dir), "sockmode");
+    static const char *const modes[] = {"0000", "0460", "0660"};
+    for (int i = 0; i < 3; i++) {
+        int rc = fix_sh(out, sizeof(out),
+                        "printf '[daemon]\\nsocket_mode = %s\\n' >'%s/c.conf' && "
+                        "'%s/hlsd' -t -c '%s/c.conf' 2>&1",
+                        modes[i], dir, fix_bindir(), dir);
+        if (i < 2) {
+            cr_assert_eq(rc, 2, "socket_mode %s: exit %d: %s", modes[i], rc, out);
+            cr_assert(strstr(out, "c.conf:2") && strstr(out, "does not let the socket's owner in"),
+                      "%s", out);
+        } else {
+            cr_assert_eq(rc, 0, "socket_mode 0660: %s", out);
+        }
+    }
+}
