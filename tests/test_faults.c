@@ -355,7 +355,11 @@ Test(faults, kill9_rounds_every_job_done, .timeout = 1800)
     char out[4096];
     static const char *const roles[] = {"convert", "upload", "ctl", "master"};
 
-    fix_daemon_init(&d, "kill9", 0);
+    /* to the run's S3 server when there is one (the ledger is then checked
+     * against a bucket listing), else to a directory */
+    int s3 = fix_daemon_init(&d, "kill9", 1) == 0;
+    if (!s3)
+        fix_daemon_init(&d, "kill9", 0);
     /* a child that lived 2 s is forgiven its crashes: the rounds are 2-3 s apart */
     fix_daemon_config(&d, 2, 2, "respawn_forgive = 2s", NULL, NULL);
     char clip[512];
@@ -401,6 +405,13 @@ Test(faults, kill9_rounds_every_job_done, .timeout = 1800)
         json_decref(j);
         char root[700];
         snprintf(root, sizeof(root), "%s/%lld", d.www, (long long)ids[i]);
+        if (s3) /* what an independent client downloads */
+            cr_assert_eq(fix_daemon_aws(out, sizeof(out),
+                                        "s3 cp --recursive --only-show-errors 's3://%s/%s/%lld/' "
+                                        "'%s'",
+                                        getenv("HLSD_TEST_S3_BUCKET"), d.s3_prefix,
+                                        (long long)ids[i], root),
+                         0, "%s", out);
         cr_assert_gt(fix_daemon_published(root, NULL), 0, "job %lld", (long long)ids[i]);
     }
     /* no debris of an upload cut short */
@@ -415,9 +426,28 @@ Test(faults, kill9_rounds_every_job_done, .timeout = 1800)
                "sqlite3 '%s/hlsd.db' \"select rel || ' ' || state from objects where job=%lld\" "
                "| sort",
                d.state, (long long)ids[i]);
-        fix_sh(listing, sizeof(listing),
-               "cd '%s/%lld' && find . -type f | sed 's|^./||; s|$| 2|' | sort", d.www,
-               (long long)ids[i]);
+        if (s3) {
+            char keys[8192];
+            cr_assert_eq(fix_daemon_aws(keys, sizeof(keys),
+                                        "s3api list-objects-v2 --bucket '%s' --prefix '%s/%lld/' "
+                                        "--query 'Contents[].Key' --output text",
+                                        getenv("HLSD_TEST_S3_BUCKET"), d.s3_prefix,
+                                        (long long)ids[i]),
+                         0, "%s", keys);
+            char path[700];
+            snprintf(path, sizeof(path), "%s/keys-%lld", d.dir, (long long)ids[i]);
+            FILE *f = fopen(path, "w");
+            cr_assert_not_null(f);
+            fputs(keys, f);
+            fclose(f);
+            fix_sh(listing, sizeof(listing),
+                   "tr '\\t' '\\n' <'%s' | grep . | sed 's|^%s/%lld/||; s|$| 2|' | sort", path,
+                   d.s3_prefix, (long long)ids[i]);
+        } else {
+            fix_sh(listing, sizeof(listing),
+                   "cd '%s/%lld' && find . -type f | sed 's|^./||; s|$| 2|' | sort", d.www,
+                   (long long)ids[i]);
+        }
         cr_assert_str_eq(ledger, listing, "job %lld: ledger and listing differ", (long long)ids[i]);
     }
     /* the spool holds nothing of the jobs, /dev/shm nothing of any master */
