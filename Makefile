@@ -14,6 +14,11 @@
 #   make deb        hlsd_VERSION_ARCH.deb from the same install (DEB_OUT=dir)
 #   make bench      every benchmark (bench-ring, bench-convert, bench-upload, bench-pipeline,
 #                   bench-ctl, bench-http); make bench-scale (a 2-hour input: long, not in bench)
+#   make fuzz       libFuzzer targets (clang): ctl's request parser, the
+#                   master's ring-record checks, the config parser;
+#                   FUZZ_TIME seconds each (60; `make test` runs 15)
+#   make test-faults  the fault suites with long rounds (a 2-minute S3
+#                   outage, 100 kill -9 rounds); docs/reliability.md
 #   make lint       clang-format check
 #   make deps       install the Debian packages the build and tests need
 #                   (tools/deps.sh test; `tools/deps.sh run` for running only)
@@ -79,25 +84,39 @@ HLSCTL_SRCS := $(wildcard tools/hlsctl/*.c)
 HLSCTL_OBJS := $(HLSCTL_SRCS:%.c=$(BUILD)/%.o)
 TOOLS     := $(TOOL_SRCS:tools/%.c=$(BINDIR)/%) $(if $(HLSCTL_SRCS),$(BINDIR)/hlsctl)
 DAEMON    := $(if $(wildcard daemon/main.c),$(BINDIR)/hlsd $(PLUGINS))
+# hlsd with the test-only fault hooks (HLSD_TEST_HOOKS: e.g. a conversion
+# that crashes at a chosen segment, see docs/reliability.md): a tree of its
+# own, $(BINDIR)/hooks/, as hlsd loads the plugins beside it; its
+# conversion plugin is built with the hooked objects in place of the
+# plain ones; never installed
+HOOK_SRCS := workers/convworker.c
+HOOK_OBJS := $(HOOK_SRCS:%.c=$(BUILD)/hooks/%.o)
+HOOKED    := $(if $(wildcard daemon/main.c),$(addprefix $(BINDIR)/hooks/,hlsd $(notdir $(PLUGINS))))
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(BUILD)/tests/hlsd-tests
-ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(HLSCTL_SRCS) $(TEST_SRCS) $(wildcard daemon/main.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+ALL_SRCS  := $(LIB_SRCS) $(TOOL_SRCS) $(HLSCTL_SRCS) $(TEST_SRCS) $(FUZZ_SRCS) $(wildcard daemon/main.c)
 ALL_HDRS  := $(wildcard ipc/*.h workers/*.h daemon/*.h tools/*.h tools/hlsctl/*.h tests/*.h)
 
 .SECONDARY:
+.SECONDEXPANSION:
 
-.PHONY: all test test-asan test-run run demo bench bench-ring bench-convert \
+.PHONY: all test test-asan test-run run demo bench bench-ring bench-convert fuzz test-faults \
         bench-upload bench-pipeline bench-ctl bench-http bench-scale lint format deps deps-run clean \
         install uninstall deb
 
-all: $(LIB) $(TOOLS) $(DAEMON) $(TEST_BIN)
+all: $(LIB) $(TOOLS) $(DAEMON) $(HOOKED) $(TEST_BIN)
 
 # every object depends on VERSION (compiled in through CFLAGS) and on this
 # file (CFLAGS: a build tree from before -fPIC must not link into a plugin)
 $(BUILD)/%.o: %.c VERSION Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/hooks/%.o: %.c VERSION
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DHLSD_TEST_HOOKS -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -135,12 +154,21 @@ $(BINDIR)/hlsd-http.so: $(HTTP_SO_SRCS:%.c=$(BUILD)/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ $(HTTP_LIBS)
 
+$(BINDIR)/hooks/hlsd-convert.so: $(HOOK_OBJS) \
+                                 $(filter-out $(HOOK_SRCS:%.c=$(BUILD)/%.o),$(CONVERT_SO_SRCS:%.c=$(BUILD)/%.o))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(CONVERT_LIBS)
+
+$(BINDIR)/hooks/%: $(BINDIR)/%
+	@mkdir -p $(dir $@)
+	cp -f $< $@
+
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS) -lcriterion
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%.d) \
-         $(HLSCTL_OBJS:.o=.d) $(BUILD)/daemon/main.d
+         $(HLSCTL_OBJS:.o=.d) $(BUILD)/daemon/main.d $(HOOK_OBJS:.o=.d)
 
 deps:
 	@tools/deps.sh test
@@ -153,6 +181,45 @@ deps-run:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@BINDIR=$(abspath $(BINDIR)) TEST_BIN=$(abspath $(TEST_BIN)) tools/run-tests.sh $(T)
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=15
+
+# the fault suites alone, with the long rounds (docs/reliability.md)
+test-faults: deps
+	@$(MAKE) --no-print-directory all
+	@HLSD_FAULT_OUTAGE_S=120 HLSD_FAULT_ROUNDS=100 BINDIR=$(abspath $(BINDIR)) \
+	 TEST_BIN=$(abspath $(TEST_BIN)) tools/run-tests.sh --filter 'faults*/*' $(T)
+
+# ---------------------------------------------------------------- Fuzzing
+#
+# Each target is built with clang's libFuzzer, AddressSanitizer and UBSan
+# from the few sources it exercises, and run for FUZZ_TIME seconds on a
+# copy of its seed corpus (tests/fuzz/corpus/<name>/: new inputs it finds
+# go to build/fuzz/corpus-<name>/, the seeds stay as committed). A crash
+# leaves its input as build/fuzz/crash-* and fails the target.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. -DHLSD_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES := request ring config
+FUZZ_DEPS_request := daemon/ctl_request.c
+FUZZ_DEPS_ring    := ipc/record.c ipc/msg.c ipc/proto.c ipc/ring.c ipc/futex.c ipc/msclock.c
+FUZZ_DEPS_config  := daemon/config.c daemon/ctl_request.c
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*) $(ALL_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_DEPS_$*) $(PKG_LIBS) -lpthread -lm -lrt
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t && \
+	  echo "fuzz: $$t for $(FUZZ_TIME) s" && \
+	  ( cd $(BUILD)/fuzz && ./fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	      -print_final_stats=0 corpus-$$t $(abspath tests/fuzz/corpus)/$$t >fuzz_$$t.log 2>&1 ) || \
+	  { tail -40 $(BUILD)/fuzz/fuzz_$$t.log; echo "fuzz: $$t FAILED (input: $(BUILD)/fuzz/crash-*)"; exit 1; }; \
+	  grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/fuzz_$$t.log | tail -1; \
+	done
+	@echo "fuzz: ok"
 
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan BINDIR=build/asan/bin SAN=1 OPT=-O1 all

@@ -39,6 +39,7 @@ config_defaults(struct config *c)
     c->daemon.shutdown_timeout_ms = 30000;
     c->daemon.max_input_bytes = 20ULL << 30;
     c->daemon.keep_failed_inputs_ms = 7 * 24 * 3600 * 1000LL;
+    c->daemon.respawn_forgive_ms = 60000;
 
     c->convert.workers = 1;
     c->convert.threads = 0;
@@ -47,6 +48,7 @@ config_defaults(struct config *c)
     c->convert.job_timeout_ms = 6 * 3600 * 1000LL;
     c->convert.stall_timeout_ms = 120 * 1000LL;
     c->convert.max_attempts = 3;
+    c->convert.max_kills = 20;
     snprintf(c->convert.first_variant, sizeof(c->convert.first_variant), "auto");
     c->convert.thumbnails = 1;
     c->convert.storyboard_interval = 0;
@@ -58,6 +60,7 @@ config_defaults(struct config *c)
     c->upload.max_attempts = 8;
     c->upload.backoff_base_ms = 500;
     c->upload.backoff_max_ms = 60000;
+    c->upload.give_up_after_ms = 3600 * 1000LL;
     snprintf(c->upload.cache_control, sizeof(c->upload.cache_control), "max-age=31536000");
 
     c->input.path_style = -1;
@@ -417,6 +420,13 @@ handle_one(void *user, const char *section, const char *name, const char *v)
             snprintf(L->reason, sizeof(L->reason), "'%s' is not an octal mode like 0660", v);
             return 0;
         }
+        /* connecting takes write permission: a socket its owner cannot use
+         * would lock out everyone but root */
+        if ((m & 0600) != 0600) {
+            snprintf(L->reason, sizeof(L->reason),
+                     "'%s' does not let the socket's owner in (read and write, 0600, at least)", v);
+            return 0;
+        }
         c->daemon.socket_mode = (unsigned)m;
         return 1;
     }
@@ -449,6 +459,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
     }
     if (KEY("daemon", "keep_failed_inputs"))
         return set_dur(&c->daemon.keep_failed_inputs_ms, v, 0, L);
+    if (KEY("daemon", "respawn_forgive"))
+        return set_dur(&c->daemon.respawn_forgive_ms, v, 1, L);
 
     if (KEY("convert", "workers"))
         return set_uint(&c->convert.workers, v, 1, 64, L);
@@ -481,6 +493,8 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_dur(&c->convert.stall_timeout_ms, v, 1, L);
     if (KEY("convert", "max_attempts"))
         return set_uint(&c->convert.max_attempts, v, 1, 100, L);
+    if (KEY("convert", "max_kills"))
+        return set_uint(&c->convert.max_kills, v, 1, 1000, L);
     if (KEY("convert", "audio")) {
         if (strcmp(v, "separate") != 0 && strcmp(v, "muxed") != 0) {
             snprintf(L->reason, sizeof(L->reason), "'%s' is not separate or muxed", v);
@@ -592,6 +606,10 @@ handle_one(void *user, const char *section, const char *name, const char *v)
         return set_str(c->http.tls_cert, sizeof(c->http.tls_cert), v, L);
     if (KEY("http", "tls_key"))
         return set_str(c->http.tls_key, sizeof(c->http.tls_key), v, L);
+    if (KEY("upload", "give_up_after"))
+        return set_dur(&c->upload.give_up_after_ms, v, 1, L);
+    if (KEY("upload", "keep_failed_output"))
+        return set_bool(&c->upload.keep_failed_output, v, L);
 #undef KEY
     int r = handle_fetch_notify(c, section, name, v, L);
     if (r >= 0)

@@ -33,6 +33,7 @@ struct config {
         char allow_groups[CONFIG_STR_MAX]; /* comma list */
         char admin_group[CONFIG_STR_MAX];  /* may cancel/retry others' jobs; "": root only */
         int64_t keep_failed_inputs_ms;     /* a failed job's input; 0 = for ever */
+        int64_t respawn_forgive_ms;        /* a child alive this long is forgiven its crashes */
     } daemon;
     struct {
         unsigned workers;
@@ -43,6 +44,7 @@ struct config {
         int64_t job_timeout_ms;
         int64_t stall_timeout_ms;
         unsigned max_attempts;
+        unsigned max_kills;     /* deaths by an outside SIGKILL/SIGTERM before a job fails */
         int audio_muxed;            /* audio = muxed (default separate) */
         char first_variant[16];     /* auto, lowest, highest or e.g. 720p */
         int thumbnails;             /* poster and storyboard with each job (default yes) */
@@ -68,6 +70,8 @@ struct config {
         unsigned max_attempts;
         int64_t backoff_base_ms;
         int64_t backoff_max_ms;
+        int64_t give_up_after_ms; /* retryable errors of one object: retried this long */
+        int keep_failed_output;   /* a failed job's published objects stay (else deleted) */
     } upload;
     struct {
         char listen[CONFIG_STR_MAX];      /* "host:port"; "" = no HTTP API */

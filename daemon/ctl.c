@@ -63,12 +63,8 @@ ctl_accept(struct ctl *c)
             return;
         }
         if (c->nconns >= CTL_MAX_CONNS) {
-            static const char busy[] = "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":"
-                                       "\"too many connections\"}}\n";
-            if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-                /* the client left already */
-            }
-            close(fd);
+            log_warn("refused a connection: %d connections already (busy)", CTL_MAX_CONNS);
+            ctl_conn_refuse(fd, "busy", "too many connections");
             continue;
         }
         struct ctl_conn *k = calloc(1, sizeof(*k));
@@ -87,7 +83,20 @@ ctl_accept(struct ctl *c)
             k->uid = (uid_t)-1;
             snprintf(k->user, sizeof(k->user), "unknown");
         }
-        k->last_active = msclock_mono();
+        /* a user's share: one user cannot take every slot */
+        int mine = 0;
+        for (int j = 0; j < c->nconns; j++)
+            mine += c->conns[j]->uid == k->uid;
+        if (mine >= CTL_MAX_CONNS_PER_UID) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "too many connections from user %s (%d at once)", k->user,
+                     CTL_MAX_CONNS_PER_UID);
+            log_warn("refused a connection of %s (pid %ld): %s", k->user, (long)k->pid, msg);
+            ctl_conn_refuse(fd, "busy", msg);
+            free(k);
+            continue;
+        }
+        k->last_active = k->line_since = msclock_mono();
         k->fd = fd;
         k->passed_fd = -1;
         k->src = -1;
@@ -178,6 +187,8 @@ ctl_loop(struct ctl *c)
                 continue;
             if (pf[i].fd == k->src && k->state == CONN_INGEST && k->src >= 0) {
                 int r = ctl_ingest_step(&k->ig, k->src);
+                if (r >= 0)
+                    k->last_active = msclock_mono(); /* the input's bytes keep coming */
                 if (r == 1)
                     ctl_submit_complete(c, k);
                 else if (r < 0 && errno != EAGAIN)
@@ -213,15 +224,8 @@ ctl_loop(struct ctl *c)
                     ctl_conn_lines(c, k);
             }
         }
-        /* a client that holds a slot without asking anything is let go */
-        now = msclock_mono();
-        for (int i = 0; i < c->nconns; i++) {
-            struct ctl_conn *k = c->conns[i];
-            if (k->state == CONN_READ && now - k->last_active > CTL_IDLE_TIMEOUT) {
-                log_info("closing a connection idle for %d s", CTL_IDLE_TIMEOUT / 1000);
-                k->state = CONN_DEAD;
-            }
-        }
+        /* a client that holds a slot without making progress is let go */
+        ctl_conn_deadlines(c, msclock_mono());
         /* sweep the dead, keeping the array dense */
         for (int i = 0; i < c->nconns;) {
             if (c->conns[i]->state == CONN_DEAD) {

@@ -60,6 +60,8 @@ ctl_conn_lines(struct ctl *c, struct ctl_conn *k)
         line[len] = '\0';
         memmove(k->in, k->in + used, k->inlen - used);
         k->inlen -= used;
+        k->requests++;
+        k->line_since = msclock_mono(); /* the next line's time starts */
         if (len > 0)
             ctl_dispatch(c, k, line, len);
         free(line);
@@ -126,6 +128,8 @@ ctl_conn_read(struct ctl *c, struct ctl_conn *k)
         k->fds_truncated = 1;
     if (n == 0)
         k->peer_eof = 1;
+    if (k->inlen == 0 && n > 0)
+        k->line_since = msclock_mono(); /* a new line's first byte */
     k->inlen += (size_t)n;
     k->last_active = msclock_mono();
     ctl_conn_lines(c, k);
@@ -155,7 +159,86 @@ ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k)
         ctl_submit_ingest_error(c, k, EPIPE);
         return;
     }
+    k->last_active = msclock_mono(); /* bytes keep arriving */
     ctl_submit_inline(c, k, buf, (size_t)n);
+}
+
+void
+ctl_conn_refuse(int fd, const char *code, const char *message)
+{
+    json_t *e =
+        json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code, "message", message);
+    char *s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+
+    if (s) {
+        /* a new socket's buffer has room for one line: never blocks */
+        size_t n = strlen(s);
+        s[n] = '\n'; /* json_dumps leaves room: the NUL becomes the newline */
+        if (send(fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+            /* the client left already */
+        }
+    }
+    free(s);
+    json_decref(e);
+    /* what the client sent already is read and dropped (descriptors with
+     * it are closed by the kernel): a close with unread bytes would reset
+     * the connection, and the client might lose the line above */
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
+    close(fd);
+}
+
+/* expire - k ends past a deadline: one error line saying why, if the
+ * client reads at all, then the slot is free */
+static void
+expire(struct ctl *c, struct ctl_conn *k, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warn("closing a connection of %s (pid %ld): %s", k->user, (long)k->pid, msg);
+    if (k->state == CONN_INGEST)
+        ctl_submit_end(c, k, 1);
+    if (k->outoff >= k->outlen) {
+        ctl_reply_error(k, "timeout", msg);
+        if (ctl_reply_flush(k) < 0) {
+            /* nobody reads: the slot goes all the same */
+        }
+    }
+    k->state = CONN_DEAD;
+}
+
+void
+ctl_conn_deadlines(struct ctl *c, int64_t now)
+{
+    for (int i = 0; i < c->nconns; i++) {
+        struct ctl_conn *k = c->conns[i];
+        if (k->state == CONN_INGEST) {
+            if (now - k->last_active > CTL_STALL_TIMEOUT)
+                expire(c, k, "no bytes of the input for %d s (%llu of %s bytes came)",
+                       CTL_STALL_TIMEOUT / 1000, (unsigned long long)k->ig.copied,
+                       k->src >= 0 ? "the" : "the announced");
+            continue;
+        }
+        if (k->state != CONN_READ)
+            continue;
+        if (k->outoff < k->outlen) {
+            /* a reply the client does not read */
+            if (now - k->last_active > CTL_STALL_TIMEOUT) {
+                log_warn("closing a connection of %s: it reads no reply", k->user);
+                k->state = CONN_DEAD;
+            }
+        } else if ((k->inlen > 0 || k->requests == 0) && now - k->line_since > CTL_LINE_TIMEOUT) {
+            expire(c, k, "no complete request line within %d s", CTL_LINE_TIMEOUT / 1000);
+        } else if (k->inlen == 0 && now - k->last_active > CTL_IDLE_TIMEOUT) {
+            log_info("closing a connection idle for %d s", CTL_IDLE_TIMEOUT / 1000);
+            k->state = CONN_DEAD;
+        }
+    }
 }
 
 void

@@ -131,6 +131,13 @@ ctl_ingest_source(struct ctl_ingest *ig, int src)
         errno = EISDIR;
         return -1;
     }
+    /* a file, a pipe or a socket; not a device (/dev/zero would be copied
+     * up to max_input_size), not an eventfd, epoll, timerfd or signalfd
+     * (never readable, or endless) */
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+        errno = ENODEV;
+        return -1;
+    }
     ig->src_regular = S_ISREG(st.st_mode);
     if (ig->src_regular) {
         off_t pos = lseek(src, 0, SEEK_CUR);
@@ -140,6 +147,49 @@ ctl_ingest_source(struct ctl_ingest *ig, int src)
         }
     }
     return 0;
+}
+
+void
+ctl_ingest_kind(int src, char *out, size_t cap)
+{
+    struct stat st;
+    char link[64], target[128];
+
+    if (fstat(src, &st) < 0) {
+        snprintf(out, cap, "not open");
+        return;
+    }
+    switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+        snprintf(out, cap, "a file");
+        return;
+    case S_IFDIR:
+        snprintf(out, cap, "a directory");
+        return;
+    case S_IFIFO:
+        snprintf(out, cap, "a pipe");
+        return;
+    case S_IFSOCK:
+        snprintf(out, cap, "a socket");
+        return;
+    case S_IFCHR:
+        snprintf(out, cap, "a character device");
+        return;
+    case S_IFBLK:
+        snprintf(out, cap, "a block device");
+        return;
+    default:
+        break;
+    }
+    /* "anon_inode:[eventfd]", "anon_inode:[eventpoll]", ... */
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", src);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    target[n > 0 ? n : 0] = '\0';
+    const char *b = strchr(target, '['), *e = strrchr(target, ']');
+    if (strncmp(target, "anon_inode:", 11) == 0 && b && e && e > b)
+        snprintf(out, cap, "an %.*s descriptor", (int)(e - b - 1), b + 1);
+    else
+        snprintf(out, cap, "a special descriptor");
 }
 
 size_t

@@ -44,8 +44,13 @@ int ctl_ingest_open_dir(const char *spool_dir, const char *name);
 int ctl_ingest_begin(struct ctl_ingest *ig, int incoming, uint64_t limit, uint64_t expect);
 
 /* ctl_ingest_source - look at the source descriptor once before copying:
- * -1 EISDIR / EFBIG (regular file larger than the limit) / EBADF. */
+ * -1 EISDIR / EFBIG (regular file larger than the limit) / EBADF / ENODEV
+ * (neither a file, a pipe nor a socket: a device, an eventfd, ...). */
 int ctl_ingest_source(struct ctl_ingest *ig, int src);
+
+/* ctl_ingest_kind - what src is, for a message: "a pipe", "an eventfd
+ * descriptor", "a character device", ... */
+void ctl_ingest_kind(int src, char *out, size_t cap);
 
 /* ctl_ingest_step - copy one bounded chunk from src (at most what remains
  * when expect is set). Returns 1 when the input is complete (end of file,

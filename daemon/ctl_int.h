@@ -23,6 +23,12 @@
 #define CONN_IN_MAX   (CTL_LINE_MAX + 1u) /* the line and its newline */
 #define INLINE_CHUNK  (256u << 10)
 #define POLL_MS       1000
+/* deadlines of a connection's phases (ctl_conn_deadlines) and a user's
+ * share of the slots: nobody holds a slot without making progress, and
+ * one user cannot take them all */
+#define CTL_LINE_TIMEOUT      10000 /* ms for a request line, from its first byte */
+#define CTL_STALL_TIMEOUT     30000 /* ms an input's bytes (inline or passed) may stop */
+#define CTL_MAX_CONNS_PER_UID (CTL_MAX_CONNS / 2)
 
 enum ctl_conn_state {
     CONN_READ,   /* reading request lines */
@@ -48,7 +54,9 @@ struct ctl_conn {
     struct ctl_request rq;
     struct ctl_ingest ig;
     int src;             /* the passed descriptor, or -1 when the bytes follow inline */
-    int64_t last_active; /* ms: last byte in or out */
+    int64_t last_active; /* ms: last byte in or out (of the input, while ingesting) */
+    int64_t line_since;  /* ms: the request line being read began (or the connection) */
+    unsigned requests;   /* request lines handled */
     /* the peer, from SO_PEERCRED at accept (ctl_access.c) */
     uid_t uid;
     pid_t pid;
@@ -86,6 +94,11 @@ void ctl_conn_lines(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_read(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_ingest_inline(struct ctl *c, struct ctl_conn *k);
 void ctl_conn_free(struct ctl *c, struct ctl_conn *k);
+/* ctl_conn_deadlines - end (with an error line saying why) every
+ * connection past its phase's deadline */
+void ctl_conn_deadlines(struct ctl *c, int64_t now);
+/* ctl_conn_refuse - one error line to a connection not taken, then close */
+void ctl_conn_refuse(int fd, const char *code, const char *message);
 
 /* ctl_access.c */
 void ctl_access_identify(const struct config *cfg, struct ctl_conn *k, uid_t uid, gid_t gid);

@@ -94,7 +94,7 @@ int
 ctl_listen(const struct config *cfg, char *err, size_t errlen)
 {
     const char *path = cfg->daemon.socket;
-    mode_t mode = cfg->daemon.socket_mode ? (mode_t)(cfg->daemon.socket_mode & 07777) : 0660;
+    mode_t mode = (mode_t)(cfg->daemon.socket_mode & 0777); /* checked by config.c */
     struct sockaddr_un sa;
     uid_t uid;
     gid_t gid;

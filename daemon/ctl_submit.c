@@ -228,7 +228,12 @@ ctl_submit_start(struct ctl *c, struct ctl_conn *k)
             ctl_submit_fail(c, k, "too_large",
                             "the input is larger than max_input_size (%llu bytes)",
                             (unsigned long long)max);
-        else
+        else if (e == ENODEV) {
+            char kind[80];
+            ctl_ingest_kind(k->src, kind, sizeof(kind));
+            ctl_submit_fail(c, k, "bad_input",
+                            "the passed descriptor is %s, not a file, a pipe or a socket", kind);
+        } else
             ctl_submit_fail(c, k, "bad_input", "the passed descriptor is not readable");
         return;
     }

@@ -108,6 +108,16 @@ job_json(const struct config *cfg, const struct store_job *row)
         json_object_set_new(job, "notes", row->notes[0] ? json_string(row->notes) : json_null());
         json_object_set_new(job, "poster_url", job_json_file_url(cfg, row, "poster.jpg"));
         json_object_set_new(job, "storyboard_url", job_json_file_url(cfg, row, "storyboard.vtt"));
+        /* uploads waiting out an outage: the last error and the next retry */
+        char uerr[200], next[32];
+        int64_t next_wall;
+        if (sched_upload_retrying(row->id, uerr, sizeof(uerr), &next_wall)) {
+            job_json_iso8601(next_wall, next, sizeof(next));
+            json_object_set_new(job, "upload_retry",
+                                json_pack("{s:s, s:s}", "last_error", uerr, "next_at", next));
+        } else {
+            json_object_set_new(job, "upload_retry", json_null());
+        }
         job_json_extra(job, row);
     }
     return job;

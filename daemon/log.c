@@ -4,6 +4,12 @@
  * Not async-signal-safe: never call from a signal handler (handlers here only
  * set flags). Writes to stderr are single write(2) calls so lines from
  * several processes sharing the descriptor do not interleave.
+ *
+ * Warnings are rate-limited per process (a token bucket: a burst of
+ * LOG_WARN_BURST, then LOG_WARN_PER_S a second): a client sending bad
+ * requests in a loop must not fill the disk with one warning each. What is
+ * dropped is counted, and the count is logged with the next warning let
+ * through ("N warnings suppressed"). Errors and the rest are never dropped.
  */
 #include "daemon/log.h"
 
@@ -20,11 +26,66 @@ static enum log_level log_min = LOG_LVL_INFO;
 
 static void vlog(enum log_level lvl, const char *fmt, va_list ap);
 
+#define LOG_WARN_BURST 100
+#define LOG_WARN_PER_S 10
+
+static double warn_tokens = LOG_WARN_BURST;
+static struct timespec warn_last;
+static unsigned long long warn_dropped;
+
+/* warn_allowed - may one more warning go out now? (counts the ones that may not) */
+static int
+warn_allowed(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (warn_last.tv_sec != 0 || warn_last.tv_nsec != 0) {
+        double dt = (double)(now.tv_sec - warn_last.tv_sec) +
+                    (double)(now.tv_nsec - warn_last.tv_nsec) / 1e9;
+        warn_tokens += dt * LOG_WARN_PER_S;
+        if (warn_tokens > LOG_WARN_BURST)
+            warn_tokens = LOG_WARN_BURST;
+    }
+    warn_last = now;
+    if (warn_tokens < 1) {
+        warn_dropped++;
+        return 0;
+    }
+    warn_tokens -= 1;
+    return 1;
+}
+
+static void __attribute__((format(printf, 2, 3))) logf_now(enum log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vlog(lvl, fmt, ap);
+    va_end(ap);
+}
+
+static void
+vlog_warn(const char *fmt, va_list ap)
+{
+    if (!warn_allowed())
+        return;
+    if (warn_dropped) {
+        unsigned long long n = warn_dropped;
+        warn_dropped = 0;
+        logf_now(LOG_LVL_WARN, "%llu warning%s suppressed (more than %d a second)", n,
+                 n == 1 ? "" : "s", LOG_WARN_PER_S);
+    }
+    vlog(LOG_LVL_WARN, fmt, ap);
+}
+
 /* wlog_to_log - the sink of the workers' log: this one, with its threshold */
 static void
 wlog_to_log(enum wlog_level lvl, const char *fmt, va_list ap)
 {
-    if ((enum log_level)lvl >= log_min)
+    if ((enum log_level)lvl == LOG_LVL_WARN && log_min <= LOG_LVL_WARN)
+        vlog_warn(fmt, ap);
+    else if ((enum log_level)lvl >= log_min)
         vlog((enum log_level)lvl, fmt, ap);
 }
 
@@ -89,7 +150,10 @@ log_msg(enum log_level lvl, const char *fmt, ...)
     if (lvl < log_min)
         return;
     va_start(ap, fmt);
-    vlog(lvl, fmt, ap);
+    if (lvl == LOG_LVL_WARN)
+        vlog_warn(fmt, ap);
+    else
+        vlog(lvl, fmt, ap);
     va_end(ap);
 }
 

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,15 +41,125 @@ static volatile sig_atomic_t sig_term, sig_hup, sig_usr1, sig_chld;
 static uint32_t doorbell;
 static int in_txn;
 
+/*
+ * A full disk under state_dir is a condition, not an exit. The store keeps
+ * a reserve (MASTER_STORE_RESERVE, a preallocated file next to the
+ * database). When a COMMIT fails for want of space (SQLite then rolls the
+ * transaction back) or free space drops under MASTER_STORE_LOW, the master
+ * gives the reserve back, stops admitting jobs ("store_full"), and writes
+ * again from memory what the lost transaction held (sched_resync) to
+ * commit it in the reserve's room; while the disk stays full it retries
+ * once a second. Conversions and uploads of the jobs it holds go on. Once
+ * a second it tries to make the reserve again: when that succeeds with
+ * MASTER_STORE_LOW to spare, space is back and admission opens.
+ * Acknowledged jobs are never lost: each was committed before its ack.
+ */
+#define MASTER_STORE_RESERVE (4u << 20)
+#define MASTER_STORE_LOW     (1u << 20)
+
+static long long
+store_free_bytes(void)
+{
+    struct statvfs v;
+
+    if (statvfs(M.cfg.daemon.state_dir, &v) < 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+static void
+store_full_enter(const char *why)
+{
+    if (M.store_full)
+        return;
+    M.store_full = 1;
+    sched_store_full(1);
+    store_unreserve(M.store);
+    log_error("job store: %s: the disk of %s is full; not accepting jobs until space returns "
+              "(the jobs accepted go on)",
+              why, M.cfg.daemon.state_dir);
+}
+
+/* master_store_check - once a second: is the disk full, is space back? */
+static void
+master_store_check(void)
+{
+    int64_t now = msclock_mono();
+
+    if (now < M.store_next_check)
+        return;
+    M.store_next_check = now + 1000;
+    long long free_bytes = store_free_bytes();
+    if (!M.store_full) {
+        if (free_bytes >= 0 && free_bytes < MASTER_STORE_LOW)
+            store_full_enter("less than 1 MiB free");
+        return;
+    }
+    if (store_reserve(M.store, MASTER_STORE_RESERVE) < 0) {
+        store_unreserve(M.store); /* a partial one is no reserve */
+        return;
+    }
+    free_bytes = store_free_bytes();
+    if (free_bytes >= 0 && free_bytes < MASTER_STORE_LOW)
+        return; /* the reserve is back, but not enough beside it */
+    M.store_full = 0;
+    sched_store_full(0);
+    log_info("job store: space is back under %s: accepting jobs again", M.cfg.daemon.state_dir);
+}
+
+/* resync_commit - after a COMMIT lost on a full disk: what memory holds,
+ * written again into a new transaction and committed; 0 or -1 */
+static int
+resync_commit(void)
+{
+    if (store_in_txn(M.store))
+        store_rollback(M.store);
+    if (store_begin(M.store) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+    sched_resync();
+    return store_commit(M.store);
+}
+
 int
 master_durable(void)
 {
     if (!in_txn)
         return 0;
+    if (M.store_full) {
+        /* a commit a second at most while the disk is full: the writes
+         * meanwhile gather in the open transaction */
+        int64_t now = msclock_mono();
+        if (now < M.store_next_commit)
+            return -1;
+        M.store_next_commit = now + 1000;
+    }
     if (store_commit(M.store) < 0) {
-        log_error("job store: %s", store_errmsg(M.store));
+        if (errno != ENOSPC) {
+            log_error("job store: %s", store_errmsg(M.store));
+            return -1;
+        }
+        store_full_enter(store_errmsg(M.store));
+        if (resync_commit() < 0) {
+            if (errno != ENOSPC)
+                log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+            log_warn("job store: still full (%s); trying again in a second", store_errmsg(M.store));
+            /* memory keeps it all: the next attempt writes it again */
+            if (store_in_txn(M.store))
+                store_rollback(M.store);
+            if (store_begin(M.store) < 0)
+                log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+            sched_resync();
+            return -1;
+        }
+        log_info("job store: what was not committed is written again, in the reserve's room");
+        /* what the caller wrote beyond memory (a new job's row) is gone:
+         * not durable */
+        if (store_begin(M.store) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+        sched_committed();
         return -1;
     }
+    sched_committed();
     if (store_begin(M.store) < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
     return 0;
@@ -326,6 +437,8 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd, int
     master_sched_start();
     if (sched_recover() < 0 || master_durable() < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(M.store));
+    if (store_reserve(M.store, MASTER_STORE_RESERVE) < 0)
+        store_full_enter("no room for the store's reserve");
     M.listen_fd = listen_fd;
     M.http_fd = http_fd;
     struct master_proc_events ev = {.message = master_sched_message, .exited = master_sched_exited};
@@ -374,6 +487,7 @@ master_run(const char *config_path, const struct config *cfg, int listen_fd, int
         }
         master_sched_dispatch();
         master_durable();
+        master_store_check();
 
         int64_t t = sched_next_timer(), p = master_proc_next_timer();
         if (p < t)

@@ -81,11 +81,15 @@ struct master {
     uint64_t rng;
     /* counters for stats (the scheduler keeps its own: sched_stats) */
     uint64_t children_started, children_crashed;
+    /* the store's disk is full (master.c): no admission, commits retried */
+    int store_full;
+    int64_t store_next_check, store_next_commit; /* monotonic ms */
 };
 
 extern struct master M;
 
-/* master_durable - commit what the store holds so far (before acking) */
+/* master_durable - commit what the store holds so far (before acking);
+ * -1 if it could not (M.store_full: the disk is full, retried) */
 int master_durable(void);
 
 /* master_run - the master until SIGTERM, serving the control socket

@@ -467,7 +467,10 @@ master_ctl_request(struct slot *s, uint64_t seq, const char *text, size_t len)
             if (rc < 0)
                 send_error(s, code, msg);
             else if (master_durable() < 0)
-                send_error(s, "internal", "job store: commit failed");
+                send_error(s, M.store_full ? "store_full" : "internal",
+                           M.store_full ? "the job store's disk is full: the change is made and "
+                                          "is written when space returns"
+                                        : "job store: commit failed");
             else
                 send_job(s, &row);
         }

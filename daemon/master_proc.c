@@ -7,9 +7,10 @@
  * last, present only with [http] listen), so a pool
  * resize only enables or retires slots. Respawn is throttled: a slot
  * restarts at most once a second; a child that dies before it finished its
- * first job suspends its role's respawns for a delay that doubles with each
- * such death (up to 30 s); exit code 2 (configuration) is never respawned
- * until a SIGHUP brings a new configuration. Children are reaped with
+ * first job (ctl: any death) suspends its role's respawns for a delay that
+ * doubles with each such death (up to 30 s), unless it lived
+ * [daemon] respawn_forgive (60 s), which forgives every death before; exit code 2 (configuration)
+ * is never respawned until a SIGHUP brings a new configuration. Children are reaped with
  * waitpid(WNOHANG) in a loop, and what a dead child had published is drained
  * and acted on before its segment is thrown away.
  */
@@ -39,6 +40,8 @@
 
 static uint64_t incarnation;
 static struct master_proc_events events;
+static long long oom_count(void);
+static long long oom_seen = -1; /* the OOM kill count last read (see oom_count) */
 
 static const char *const role_names[ROLE_N] = {"ctl", "convert", "upload", "http"};
 static const char *const state_names[SLOT_NSTATES] = {"empty", "starting", "idle",
@@ -105,6 +108,7 @@ void
 master_proc_init(const struct master_proc_events *ev)
 {
     events = *ev;
+    oom_seen = oom_count();
     M.nslots = MASTER_MAX_SLOTS;
     for (int i = 0; i < MASTER_MAX_SLOTS; i++) {
         struct slot *s = &M.slots[i];
@@ -407,6 +411,86 @@ master_proc_on_hello(struct slot *s)
         master_proc_term(s);
 }
 
+/*
+ * The kernel's out-of-memory killer sends SIGKILL like anyone else; what
+ * tells it apart is the memory cgroup's count of OOM kills ("oom_kill" in
+ * memory.events under cgroup v2, in memory.oom_control under v1), which
+ * counts the processes of our cgroup killed by any OOM killer (the cgroup's
+ * limit or the machine's). Our children are plain forks, in the master's
+ * cgroup. A SIGKILL death while that count moved since it was last read is
+ * taken as an OOM kill (one per step of the count), and the job's error
+ * says so; it counts toward max_attempts as a crash would. Where no count
+ * is readable (no memory cgroup, another layout), an OOM kill cannot be
+ * told from an operator's kill -9 and counts as a kill from outside
+ * (max_kills bounds it all the same). A kill of another process of the
+ * same cgroup by the OOM killer at the same moment can be mistaken for
+ * ours: the cost is one attempt counted against the job.
+ */
+
+/* oom_read - the oom_kill count in file, or -1 */
+static long long
+oom_read(const char *file)
+{
+    char line[128];
+    long long n = -1;
+    FILE *f = fopen(file, "re");
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "oom_kill %lld", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+/* oom_count - the kernel's count of OOM kills in our memory cgroup, or -1 */
+static long long
+oom_count(void)
+{
+    char line[600], v2[700] = "", v1[700] = "";
+    FILE *f = fopen("/proc/self/cgroup", "re");
+
+    if (f != NULL) {
+        while (fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\n")] = '\0';
+            char *p = strchr(line, ':');
+            char *q = p ? strchr(p + 1, ':') : NULL;
+            if (q == NULL)
+                continue;
+            if (strncmp(line, "0::", 3) == 0)
+                snprintf(v2, sizeof(v2), "/sys/fs/cgroup%s/memory.events", q + 1);
+            else if (strncmp(p, ":memory:", 8) == 0)
+                snprintf(v1, sizeof(v1), "/sys/fs/cgroup/memory%s/memory.oom_control", q + 1);
+        }
+        fclose(f);
+    }
+    long long n = v2[0] ? oom_read(v2) : -1;
+    if (n < 0 && v1[0])
+        n = oom_read(v1);
+    if (n < 0) /* a cgroup namespace: our cgroup is the mount's root */
+        n = oom_read("/sys/fs/cgroup/memory/memory.oom_control");
+    if (n < 0)
+        n = oom_read("/sys/fs/cgroup/memory.events");
+    return n;
+}
+
+/* oom_killed - was a SIGKILL death the OOM killer's? */
+static int
+oom_killed(void)
+{
+    long long n = oom_count();
+
+    if (n < 0)
+        return 0;
+    if (oom_seen >= 0 && n > oom_seen) {
+        oom_seen++;
+        return 1;
+    }
+    oom_seen = n;
+    return 0;
+}
+
 /* records a dead child published before dying still count */
 static void
 drain_one(void *ud, const void *p)
@@ -438,6 +522,8 @@ on_exit_status(struct slot *s, int status)
     enum slot_state prev = s->state;
 
     s->reaped = 1;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && s->reason[0] == '\0' && oom_killed())
+        snprintf(s->reason, sizeof(s->reason), "killed by the kernel's out-of-memory killer");
     if (s->seg)
         shmseg_drain(s->seg, drain_one, s);
     if (WIFSIGNALED(status))
@@ -477,7 +563,13 @@ on_exit_status(struct slot *s, int status)
     slot_set(s, SLOT_EMPTY);
     /* at most one restart a second per slot */
     s->next_start = s->started_ms + 1000 > now ? s->started_ms + 1000 : now;
-    if (s->jobs_done == 0 && !we_stopped) {
+    /* a child that stayed up respawn_forgive is forgiven its past deaths:
+     * crashes minutes apart are not a crash loop (ctl, which never
+     * finishes a job, would otherwise back off for ever) */
+    int forgiven = now - s->started_ms >= M.cfg.daemon.respawn_forgive_ms;
+    if (forgiven)
+        s->fast_deaths = 0;
+    if ((s->jobs_done == 0 || s->role == ROLE_CTL) && !we_stopped && !forgiven) {
         /* died before finishing a first job: back off the whole role */
         s->fast_deaths++;
         int64_t delay = 1000LL << (s->fast_deaths > 5 ? 5 : s->fast_deaths - 1);

@@ -37,6 +37,35 @@ sched_fini(void)
     }
     S.head = S.tail = NULL;
     sched_notify_fini();
+    free(S.settled);
+    S.settled = NULL;
+    S.nsettled = S.capsettled = 0;
+}
+
+void
+sched_resync(void)
+{
+    for (size_t i = 0; i < S.nsettled; i++)
+        if (store_job_update(S.env.store, &S.settled[i]) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    for (struct job *j = S.head; j; j = j->next) {
+        if (store_job_update(S.env.store, &j->row) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+        for (size_t i = 0; i < j->nobjs; i++)
+            sched_obj_rewrite(j, &j->objs[i]);
+    }
+}
+
+void
+sched_committed(void)
+{
+    S.nsettled = 0;
+}
+
+void
+sched_store_full(int full)
+{
+    S.store_full = full;
 }
 
 void
@@ -103,6 +132,7 @@ sched_progress(const struct store_job *row)
     switch (row->state) {
     case JOB_DONE:
         return 1.0;
+    case JOB_QUEUED: /* again, after a conversion cut short: where it got */
     case JOB_CONVERTING:
         return j ? 0.95 * j->conv_progress : 0.95 * row->progress;
     case JOB_UPLOADING: {

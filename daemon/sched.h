@@ -81,6 +81,19 @@ void sched_on_exit(int w, int status, int we_stopped, const char *reason);
 void sched_timers(void);
 int64_t sched_next_timer(void); /* monotonic ms, INT64_MAX if none */
 
+/*
+ * A full disk under the store (master.c): a failed COMMIT rolls back what
+ * the transaction held, but the scheduler's memory still has it.
+ * sched_resync writes every active job and its ledger again (and the final
+ * rows of jobs that left memory since the last commit) into the open
+ * transaction; sched_committed says a commit went through (those rows may
+ * go). sched_store_full(1) closes admission with "store_full" until
+ * sched_store_full(0).
+ */
+void sched_resync(void);
+void sched_committed(void);
+void sched_store_full(int full);
+
 /* sched_stop - shutdown: intake closes, no new conversions */
 void sched_stop(void);
 /* sched_release_conversions - ask running conversions to let go; their
@@ -148,6 +161,10 @@ unsigned sched_queued(void);
 /* sched_segments_expected - how many segments the job publishes in all,
  * once its conversion is over (the ledger's count); -1 before */
 long long sched_segments_expected(const struct store_job *row);
+/* sched_upload_retrying - 1 if job id has uploads waiting to be retried
+ * after a retryable error: the last error and when (ms since the epoch)
+ * the next retry is due */
+int sched_upload_retrying(int64_t id, char *err, size_t cap, int64_t *next_wall);
 /* sched_progress - 0..1 for a job, from memory when active */
 double sched_progress(const struct store_job *row);
 

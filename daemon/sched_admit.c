@@ -44,6 +44,13 @@ sched_admit(const char **code, char *msg, size_t msglen)
         snprintf(msg, msglen, "hlsd is shutting down: not accepting jobs");
         return -1;
     }
+    if (S.store_full) {
+        *code = "store_full";
+        snprintf(msg, msglen,
+                 "the job store's disk (state_dir) is full: not accepting jobs until space "
+                 "returns; the jobs already accepted go on");
+        return -1;
+    }
     if (sched_queued() >= SCHED_CFG->daemon.max_queued) {
         *code = "queue_full";
         snprintf(msg, msglen, "queue full: %u jobs are waiting (max_queued)",
@@ -164,8 +171,9 @@ sched_submit_ex(const char *token, const char *input, const char *ladder, double
     }
     /* durable before the rename is visible, visible before the ack */
     if (S.env.durable() < 0) {
-        *code = "internal";
-        snprintf(msg, msglen, "job store: commit failed");
+        *code = S.store_full ? "store_full" : "internal";
+        snprintf(msg, msglen, "job store: %s",
+                 S.store_full ? "the disk of state_dir is full" : "commit failed");
         return -1;
     }
     if (store_job_insert(S.env.store, &row) < 0) {
@@ -183,8 +191,17 @@ sched_submit_ex(const char *token, const char *input, const char *ladder, double
         return -1;
     }
     if (S.env.durable() < 0) {
-        *code = "internal";
-        snprintf(msg, msglen, "job store: commit failed");
+        /* not durable (a full disk may have rolled the insert back): not
+         * acknowledged, so nothing of it may stay, neither its row nor its
+         * input (whose id the next job may get) */
+        char path[CONFIG_PATH_MAX + 64];
+        if (store_in_txn(S.env.store))
+            undo();
+        spool_job_path(SCHED_CFG->daemon.spool_dir, row.id, NULL, path, sizeof(path));
+        spool_rmtree(path);
+        *code = S.store_full ? "store_full" : "internal";
+        snprintf(msg, msglen, "job store: %s",
+                 S.store_full ? "the disk of state_dir is full" : "commit failed");
         return -1;
     }
     sched_job_new(&row);
@@ -301,6 +318,21 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     }
     if (j == NULL)
         j = sched_job_load(&row);
+    /* what the failed attempt published is being taken down: a delete in
+     * flight must land first; the rest is forgotten (the new conversion
+     * publishes it again) */
+    for (size_t i = 0; i < j->nobjs; i++) {
+        if (j->objs[i].state == OBJ_DELETING && j->objs[i].lease) {
+            *code = "conflict";
+            snprintf(msg, msglen,
+                     "job %lld: its published objects are being deleted: try again in a moment",
+                     (long long)id);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < j->nobjs; i++)
+        if (j->objs[i].state == OBJ_DELETING)
+            sched_obj_set(j, &j->objs[i], OBJ_UNWANTED, NULL);
     /* a job still winding down (its worker letting go) is requeued in place:
      * the dispatcher waits for the old lease to end before starting it */
     job_transition(id, &j->row.state, JOB_QUEUED);
@@ -316,6 +348,8 @@ sched_retry(int64_t id, struct store_job *out, const char **code, char *msg, siz
     j->row.attempts = 0;
     j->row.error[0] = '\0';
     j->row.progress = 0;
+    j->conv_progress = 0;
+    j->crashes = j->kills = 0;
     sched_job_save(j);
     log_info("job %lld: queued again (retry)", (long long)id);
     *out = j->row;

@@ -71,9 +71,13 @@ on_segment(struct lease *l, struct job *j, const struct proto_conv_segment *m)
                                             : "ts");
     /* init segments count: uploads count every segment object; files
      * beside the master playlist do not */
-    j->row.segs_done += !file;
-    if (!file)
+    if (!file) {
+        /* counts never go back or pass the total across attempts: the
+         * best attempt's count is the one shown */
+        if (++j->attempt_segs > j->row.segs_done)
+            j->row.segs_done = j->attempt_segs;
         metrics_segment_converted();
+    }
     j->last_progress = S.env.now();
     if (j->row.state != JOB_CONVERTING)
         return; /* canceled or failed meanwhile: nothing to publish */
@@ -93,7 +97,9 @@ on_progress(struct lease *l, struct job *j, const struct proto_conv_progress *p)
         sched_lease_kill(l, "protocol: progress out of range");
         return;
     }
-    j->conv_progress = p->fraction > 1 ? 1 : p->fraction;
+    double f = p->fraction > 1 ? 1 : p->fraction;
+    if (f > j->conv_progress) /* an attempt after a crash catches up first */
+        j->conv_progress = f;
     j->last_progress = S.env.now();
     if (S.env.now() - j->progress_saved >= 1000) {
         j->row.progress = j->conv_progress;

@@ -56,8 +56,9 @@ start_conversion(int w, struct job *j)
              j->row.ladder[0] ? j->row.ladder : SCHED_CFG->convert.ladder);
     job_transition(j->row.id, &j->row.state, JOB_CONVERTING);
     j->conv_started = j->last_progress = S.env.now();
-    j->conv_progress = 0;
-    j->row.segs_done = 0;
+    /* segs_done and the progress stay where the best attempt left them
+     * (a user never sees them go back); this attempt counts its own */
+    j->attempt_segs = 0;
     j->row.conv_done = 0;
     /* a reconversion reports every segment again; forget unsent ones */
     for (size_t i = 0; i < j->nobjs; i++)
@@ -76,7 +77,7 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
 {
     if (o->lease || o->next_at > now)
         return 0;
-    if (j->row.state == JOB_CANCELED || j->row.deleted)
+    if (j->row.state == JOB_CANCELED || j->row.state == JOB_FAILED || j->row.deleted)
         return o->state == OBJ_DELETING;
     if (j->row.state != JOB_CONVERTING && j->row.state != JOB_UPLOADING)
         return 0;
@@ -86,6 +87,7 @@ dispatchable(const struct job *j, const struct obj *o, int64_t now)
 static int
 start_upload(int w, int64_t now)
 {
+    sched_upload_probe(now);
     for (struct job *j = S.head; j; j = j->next) {
         /* the cursor skips the published prefix of a long job */
         while (j->cursor < j->nobjs && j->objs[j->cursor].state == OBJ_UPLOADED)

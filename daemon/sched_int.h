@@ -22,6 +22,8 @@ struct obj {
     int64_t next_at; /* monotonic ms: not before */
     int64_t size;
     struct lease *lease;
+    int counted;           /* a published segment already in segs_uploaded */
+    int64_t failing_since; /* monotonic ms of its first retryable error in a row; 0 none */
 };
 
 /* An active job: queued, converting, uploading, or ended with work left
@@ -35,8 +37,17 @@ struct job {
     size_t cursor; /* objects before it are not pending: dispatch starts here */
     int64_t conv_started, last_progress, progress_saved;
     double conv_progress;
-    int releasing;             /* shutdown: back to queued once the worker lets go */
+    int releasing; /* shutdown: back to queued once the worker lets go */
+    /* deaths of its conversions (in memory: a restarted master starts
+     * again at nothing): crashes that blame the input (fault signals, the
+     * OOM killer, our kills for a stall or a timeout) count toward
+     * max_attempts, kills from outside toward max_kills */
+    unsigned crashes, kills;
+    unsigned attempt_segs;     /* segments this attempt reported */
+    unsigned crash_places[8];  /* attempt_segs at each crash (the first 8) */
     struct store_lease slease; /* the store's lease while converting */
+    char up_error[200];        /* the last retryable upload error while one waits ("" none) */
+    int64_t up_retry_at;       /* monotonic ms of its next retry */
     int64_t slease_renewed;
     /* an input by URL, until it is in the spool (sched_fetch.c) */
     struct lease *fetch; /* the upload worker fetching it */
@@ -75,6 +86,11 @@ struct sched {
     int64_t next_sync;
     int64_t next_retain; /* the next look for failed inputs to remove */
     struct dlv *dlvs;    /* pending webhooks, oldest first */
+    int64_t next_probe;  /* during an outage: the next waiting upload let go early */
+    int store_full;      /* the store's disk is full: no admission */
+    /* rows of jobs that left memory since the last commit (sched_resync) */
+    struct store_job *settled;
+    size_t nsettled, capsettled;
 };
 
 extern struct sched S;
@@ -142,6 +158,16 @@ int sched_obj_load(void *ud, const struct store_obj *so);
  * checked, the ledger row written (etag once uploaded); unwanted deletes
  * the row */
 void sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag);
+/* sched_taking_down - j's published objects are being deleted: it was
+ * canceled, or it failed and keep_failed_output is off */
+static inline int
+sched_taking_down(const struct job *j)
+{
+    return j->row.state == JOB_CANCELED ||
+           (j->row.state == JOB_FAILED && !SCHED_CFG->upload.keep_failed_output);
+}
+/* sched_obj_rewrite - o's ledger row again, as memory has it (sched_resync) */
+void sched_obj_rewrite(struct job *j, const struct obj *o);
 /* sched_obj_rewind - the dispatch cursor goes back to o */
 void sched_obj_rewind(struct job *j, const struct obj *o);
 
@@ -151,6 +177,11 @@ void sched_cancel_job(struct job *j);
 /* sched_conv.c, sched_upload.c */
 void sched_conv_message(struct lease *l, uint16_t type, const void *body, size_t len);
 void sched_upload_result(struct lease *l, const void *body, size_t len);
+/* sched_upload_probe - during an outage (uploads waiting for a retry),
+ * one of them is let go early every SCHED_PROBE_MS, so that uploads resume
+ * within seconds of the storage answering again whatever the back-off */
+void sched_upload_probe(int64_t now);
+#define SCHED_PROBE_MS 2000
 
 /* sched_printable - len bytes a worker sent, as one line of text */
 static inline void

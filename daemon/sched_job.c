@@ -44,6 +44,9 @@ sched_job_new(const struct store_job *row)
     if (j == NULL)
         log_fatal(EXIT_ENV, "out of memory for a job");
     j->row = *row;
+    /* progress never goes back: a conversion started again resumes from
+     * what the last one reached */
+    j->conv_progress = row->progress;
     /* keep id order */
     if (S.tail == NULL || S.tail->row.id < row->id) {
         if (S.tail)
@@ -147,6 +150,7 @@ sched_job_requeue(struct job *j, int count_attempt)
     if (!count_attempt && j->row.attempts > 0)
         j->row.attempts--;
     job_transition(j->row.id, &j->row.state, JOB_QUEUED);
+    j->row.progress = j->conv_progress; /* where the next attempt catches up from */
     sched_job_release_lease(j);
     sched_job_save(j);
 }
@@ -160,11 +164,22 @@ sched_job_settle(struct job *j)
 
     if (!job_state_terminal(j->row.state) || job_has_leases(j))
         return;
-    if (j->row.state == JOB_CANCELED || j->row.deleted) {
+    if (j->row.state == JOB_CANCELED || j->row.state == JOB_FAILED || j->row.deleted) {
         for (size_t i = 0; i < j->nobjs; i++)
             if (j->objs[i].state == OBJ_DELETING)
                 return; /* deletions still to do */
     }
+    /* its final row, until committed: a commit that fails on a full disk
+     * is written again from memory (sched_resync) */
+    if (S.nsettled == S.capsettled) {
+        size_t cap = S.capsettled ? S.capsettled * 2 : 16;
+        struct store_job *n = realloc(S.settled, cap * sizeof(*n));
+        if (n == NULL)
+            log_fatal(EXIT_ENV, "out of memory for a settled job");
+        S.settled = n;
+        S.capsettled = cap;
+    }
+    S.settled[S.nsettled++] = j->row;
     spool_job_path(SCHED_CFG->daemon.spool_dir, j->row.id,
                    j->row.state == JOB_FAILED && !j->row.deleted ? "out" : NULL, path,
                    sizeof(path));
@@ -207,9 +222,32 @@ sched_job_fail(struct job *j, const char *fmt, ...)
     va_end(ap);
     job_transition(j->row.id, &j->row.state, JOB_FAILED);
     metrics_job_failed();
-    log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
     sched_job_stop_conversion(j);
     sched_job_drop_pending(j);
+    /* what it published already: taken down, unless kept by the setting;
+     * the error says which (one in flight is taken down when it lands) */
+    unsigned published = 0;
+    for (size_t i = 0; i < j->nobjs; i++) {
+        struct obj *o = &j->objs[i];
+        /* published, or on its way (an upload in flight) */
+        if (o->state != OBJ_UPLOADED && !(o->state == OBJ_UPLOADING && o->lease))
+            continue;
+        published++;
+        if (!SCHED_CFG->upload.keep_failed_output && o->lease == NULL && o->state == OBJ_UPLOADED) {
+            o->attempts = 0;
+            o->next_at = 0;
+            sched_obj_set(j, o, OBJ_DELETING, NULL);
+        }
+    }
+    j->cursor = 0;
+    size_t n = strlen(j->row.error);
+    if (published && n < sizeof(j->row.error))
+        snprintf(j->row.error + n, sizeof(j->row.error) - n,
+                 SCHED_CFG->upload.keep_failed_output
+                     ? "; the %u objects it published are kept (keep_failed_output)"
+                     : "; the %u objects it published are deleted (keep_failed_output = no)",
+                 published);
+    log_warn("job %lld failed: %s", (long long)j->row.id, j->row.error);
     sched_job_save(j);
     sched_notify_ended(j);
     sched_job_settle(j);

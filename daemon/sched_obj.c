@@ -11,6 +11,7 @@
 
 #include "daemon/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,33 @@ sched_obj_set(struct job *j, struct obj *o, enum obj_state to, const char *etag)
     so.size = o->size;
     so.attempts = o->attempts;
     snprintf(so.etag, sizeof(so.etag), "%s", etag ? etag : "");
+    if (store_obj_put(S.env.store, &so) < 0)
+        log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+}
+
+/* sched_obj_rewrite - o's ledger row written again as memory has it (after
+ * a commit lost on a full disk, sched_resync); an uploaded object whose
+ * row says so already keeps its ETag (memory does not hold it; a row
+ * lost with its ETag is written without one) */
+void
+sched_obj_rewrite(struct job *j, const struct obj *o)
+{
+    struct store_obj so;
+
+    if (o->state == OBJ_UNWANTED) {
+        if (store_obj_delete(S.env.store, j->row.id, o->rel) < 0 && errno != ENOENT)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+        return;
+    }
+    if (o->state == OBJ_UPLOADED && store_obj_get(S.env.store, j->row.id, o->rel, &so) == 0 &&
+        so.state == OBJ_UPLOADED)
+        return;
+    memset(&so, 0, sizeof(so));
+    so.job = j->row.id;
+    snprintf(so.rel, sizeof(so.rel), "%s", o->rel);
+    so.state = o->state;
+    so.size = o->size;
+    so.attempts = o->attempts;
     if (store_obj_put(S.env.store, &so) < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
 }
@@ -108,5 +136,6 @@ sched_obj_load(void *ud, const struct store_obj *so)
 
     o->state = so->state == OBJ_UPLOADING ? OBJ_PENDING : so->state;
     o->attempts = so->attempts;
+    o->counted = o->state == OBJ_UPLOADED; /* in the recount of segs_uploaded */
     return 0;
 }

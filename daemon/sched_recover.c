@@ -32,8 +32,10 @@ static int
 recover_one(void *ud, const struct store_job *row)
 {
     (void)ud;
-    if ((row->state == JOB_DONE || row->state == JOB_FAILED) && !row->deleted)
+    if (row->state == JOB_DONE && !row->deleted)
         return 0;
+    /* a failed job is unfinished only while deletions of what it had
+     * published remain (settling it below leaves it in memory then) */
     struct job *j = sched_job_load(row);
     if (j->row.state == JOB_CONVERTING) {
         job_transition(j->row.id, &j->row.state, JOB_QUEUED);
@@ -56,8 +58,8 @@ sched_recover(void)
     struct job *next;
     for (struct job *j = S.head; j; j = next) {
         next = j->next;
-        if (j->row.state == JOB_CANCELED || j->row.deleted) {
-            /* a canceled (or deleted) job is unfinished only while
+        if (j->row.state == JOB_CANCELED || j->row.state == JOB_FAILED || j->row.deleted) {
+            /* a canceled, failed or deleted job is unfinished only while
              * deletions remain: settling leaves it in memory exactly then */
             int64_t id = j->row.id;
             sched_job_settle(j);

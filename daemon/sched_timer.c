@@ -115,6 +115,10 @@ sched_next_timer(void)
             if ((o->state == OBJ_PENDING || o->state == OBJ_DELETING) && o->lease == NULL &&
                 o->next_at > now && o->next_at != INT64_MAX && o->next_at < t)
                 t = o->next_at;
+            /* an outage: the next probe (sched_upload_probe) */
+            if (o->failing_since && o->state == OBJ_PENDING && o->lease == NULL &&
+                o->next_at > now && o->next_at != INT64_MAX && S.next_probe < t)
+                t = S.next_probe > now ? S.next_probe : now + 1;
         }
     }
     t = sched_fetch_next(now, t);

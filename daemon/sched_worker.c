@@ -7,6 +7,7 @@
 
 #include "daemon/log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -51,6 +52,20 @@ sched_on_message(int w, enum sched_role role, uint16_t type, uint64_t job, const
     sched_conv_message(l, type, body, len);
 }
 
+/* fault_signal - a signal a process raises on itself for a fault of its
+ * own (a bad pointer, a bad instruction, an assertion): the input is to
+ * blame. A SIGKILL or SIGTERM comes from outside (an operator, a container
+ * runtime; the OOM killer is told apart by the master, see master_proc.c) */
+static int
+fault_signal(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT ||
+           sig == SIGSYS || sig == SIGTRAP;
+}
+
+/* conv_exit - a conversion worker died holding j: requeue it, or fail it
+ * when its deaths say the input is poison (max_attempts crashes, or two at
+ * the same place), or when it was killed from outside max_kills times */
 static void
 conv_exit(struct job *j, int status, int we_stopped, const char *reason)
 {
@@ -61,21 +76,55 @@ conv_exit(struct job *j, int status, int we_stopped, const char *reason)
         sched_job_settle(j);
         return;
     }
+    if (we_stopped) {
+        sched_job_requeue(j, 0);
+        return;
+    }
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     char why[200];
     if (reason[0])
         snprintf(why, sizeof(why), "%s", reason);
-    else if (WIFSIGNALED(status))
-        snprintf(why, sizeof(why), "worker crashed (signal %d) on this input", WTERMSIG(status));
+    else if (sig)
+        snprintf(why, sizeof(why), "worker crashed (signal %d, %s)", sig, strsignal(sig));
     else
-        snprintf(why, sizeof(why), "worker exited with code %d on this input",
+        snprintf(why, sizeof(why), "worker exited with code %d",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    if (we_stopped) {
-        sched_job_requeue(j, 0);
-    } else if (j->row.attempts >= SCHED_CFG->convert.max_attempts) {
-        sched_job_fail(j, "%s", why);
+    if (!reason[0] && sig && !fault_signal(sig)) {
+        /* killed from outside: not the input's fault */
+        snprintf(why, sizeof(why), "worker killed from outside (signal %d, %s)", sig,
+                 strsignal(sig));
+        j->kills++;
+        if (j->kills >= SCHED_CFG->convert.max_kills) {
+            sched_job_fail(j,
+                           "worker killed from outside (signal %d, %s) %u times: given up "
+                           "([convert] max_kills); not the input's fault",
+                           sig, strsignal(sig), j->kills);
+            return;
+        }
+        log_warn("job %lld: %s (%u of max_kills %u): not counted as an attempt, trying again",
+                 (long long)j->row.id, why, j->kills, SCHED_CFG->convert.max_kills);
+        sched_job_requeue(j, 1);
+        return;
+    }
+    /* a crash the input is blamed for */
+    unsigned place = j->attempt_segs, n = j->crashes;
+    int same = 0;
+    for (unsigned i = 0; i < n && i < sizeof(j->crash_places) / sizeof(j->crash_places[0]); i++)
+        same |= j->crash_places[i] == place;
+    if (n < sizeof(j->crash_places) / sizeof(j->crash_places[0]))
+        j->crash_places[n] = place;
+    j->crashes++;
+    if (same) {
+        sched_job_fail(j,
+                       "%s on this input twice at the same place (after %u segments): poison "
+                       "input",
+                       why, place);
+    } else if (j->crashes >= SCHED_CFG->convert.max_attempts) {
+        sched_job_fail(j, "%s on this input (%u crashes, max_attempts): poison input", why,
+                       j->crashes);
     } else {
-        log_warn("job %lld: %s; attempt %u of %u, trying again", (long long)j->row.id, why,
-                 j->row.attempts, SCHED_CFG->convert.max_attempts);
+        log_warn("job %lld: %s after %u segments; crash %u of max_attempts %u, trying again",
+                 (long long)j->row.id, why, place, j->crashes, SCHED_CFG->convert.max_attempts);
         sched_job_requeue(j, 1);
     }
 }
@@ -84,7 +133,7 @@ static void
 upload_exit(struct job *j, struct obj *o, int del, int we_stopped)
 {
     o->lease = NULL;
-    if (del || j->row.state == JOB_CANCELED) {
+    if (del || sched_taking_down(j)) {
         /* a delete, or a put of a canceled job, that died half-way: it
          * may have left (part of) the object: delete it (again) */
         o->next_at = S.env.now() + 200;

@@ -13,8 +13,10 @@
  *
  * Every call returns 0 / -1 with errno: ENOENT for a missing row, EBUSY
  * for a job leased by another live owner, ESTALE for a lease that is no
- * longer ours, EINVAL for a value the store does not keep, EIO for a
- * database error; store_errmsg() says what failed. Nothing here logs.
+ * longer ours, EINVAL for a value the store does not keep, ENOSPC for a
+ * full disk (a failed COMMIT then rolled the transaction back), EIO for
+ * another database error; store_errmsg() says what failed. Nothing here
+ * logs.
  */
 #ifndef HLSD_DAEMON_STORE_H
 #define HLSD_DAEMON_STORE_H
@@ -86,6 +88,15 @@ const char *store_errmsg(store_t *s);
 int store_begin(store_t *s);
 int store_commit(store_t *s);
 int store_rollback(store_t *s);
+/* store_in_txn - 1 while a transaction is open (a failed COMMIT on a full
+ * disk may have rolled it back) */
+int store_in_txn(store_t *s);
+/* store_reserve - keep `bytes` of the store's disk in reserve (a file next
+ * to the database, preallocated): -1 ENOSPC if there is not that much
+ * room; store_unreserve gives it back, for the store to use when the disk
+ * is full (see docs/reliability.md) */
+int store_reserve(store_t *s, size_t bytes);
+void store_unreserve(store_t *s);
 
 /* store_job_insert - assigns j->id */
 int store_job_insert(store_t *s, struct store_job *j);

@@ -14,10 +14,12 @@
 #include "daemon/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 4
 
@@ -86,14 +88,47 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_N];
     char err[256];
+    char reserve[4096]; /* <database>.reserve: room kept for a full disk */
 };
 
 static int
 fail(store_t *s, const char *what)
 {
     snprintf(s->err, sizeof(s->err), "%s: %s", what, sqlite3_errmsg(s->db));
-    errno = EIO;
+    /* a full disk is a condition the master rides out, not a broken store */
+    errno = (sqlite3_errcode(s->db) & 0xff) == SQLITE_FULL ? ENOSPC : EIO;
     return -1;
+}
+
+int
+store_in_txn(store_t *s)
+{
+    return !sqlite3_get_autocommit(s->db);
+}
+
+/* The reserve: a file of preallocated blocks next to the database. When
+ * the disk fills, it is removed, and its room lets the store commit what
+ * the master holds while new work is refused; once space returns it is
+ * made again. */
+int
+store_reserve(store_t *s, size_t bytes)
+{
+    int fd = open(s->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    int rc = posix_fallocate(fd, 0, (off_t)bytes);
+    close(fd);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+void
+store_unreserve(store_t *s)
+{
+    unlink(s->reserve);
 }
 
 const char *
@@ -195,6 +230,11 @@ store_open(const char *path, char *err, size_t errlen)
 
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (snprintf(s->reserve, sizeof(s->reserve), "%s.reserve", path) >= (int)sizeof(s->reserve)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        free(s);
         return NULL;
     }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=

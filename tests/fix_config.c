@@ -40,6 +40,8 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("daemon", "admin_group", snprintf(out, cap, "%s", c->daemon.admin_group));
     S("daemon", "keep_failed_inputs",
       snprintf(out, cap, "%lld", (long long)c->daemon.keep_failed_inputs_ms));
+    S("daemon", "respawn_forgive",
+      snprintf(out, cap, "%lld", (long long)c->daemon.respawn_forgive_ms));
     S("convert", "workers", snprintf(out, cap, "%u", c->convert.workers));
     S("convert", "threads", snprintf(out, cap, "%u", c->convert.threads));
     S("convert", "ladder", snprintf(out, cap, "%s", c->convert.ladder));
@@ -49,6 +51,7 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("convert", "stall_timeout",
       snprintf(out, cap, "%lld", (long long)c->convert.stall_timeout_ms));
     S("convert", "max_attempts", snprintf(out, cap, "%u", c->convert.max_attempts));
+    S("convert", "max_kills", snprintf(out, cap, "%u", c->convert.max_kills));
     S("convert", "audio", snprintf(out, cap, "%s", c->convert.audio_muxed ? "muxed" : "separate"));
     S("convert", "first_variant", snprintf(out, cap, "%s", c->convert.first_variant));
     S("convert", "thumbnails", snprintf(out, cap, "%d", c->convert.thumbnails));
@@ -92,6 +95,8 @@ fix_config_field(const struct config *c, const char *sec, const char *key, char 
     S("notify", "secret", snprintf(out, cap, "%s", c->notify.secret));
     S("notify", "max_attempts", snprintf(out, cap, "%u", c->notify.max_attempts));
     S("notify", "timeout", snprintf(out, cap, "%lld", (long long)c->notify.timeout_ms));
+    S("upload", "keep_failed_output", snprintf(out, cap, "%d", c->upload.keep_failed_output));
+    S("upload", "give_up_after", snprintf(out, cap, "%lld", (long long)c->upload.give_up_after_ms));
 #undef S
     cr_assert_fail("fix_config_field: no key %s.%s", sec, key);
 }
@@ -112,6 +117,7 @@ const char *const fix_config_keys[] = {
     "daemon.allow_groups",
     "daemon.admin_group",
     "daemon.keep_failed_inputs",
+    "daemon.respawn_forgive",
     "convert.workers",
     "convert.threads",
     "convert.ladder",
@@ -120,6 +126,7 @@ const char *const fix_config_keys[] = {
     "convert.job_timeout",
     "convert.stall_timeout",
     "convert.max_attempts",
+    "convert.max_kills",
     "convert.audio",
     "convert.first_variant",
     "convert.thumbnails",
@@ -161,6 +168,8 @@ const char *const fix_config_keys[] = {
     "notify.secret",
     "notify.max_attempts",
     "notify.timeout",
+    "upload.give_up_after",
+    "upload.keep_failed_output",
 };
 
 const size_t fix_config_nkeys = sizeof(fix_config_keys) / sizeof(fix_config_keys[0]);

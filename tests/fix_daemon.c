@@ -100,7 +100,7 @@ fix_daemon_start(struct fix_daemon *d)
 {
     char hlsd[700];
 
-    snprintf(hlsd, sizeof(hlsd), "%s/hlsd", fix_bindir());
+    snprintf(hlsd, sizeof(hlsd), "%s/%s", fix_bindir(), d->exe ? d->exe : "hlsd");
     pid_t pid = fork();
     if (pid < 0)
         return -1;

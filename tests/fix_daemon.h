@@ -23,6 +23,8 @@ struct fix_daemon {
     pid_t pid;
     uid_t run_as; /* > 0: fix_daemon_start runs hlsd as this user (and run_as_gid) */
     gid_t run_as_gid;
+    const char *exe; /* the program under the bindir: "hlsd" if NULL; "hooks/hlsd" has the
+                      * test-only fault hooks (docs/reliability.md) */
 };
 
 /* fix_daemon_init - a fresh directory for test `name`. s3: use the run's Swift

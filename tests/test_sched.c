@@ -99,26 +99,61 @@ Test(sched, retryable_upload_backs_off_and_retries)
     }
 }
 
-Test(sched, retryable_upload_gives_up_after_max_attempts)
+/* an outage is retried for give_up_after, not a number of attempts; while
+ * it waits, the job says the last error and when the next retry is */
+Test(sched, retryable_upload_gives_up_after_give_up_after)
 {
     int64_t id = fix_sched_submit();
-    char want[64];
+    char want[64], err[200];
+    int64_t next_wall = 0;
 
+    FS.cfg.upload.give_up_after_ms = 20000;
     cr_assert(sched_offer(CONV, SCHED_CONVERT));
     fix_sched_segment(CONV, id, "720p", 0, 1000);
     snprintf(want, sizeof(want), "%lld/720p/seg_00000.ts", (long long)id);
-    for (unsigned a = 1; a <= FS.cfg.upload.max_attempts; a++) {
+    int64_t first = FS.clock_ms;
+    unsigned a = 0;
+    while (fix_sched_row(id).state == JOB_CONVERTING) {
+        cr_assert_lt(++a, 200, "never gave up");
         cr_assert_str_eq(fix_sched_offer_up(UP, NULL), want, "attempt %u", a);
         fix_sched_up_result(UP, id, PROTO_UP_RETRYABLE, 0, "503 SlowDown");
-        if (a < FS.cfg.upload.max_attempts)
-            FS.clock_ms = sched_next_timer();
+        if (fix_sched_row(id).state != JOB_CONVERTING)
+            break;
+        cr_assert(sched_upload_retrying(id, err, sizeof(err), &next_wall));
+        cr_expect(strstr(err, "503 SlowDown") != NULL, "%s", err);
+        cr_expect_geq(next_wall, FS.wall_ms);
+        FS.clock_ms = sched_next_timer();
     }
     struct store_job row = fix_sched_row(id);
     cr_expect_eq(row.state, JOB_FAILED);
-    cr_expect(strstr(row.error, "failed after 3 attempts") != NULL, "%s", row.error);
+    cr_expect_geq(FS.clock_ms - first, 20000, "gave up after %lld ms",
+                  (long long)(FS.clock_ms - first));
+    cr_expect_gt(a, FS.cfg.upload.max_attempts, "max_attempts no longer bounds an outage");
+    cr_expect(strstr(row.error, "give_up_after") != NULL, "%s", row.error);
     cr_expect(strstr(row.error, "503 SlowDown") != NULL, "%s", row.error);
+    cr_expect_not(sched_upload_retrying(id, err, sizeof(err), &next_wall));
     cr_expect_str_eq(fix_sched_last_to(CONV)->type == PROTO_CONV_CANCEL ? "cancel" : "other",
                      "cancel", "the conversion is told to stop");
+}
+
+/* when the storage answers again, a waiting object does not sit out its
+ * back-off: a success elsewhere lets it go at once */
+Test(sched, a_success_cuts_the_back_off_short)
+{
+    int64_t id = fix_sched_submit();
+    char a[64];
+
+    FS.cfg.upload.backoff_base_ms = 40000;
+    FS.cfg.upload.backoff_max_ms = 40000;
+    cr_assert(sched_offer(CONV, SCHED_CONVERT));
+    fix_sched_segment(CONV, id, "720p", 0, 1000);
+    snprintf(a, sizeof(a), "%s", fix_sched_offer_up(UP, NULL));
+    fix_sched_up_result(UP, id, PROTO_UP_RETRYABLE, -1, "Couldn't connect to server");
+    cr_expect_str_eq(fix_sched_offer_up(UP, NULL), "", "it waits");
+    fix_sched_segment(CONV, id, "720p", 1, 1000);
+    cr_assert_str_neq(fix_sched_offer_up(UP2, NULL), "");
+    fix_sched_up_result(UP2, id, PROTO_UP_OK, -1, "");
+    cr_expect_str_eq(fix_sched_offer_up(UP, NULL), a, "the storage is back: it goes now");
 }
 
 Test(sched, permanent_upload_failure_fails_the_job)
@@ -154,7 +189,7 @@ Test(sched, worker_death_requeues_or_fails)
 {
     static const struct {
         const char *name;
-        unsigned attempts_before; /* conversions already made */
+        unsigned attempts_before; /* conversions already made, crashed at the start */
         int status;               /* as from waitpid */
         int we_stopped;
         const char *reason;
@@ -164,9 +199,16 @@ Test(sched, worker_death_requeues_or_fails)
     } cases[] = {
         {"crash, attempts left", 0, SIGSEGV, 0, "", JOB_QUEUED, 1, NULL},
         {"crash, last attempt", 1, SIGSEGV, 0, "", JOB_FAILED, 2,
-         "worker crashed (signal 11) on this input"},
+         "worker crashed (signal 11, Segmentation fault) on this input (2 crashes, max_attempts): "
+         "poison input"},
+        {"abort, last attempt", 1, SIGABRT, 0, "", JOB_FAILED, 2, "poison input"},
         {"exit code, last attempt", 1, 3 << 8, 0, "", JOB_FAILED, 2,
          "worker exited with code 3 on this input"},
+        {"killed from outside: not counted", 1, SIGKILL, 0, "", JOB_QUEUED, 2, NULL},
+        {"terminated from outside: not counted", 1, SIGTERM, 0, "", JOB_QUEUED, 2, NULL},
+        {"the OOM killer (as the master tells): counted", 1, SIGKILL, 0,
+         "killed by the kernel's out-of-memory killer", JOB_FAILED, 2,
+         "killed by the kernel's out-of-memory killer on this input"},
         {"killed by us: the reason", 1, SIGKILL, 0, "conversion stalled: no progress for 60s",
          JOB_FAILED, 2, "conversion stalled"},
         {"stopped by us (shutdown)", 1, SIGTERM, 1, "", JOB_QUEUED, 1, NULL},
@@ -177,7 +219,7 @@ Test(sched, worker_death_requeues_or_fails)
         int64_t id = fix_sched_submit();
         for (unsigned a = 0; a < cases[c].attempts_before; a++) {
             cr_assert(sched_offer(w, SCHED_CONVERT));
-            fix_sched_exit(w, SIGKILL, 0, "");
+            fix_sched_exit(w, SIGSEGV, 0, "");
             cr_assert_eq(fix_sched_row(id).state, JOB_QUEUED, "%s: set-up", cases[c].name);
         }
         cr_assert(sched_offer(w, SCHED_CONVERT));
@@ -198,6 +240,45 @@ Test(sched, worker_death_requeues_or_fails)
             sched_on_message(w, SCHED_CONVERT, PROTO_CONV_CANCELED, (uint64_t)id, "", 0);
         }
     }
+}
+
+/* poison is a fact, not a count of deaths: two crashes at the same place
+ * of the input fail the job before max_attempts; kills from outside end at
+ * max_kills; the counts a user reads never go back across attempts */
+Test(sched, crashes_at_the_same_place_kills_and_counts)
+{
+    FS.cfg.convert.max_attempts = 5;
+    FS.cfg.convert.max_kills = 3;
+
+    /* crashed after 2 segments, then after 1, then after 2 again: poison */
+    int64_t id = fix_sched_submit();
+    static const unsigned places[] = {2, 1, 2};
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert(sched_offer(CONV, SCHED_CONVERT), "attempt %zu", k + 1);
+        for (unsigned i = 0; i < places[k]; i++)
+            fix_sched_segment(CONV, id, "720p", i, 1000);
+        /* the best attempt's count stays: never back, never above the total */
+        cr_expect_eq(fix_sched_row(id).segs_done, 2, "attempt %zu", k + 1);
+        fix_sched_exit(CONV, SIGSEGV, 0, "");
+    }
+    struct store_job row = fix_sched_row(id);
+    cr_expect_eq(row.state, JOB_FAILED, "%s %s", job_state_name(row.state), row.error);
+    cr_expect(strstr(row.error, "twice at the same place (after 2 segments): poison input"), "%s",
+              row.error);
+
+    /* kills from outside: not counted as attempts, but bounded */
+    id = fix_sched_submit();
+    for (unsigned k = 0; k < 3; k++) {
+        cr_assert_eq(fix_sched_row(id).state, JOB_QUEUED, "kill %u", k + 1);
+        cr_assert(sched_offer(CONV2, SCHED_CONVERT));
+        fix_sched_segment(CONV2, id, "720p", 0, 1000);
+        fix_sched_exit(CONV2, SIGKILL, 0, "");
+    }
+    row = fix_sched_row(id);
+    cr_expect_eq(row.state, JOB_FAILED);
+    cr_expect(strstr(row.error, "killed from outside (signal 9, Killed) 3 times") &&
+                  strstr(row.error, "max_kills"),
+              "%s", row.error);
 }
 
 Test(sched, upload_worker_death_sends_the_object_again)
@@ -321,4 +402,38 @@ Test(sched, stalled_conversion_is_killed)
     cr_expect(strstr(FS.killed[CONV], "conversion stalled") != NULL, "%s", FS.killed[CONV]);
     fix_sched_exit(CONV, SIGKILL, 0, FS.killed[CONV]);
     cr_expect_eq(fix_sched_row(id).state, JOB_QUEUED, "attempt 1 of 2: again");
+}
+
+/* a failed job's published objects are taken down (keep_failed_output =
+ * no, the default), and the error says so; with yes they stay */
+Test(sched, failed_job_output_deleted_or_kept)
+{
+    for (int keep = 0; keep < 2; keep++) {
+        FS.cfg.upload.keep_failed_output = keep;
+        int64_t id = fix_sched_converting_on(CONV); /* segments 0 and 1 */
+        char key[600];
+        snprintf(key, sizeof(key), "%s", fix_sched_offer_up(UP, NULL));
+        fix_sched_up_result(UP, id, PROTO_UP_OK, -1, "");
+        cr_assert_str_neq(fix_sched_offer_up(UP, NULL), "");
+        fix_sched_up_result(UP, id, PROTO_UP_PERMANENT, -1, "403 AccessDenied");
+        struct store_job row = fix_sched_row(id);
+        cr_expect_eq(row.state, JOB_FAILED);
+        cr_expect(strstr(row.error, keep ? "1 objects it published are kept"
+                                         : "1 objects it published are deleted"),
+                  "%s", row.error);
+        sched_on_message(CONV, SCHED_CONVERT, PROTO_CONV_CANCELED, (uint64_t)id, "", 0);
+        uint16_t type = 0;
+        const char *next = fix_sched_offer_up(UP, &type);
+        if (keep) {
+            cr_expect_str_eq(next, "", "kept: nothing to delete");
+            cr_expect_null(sched_active(id));
+            continue;
+        }
+        cr_expect_eq(type, PROTO_UP_DELETE);
+        cr_expect_str_eq(next, key, "the published segment is taken down");
+        cr_expect_not_null(sched_active(id), "held until its deletions are done");
+        fix_sched_up_result(UP, id, PROTO_UP_OK, -1, "");
+        cr_expect_null(sched_active(id), "gone once deleted");
+        cr_expect_eq(fix_sched_row(id).state, JOB_FAILED);
+    }
 }

@@ -22,13 +22,14 @@ libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libswresample-dev 
 libcurl4-openssl-dev libssl-dev libinih-dev libsqlite3-dev libjansson-dev
 libmicrohttpd-dev"
 DEMO_PKGS="ffmpeg"
-TEST_PKGS="clang-format libcriterion-dev
+TEST_PKGS="clang-format clang libcriterion-dev
 sqlite3 socat jq curl openssl python3
 prometheus wrk
 swift swift-proxy swift-object swift-container swift-account python3-swift memcached
 awscli
 chromium
-dpkg-dev mandoc lintian man-db"
+dpkg-dev mandoc lintian man-db
+python3"
 
 case "$mode" in
 run) PKGS="$RUN_PKGS" ;;

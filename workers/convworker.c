@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,12 +54,32 @@ master_lost(struct conv *c)
     atomic_store(&c->cancel, 1);
 }
 
+#ifdef HLSD_TEST_HOOKS
+/* test_crash_hook - test builds only (bin/hlsd-hooks, never the installed
+ * hlsd): with HLSD_TEST_CRASH_SEGMENT=N in the environment the conversion
+ * crashes by a real SIGSEGV as its decoding reaches segment N of any
+ * rendition, as a decoder bug on a poison input would, at the same place
+ * every attempt */
+static void
+test_crash_hook(unsigned index)
+{
+    const char *at = getenv("HLSD_TEST_CRASH_SEGMENT");
+    if (at && at[0] && strtoul(at, NULL, 10) == index) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    }
+}
+#endif
+
 static void
 on_segment(void *ud, const struct convert_segment *s)
 {
     struct conv *c = ud;
     struct proto_conv_segment m;
 
+#ifdef HLSD_TEST_HOOKS
+    test_crash_hook(s->index);
+#endif
     memset(&m, 0, sizeof(m));
     snprintf(m.rendition, sizeof(m.rendition), "%s", s->rendition);
     m.index = s->index;

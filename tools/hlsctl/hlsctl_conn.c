@@ -180,6 +180,17 @@ request(struct client *cl, json_t *req, int fd, int timeout_ms, int quiet)
     if (cl->fd < 0 && client_connect(cl, quiet) < 0)
         return NULL;
     if (client_send(cl, req, fd) < 0) {
+        /* hlsd may have answered and closed before it read the request (busy):
+         * its line is waiting, and says more than "Broken pipe" */
+        if (errno == EPIPE || errno == ECONNRESET) {
+            int e = errno;
+            json_t *early = client_recv(cl, 1000, 1);
+            if (early) {
+                client_close(cl);
+                return early;
+            }
+            errno = e;
+        }
         if (!quiet)
             fprintf(stderr, "hlsctl: sending to hlsd at %s: %s\n", hlsctl_socket, strerror(errno));
         client_close(cl);

@@ -191,6 +191,10 @@ print_job(json_t *job)
         printf("notes       %s\n", str_or(job, "notes", ""));
     if (str_or(job, "error", NULL))
         printf("error       %s\n", str_or(job, "error", ""));
+    json_t *retry = json_object_get(job, "upload_retry");
+    if (json_is_object(retry))
+        printf("retrying    %s (next retry %s)\n", str_or(retry, "last_error", ""),
+               str_or(retry, "next_at", ""));
 }
 
 void
