@@ -44,7 +44,7 @@ struct config {
         int64_t job_timeout_ms;
         int64_t stall_timeout_ms;
         unsigned max_attempts;
-        unsigned max_kills;     /* deaths by an outside SIGKILL/SIGTERM before a job fails */
+        unsigned max_kills;         /* deaths by an outside SIGKILL/SIGTERM before a job fails */
         int audio_muxed;            /* audio = muxed (default separate) */
         char first_variant[16];     /* auto, lowest, highest or e.g. 720p */
         int thumbnails;             /* poster and storyboard with each job (default yes) */

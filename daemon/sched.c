@@ -54,12 +54,14 @@ sched_resync(void)
         for (size_t i = 0; i < j->nobjs; i++)
             sched_obj_rewrite(j, &j->objs[i]);
     }
+    sched_notify_resync(); /* the webhooks of the jobs that ended then */
 }
 
 void
 sched_committed(void)
 {
     S.nsettled = 0;
+    sched_notify_committed();
 }
 
 void

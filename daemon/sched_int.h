@@ -63,6 +63,7 @@ struct dlv {
     struct dlv *next;
     int64_t next_at; /* monotonic ms: not before */
     struct lease *lease;
+    int fresh; /* inserted since the last commit: a lost commit inserts it again */
 };
 
 /* what one worker holds: a conversion (job) or one object (obj of job) */
@@ -131,6 +132,10 @@ void sched_notify_result(struct lease *l, const void *body, size_t len);
 void sched_notify_exit(struct dlv *d, int we_stopped);
 int64_t sched_notify_next(int64_t now, int64_t t);
 void sched_notify_fini(void);
+/* sched_notify_resync - insert again the deliveries a lost commit held;
+ * sched_notify_committed - they are durable now */
+void sched_notify_resync(void);
+void sched_notify_committed(void);
 
 /* sched_retain.c: failed inputs past keep_failed_inputs */
 void sched_retain(int64_t now);

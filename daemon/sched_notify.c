@@ -84,7 +84,23 @@ sched_notify_ended(struct job *j)
     d->row.created_at = S.env.wall();
     if (store_dlv_insert(S.env.store, &d->row) < 0)
         log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+    d->fresh = 1;
     dlv_append(d);
+}
+
+void
+sched_notify_resync(void)
+{
+    for (struct dlv *d = S.dlvs; d; d = d->next)
+        if (d->fresh && store_dlv_insert(S.env.store, &d->row) < 0)
+            log_fatal(EXIT_ENV, "job store: %s", store_errmsg(S.env.store));
+}
+
+void
+sched_notify_committed(void)
+{
+    for (struct dlv *d = S.dlvs; d; d = d->next)
+        d->fresh = 0;
 }
 
 static int
