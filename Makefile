@@ -203,7 +203,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -I. -DHLSD_VERSION='"$(VERSION)"' $
 FUZZ_NAMES := request ring config
 FUZZ_DEPS_request := daemon/ctl_request.c
 FUZZ_DEPS_ring    := ipc/record.c ipc/msg.c ipc/proto.c ipc/ring.c ipc/futex.c ipc/msclock.c
-FUZZ_DEPS_config  := daemon/config.c daemon/ctl_request.c
+FUZZ_DEPS_config  := daemon/config.c daemon/ctl_request.c workers/convert_ladder.c
 FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_DEPS_$$*) $(ALL_HDRS)
