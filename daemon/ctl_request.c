@@ -439,9 +439,10 @@ parse_submit(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 static int
 parse_list(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
 {
-    static const char *const fields[] = {"cmd", "state", "limit", NULL};
+    static const char *const fields[] = {"cmd", "state", "limit", "after", NULL};
     const char *state;
     json_t *lim = json_object_get(obj, "limit");
+    json_t *after = json_object_get(obj, "after");
     json_int_t limit = CTL_LIST_DEFAULT;
 
     if (only_fields(obj, err, fields) < 0 || opt_string(obj, "state", &state, err) < 0)
@@ -463,8 +464,12 @@ parse_list(json_t *obj, struct ctl_request *rq, struct ctl_error *err)
                         CTL_LIST_MAX);
         limit = json_integer_value(lim);
     }
+    if (after && !json_is_null(after) && (!json_is_integer(after) || json_integer_value(after) < 1))
+        return fail(err, "bad_request", "\"after\" must be a job id (the next page: older jobs)");
     rq->fwd = json_pack("{s:s, s:o, s:I}", "cmd", "list", "state",
                         state ? json_string(state) : json_null(), "limit", limit);
+    if (rq->fwd && after && json_is_integer(after))
+        json_object_set(rq->fwd, "after", after);
     return 0;
 }
 
@@ -479,7 +484,7 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *rq, struct c
         {"ping", CTL_CMD_PING, 0},       {"status", CTL_CMD_STATUS, 1},
         {"cancel", CTL_CMD_CANCEL, 1},   {"retry", CTL_CMD_RETRY, 1},
         {"workers", CTL_CMD_WORKERS, 0}, {"stats", CTL_CMD_STATS, 0},
-        {"delete", CTL_CMD_DELETE, 1},
+        {"delete", CTL_CMD_DELETE, 1},   {"metrics", CTL_CMD_METRICS, 0},
     };
     json_error_t jerr;
     json_t *obj;
@@ -533,7 +538,7 @@ ctl_request_parse(const char *line, size_t len, struct ctl_request *rq, struct c
     }
     fail(err, "unknown_command",
          "unknown command \"%.64s\" (known: submit, status, list, cancel, retry, delete, "
-         "workers, stats, ping)",
+         "workers, stats, metrics, ping)",
          cmd);
     goto out;
 built:

@@ -20,6 +20,7 @@ enum ctl_cmd {
     CTL_CMD_STATS,
     CTL_CMD_SUBMIT,
     CTL_CMD_DELETE,
+    CTL_CMD_METRICS,
 };
 
 #define CTL_URL_MAX      2047 /* an input URL (store_job.input_url) */
