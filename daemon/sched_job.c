@@ -220,6 +220,11 @@ sched_job_fail(struct job *j, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(j->row.error, sizeof(j->row.error), fmt, ap);
     va_end(ap);
+    /* a failed job shows the progress it had reached (sched_progress reads
+     * the row then): never less than what status said a moment before */
+    double shown = sched_progress(&j->row);
+    if (shown > j->row.progress)
+        j->row.progress = shown;
     job_transition(j->row.id, &j->row.state, JOB_FAILED);
     metrics_job_failed();
     sched_job_stop_conversion(j);
