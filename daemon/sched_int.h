@@ -109,6 +109,12 @@ int sched_lease_id(const struct lease *l);
 void sched_lease_begin(int w, struct job *j, struct obj *o, int del);
 void sched_lease_end(struct lease *l);
 void sched_lease_kill(const struct lease *l, const char *why);
+/* sched_lease_up_result - an upload worker's PROTO_UP_RESULT for lease l
+ * (a put, a delete, a fetch or a webhook), checked: the header into *h,
+ * the error text into text; -1 when it breaks the protocol (the worker is
+ * killed then, and nothing more is to be done with l) */
+int sched_lease_up_result(struct lease *l, const void *body, size_t len, struct proto_up_result *h,
+                          char *text, size_t cap);
 int sched_lease_send(const struct lease *l, uint16_t type, const void *body, size_t len);
 
 /* sched_lease_begin_fetch - w fetches j's input; sched_lease_begin_dlv -

@@ -99,3 +99,21 @@ sched_lease_of(int w, const char **rel)
     *rel = l && l->obj ? l->obj->rel : l && l->fetch ? "(input)" : l && l->dlv ? "(webhook)" : "";
     return l && l->job ? l->job->row.id : l && l->dlv ? l->dlv->row.job : 0;
 }
+
+int
+sched_lease_up_result(struct lease *l, const void *body, size_t len, struct proto_up_result *h,
+                      char *text, size_t cap)
+{
+    if (len < sizeof(*h)) {
+        sched_lease_kill(l, "protocol: short upload worker result");
+        return -1;
+    }
+    memcpy(h, body, sizeof(*h));
+    h->etag[sizeof(h->etag) - 1] = '\0';
+    sched_printable(text, cap, (const char *)body + sizeof(*h), len - sizeof(*h));
+    if (h->cls > PROTO_UP_PERMANENT) {
+        sched_lease_kill(l, "protocol: unknown result class");
+        return -1;
+    }
+    return 0;
+}

@@ -192,16 +192,8 @@ sched_notify_result(struct lease *l, const void *body, size_t len)
     struct proto_up_result h;
     char text[600];
 
-    if (len < sizeof(h)) {
-        sched_lease_kill(l, "protocol: short webhook result");
+    if (sched_lease_up_result(l, body, len, &h, text, sizeof(text)) < 0)
         return;
-    }
-    memcpy(&h, body, sizeof(h));
-    sched_printable(text, sizeof(text), (const char *)body + sizeof(h), len - sizeof(h));
-    if (h.cls > PROTO_UP_PERMANENT) {
-        sched_lease_kill(l, "protocol: unknown result class");
-        return;
-    }
     struct dlv *d = l->dlv;
     d->lease = NULL;
     sched_lease_end(l);

@@ -201,17 +201,8 @@ sched_upload_result(struct lease *l, const void *body, size_t len)
     struct proto_up_result h;
     char text[600], key[512];
 
-    if (len < sizeof(h)) {
-        sched_lease_kill(l, "protocol: upload result without a matching lease");
+    if (sched_lease_up_result(l, body, len, &h, text, sizeof(text)) < 0)
         return;
-    }
-    memcpy(&h, body, sizeof(h));
-    h.etag[sizeof(h.etag) - 1] = '\0';
-    sched_printable(text, sizeof(text), (const char *)body + sizeof(h), len - sizeof(h));
-    if (h.cls > PROTO_UP_PERMANENT) {
-        sched_lease_kill(l, "protocol: unknown result class");
-        return;
-    }
     struct job *j = l->job;
     struct obj *o = l->obj;
     int was_delete = l->del;
