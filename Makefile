@@ -180,8 +180,9 @@ deps-run:
 # after the -dev packages exist.
 test: deps
 	@$(MAKE) --no-print-directory all
-	@BINDIR=$(abspath $(BINDIR)) TEST_BIN=$(abspath $(TEST_BIN)) tools/run-tests.sh $(T)
+	@# the fuzz targets first: Criterion's summary is the last line printed
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=15
+	@BINDIR=$(abspath $(BINDIR)) TEST_BIN=$(abspath $(TEST_BIN)) tools/run-tests.sh $(T)
 
 # the fault suites alone, with the long rounds (docs/reliability.md)
 test-faults: deps
